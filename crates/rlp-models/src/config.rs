@@ -1,0 +1,255 @@
+//! The decoder configuration, with Hugging Face `LlamaConfig` field names so that a
+//! `config.json` written here loads in `transformers` and vice versa.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+
+/// Llama-architecture hyperparameters (HF `LlamaConfig` names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    /// Always `["LlamaForCausalLM"]` when written by rlp.
+    #[serde(default = "default_architectures")]
+    pub architectures: Vec<String>,
+    /// Always `"llama"`.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+    /// Vocabulary size (rows of the embedding matrix).
+    pub vocab_size: usize,
+    /// Model width `d`.
+    pub hidden_size: usize,
+    /// SwiGLU inner width.
+    pub intermediate_size: usize,
+    /// Number of decoder layers.
+    pub num_hidden_layers: usize,
+    /// Number of query heads.
+    pub num_attention_heads: usize,
+    /// Number of key/value heads (grouped-query attention); defaults to the query heads.
+    #[serde(default)]
+    pub num_key_value_heads: Option<usize>,
+    /// Per-head width; defaults to `hidden_size / num_attention_heads`.
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    /// RMSNorm epsilon.
+    #[serde(default = "default_eps")]
+    pub rms_norm_eps: f64,
+    /// RoPE base θ.
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    /// Context window.
+    #[serde(default = "default_max_pos")]
+    pub max_position_embeddings: usize,
+    /// Whether the LM head shares the embedding matrix.
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// Beginning-of-sequence id.
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    /// End-of-sequence id (generation stops there by default).
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+    /// Padding id.
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+    /// Stored weight dtype; rlp writes `"float32"`.
+    #[serde(default = "default_dtype")]
+    pub torch_dtype: String,
+    /// Activation; only `"silu"` is supported.
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+}
+
+fn default_architectures() -> Vec<String> {
+    vec!["LlamaForCausalLM".into()]
+}
+fn default_model_type() -> String {
+    "llama".into()
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_theta() -> f64 {
+    10_000.0
+}
+fn default_max_pos() -> usize {
+    2048
+}
+fn default_dtype() -> String {
+    "float32".into()
+}
+fn default_act() -> String {
+    "silu".into()
+}
+
+impl LlamaConfig {
+    /// A config with the given sizes and defaults elsewhere (untied, θ = 10 000, eps = 1e-5).
+    pub fn new(
+        vocab_size: usize,
+        hidden_size: usize,
+        intermediate_size: usize,
+        num_hidden_layers: usize,
+        num_attention_heads: usize,
+        num_key_value_heads: usize,
+        max_position_embeddings: usize,
+    ) -> Self {
+        Self {
+            architectures: default_architectures(),
+            model_type: default_model_type(),
+            vocab_size,
+            hidden_size,
+            intermediate_size,
+            num_hidden_layers,
+            num_attention_heads,
+            num_key_value_heads: Some(num_key_value_heads),
+            head_dim: None,
+            rms_norm_eps: default_eps(),
+            rope_theta: default_theta(),
+            max_position_embeddings,
+            tie_word_embeddings: false,
+            bos_token_id: None,
+            eos_token_id: None,
+            pad_token_id: None,
+            torch_dtype: default_dtype(),
+            hidden_act: default_act(),
+        }
+    }
+
+    /// A tiny model for tests: 2 layers, d = 64, 4 query / 2 KV heads, FFN 128.
+    pub fn tiny(vocab_size: usize) -> Self {
+        Self::new(vocab_size, 64, 128, 2, 4, 2, 256)
+    }
+
+    /// Key/value heads (GQA), defaulting to the query heads.
+    pub fn kv_heads(&self) -> usize {
+        self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+    }
+
+    /// Per-head width.
+    pub fn head_dim(&self) -> usize {
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+
+    /// Checks every constraint the model relies on; `origin` names the file in the error.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let err = |field: &str, message: String| {
+            Err(ModelError::Config {
+                origin: origin.into(),
+                field: field.into(),
+                message,
+            })
+        };
+        for (field, v) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("max_position_embeddings", self.max_position_embeddings),
+        ] {
+            if v == 0 {
+                return err(field, "must be positive".into());
+            }
+        }
+        let kv = self.kv_heads();
+        if kv == 0 || self.num_attention_heads % kv != 0 {
+            return err(
+                "num_key_value_heads",
+                format!(
+                    "{kv} does not divide num_attention_heads = {}",
+                    self.num_attention_heads
+                ),
+            );
+        }
+        if self.head_dim.is_none() && self.hidden_size % self.num_attention_heads != 0 {
+            return err(
+                "hidden_size",
+                format!(
+                    "{} is not divisible by num_attention_heads = {}",
+                    self.hidden_size, self.num_attention_heads
+                ),
+            );
+        }
+        if self.head_dim() % 2 != 0 {
+            return err("head_dim", format!("{} must be even for RoPE", self.head_dim()));
+        }
+        if self.hidden_act != "silu" {
+            return err("hidden_act", format!("`{}` is not supported (silu only)", self.hidden_act));
+        }
+        if !(self.rms_norm_eps > 0.0) {
+            return err("rms_norm_eps", "must be positive".into());
+        }
+        if !(self.rope_theta > 0.0) {
+            return err("rope_theta", "must be positive".into());
+        }
+        for (field, id) in [
+            ("bos_token_id", self.bos_token_id),
+            ("eos_token_id", self.eos_token_id),
+            ("pad_token_id", self.pad_token_id),
+        ] {
+            if let Some(id) = id {
+                if id as usize >= self.vocab_size {
+                    return err(field, format!("{id} ≥ vocab_size {}", self.vocab_size));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and validates a `config.json`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        let cfg: Self = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+            origin: path.display().to_string(),
+            field: "(json)".into(),
+            message: e.to_string(),
+        })?;
+        if !cfg.model_type.is_empty() && cfg.model_type != "llama" {
+            return Err(ModelError::Config {
+                origin: path.display().to_string(),
+                field: "model_type".into(),
+                message: format!("`{}` is not a Llama-architecture model", cfg.model_type),
+            });
+        }
+        cfg.validate(&path.display().to_string())?;
+        Ok(cfg)
+    }
+
+    /// Writes `config.json` (pretty-printed).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = serde_json::to_string_pretty(self).expect("config serialises");
+        std::fs::write(path, text).map_err(|e| ModelError::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_hf_smollm2_style_config() {
+        // The fields SmolLM2-135M's config.json carries (subset; unknown ones are ignored).
+        let json = r#"{"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":49152,
+            "hidden_size":576,"intermediate_size":1536,"num_hidden_layers":30,"num_attention_heads":9,
+            "num_key_value_heads":3,"rms_norm_eps":1e-05,"rope_theta":100000,"max_position_embeddings":8192,
+            "tie_word_embeddings":true,"bos_token_id":1,"eos_token_id":2,"pretraining_tp":1}"#;
+        let c: LlamaConfig = serde_json::from_str(json).unwrap();
+        c.validate("test").unwrap();
+        assert_eq!((c.head_dim(), c.kv_heads()), (64, 3));
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let mut c = LlamaConfig::tiny(32);
+        c.num_key_value_heads = Some(3);
+        let e = c.validate("cfg.json").unwrap_err().to_string();
+        assert!(e.contains("cfg.json") && e.contains("num_key_value_heads"), "{e}");
+        let mut c = LlamaConfig::tiny(32);
+        c.eos_token_id = Some(99);
+        assert!(c.validate("x").unwrap_err().to_string().contains("eos_token_id"));
+    }
+}

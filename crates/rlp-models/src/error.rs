@@ -1,0 +1,101 @@
+//! The error type of `rlp-models`.
+
+use std::path::PathBuf;
+
+/// Result alias with [`ModelError`].
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// Errors raised while building, loading, saving or running models and tokenizers.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// An error from `rlp-core` (I/O, JSONL, device).
+    #[error(transparent)]
+    Core(#[from] rlp_core::CoreError),
+    /// An I/O failure on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration field with an invalid value; names the file (if any) and the field.
+    #[error("{origin}: invalid `{field}`: {message}")]
+    Config {
+        /// Where the config came from (a path, or "config").
+        origin: String,
+        /// The field at fault.
+        field: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// A checkpoint that lacks a tensor, has one of the wrong shape, or is unreadable.
+    #[error("{path}: tensor `{tensor}`: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The tensor name at fault (HF naming).
+        tensor: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tokenizer that cannot be loaded, trained, or used.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// The tokenizer's ids do not fit the model's vocabulary.
+    #[error(
+        "tokenizer/model mismatch: the tokenizer has {tokenizer} ids but the model's vocab_size is {model}"
+    )]
+    VocabMismatch {
+        /// Vocabulary size of the tokenizer.
+        tokenizer: usize,
+        /// Vocabulary size of the model.
+        model: usize,
+    },
+    /// A sequence longer than the model's context window.
+    #[error(
+        "sequence of {len} tokens (+{new} new) exceeds the context window of {max} (max_position_embeddings)"
+    )]
+    ContextOverflow {
+        /// Tokens in the prompt or sequence.
+        len: usize,
+        /// New tokens requested.
+        new: usize,
+        /// The model's context window.
+        max: usize,
+    },
+    /// Invalid input to a model call (names the argument).
+    #[error("invalid `{field}`: {message}")]
+    InvalidInput {
+        /// The argument at fault.
+        field: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// Training produced a non-finite loss.
+    #[error("non-finite loss {loss} at step {step}: training stopped")]
+    NonFiniteLoss {
+        /// The step it happened at.
+        step: u64,
+        /// The loss value.
+        loss: f64,
+    },
+}
+
+impl ModelError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn input(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

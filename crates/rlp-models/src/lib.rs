@@ -1,0 +1,40 @@
+//! # rlp-models
+//!
+//! The models of the `rlp` workspace, on any burn backend:
+//! - [`CausalLm`]: a Llama-architecture decoder (RMSNorm, rotary embeddings, SwiGLU, grouped-
+//!   query attention, tied or untied embeddings), sized from tiny test models up to
+//!   SmolLM2-135M, returning logits and final hidden states over padded batches;
+//! - [`generate()`]: batched generation with left padding and a KV cache, temperature, top-k,
+//!   top-p, stop tokens and per-token log-probs, deterministic under a seed;
+//! - [`ValueHead`] and [`ScoreHead`] on hidden states;
+//! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
+//! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
+//! - [`train`]: the response-masked next-token loss and an AdamW trainer.
+#![warn(missing_docs)]
+
+pub mod attention;
+pub mod cache;
+pub mod checkpoint;
+pub mod config;
+pub mod decoder_layer;
+pub mod error;
+pub mod generate;
+pub mod heads;
+pub mod init;
+pub mod mask;
+pub mod mlp;
+pub mod model;
+pub mod rope;
+pub mod sampling;
+pub mod tokenizer;
+pub mod train;
+
+pub use cache::KvCache;
+pub use config::LlamaConfig;
+pub use error::{ModelError, Result};
+pub use generate::{Generation, GenerationConfig, generate, generate_text};
+pub use heads::{ScoreHead, ValueHead};
+pub use model::{CausalLm, LmOutput};
+pub use sampling::SamplingParams;
+pub use tokenizer::{ChatMessage, TextTokenizer};
+pub use train::{OptimConfig, SftBatch, StepStats, Trainer, collate_sft, response_nll};
