@@ -97,7 +97,7 @@ impl TextTokenizer {
             .min_frequency(2)
             .show_progress(false)
             .special_tokens(specials.clone())
-            .initial_alphabet(ByteLevel::alphabet())
+            .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
             .build();
         let mut tk: TokenizerImpl<BPE, NormalizerWrapper, ByteLevel, PostProcessorWrapper, DecoderWrapper> =
             TokenizerImpl::new(BPE::default());
