@@ -1,0 +1,4 @@
+//! The runs the `rlp` binary drives, callable from code and tests.
+
+pub mod generate;
+pub mod sft;

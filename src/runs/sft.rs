@@ -1,0 +1,224 @@
+//! `rlp sft`: supervised fine-tuning on prompt/response JSONL with the response-masked NLL.
+//!
+//! The run directory receives `config.json`, `model.safetensors`, `tokenizer.json` (the given
+//! one, or a byte-level BPE trained on the data), `sft_config.json` and `metrics.jsonl`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rlp_core::jsonl::read_jsonl;
+use rlp_core::{BackendSpec, MetricsSink, PromptResponse, SeededRng};
+use rlp_models::{CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of an SFT run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SftConfig {
+    /// Prompt/response JSONL (`{"prompt": …, "response": …}` per line).
+    pub data: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Start from this checkpoint directory (with its `tokenizer.json`) instead of a fresh model.
+    pub init: Option<PathBuf>,
+    /// Use this `tokenizer.json` for a fresh model (default: train a BPE on the data).
+    pub tokenizer: Option<PathBuf>,
+    /// BPE vocabulary size when training a tokenizer.
+    pub vocab_size: usize,
+    /// Fresh model: layers.
+    pub layers: usize,
+    /// Fresh model: width.
+    pub hidden: usize,
+    /// Fresh model: query heads.
+    pub heads: usize,
+    /// Fresh model: key/value heads.
+    pub kv_heads: usize,
+    /// Fresh model: SwiGLU width.
+    pub ffn: usize,
+    /// Longest prompt+response in tokens; longer examples are skipped and counted.
+    pub max_len: usize,
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate (linear warm-up over 5% of the steps, then linear decay to 10%).
+    pub lr: f64,
+    /// Seed for init and data order.
+    pub seed: u64,
+    /// Backend.
+    pub backend: BackendSpec,
+    /// Save a checkpoint into `out/checkpoint-N` every this many steps (0: only at the end).
+    pub save_every: usize,
+}
+
+impl Default for SftConfig {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::new(),
+            out: PathBuf::from("runs/sft"),
+            init: None,
+            tokenizer: None,
+            vocab_size: 512,
+            layers: 4,
+            hidden: 128,
+            heads: 4,
+            kv_heads: 2,
+            ffn: 344,
+            max_len: 128,
+            steps: 800,
+            batch_size: 32,
+            lr: 2e-3,
+            seed: 0,
+            backend: BackendSpec::default(),
+            save_every: 0,
+        }
+    }
+}
+
+/// What an SFT run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct SftReport {
+    /// Loss of the first step.
+    pub first_loss: f64,
+    /// Mean loss over the last 10% of steps.
+    pub final_loss: f64,
+    /// Examples used / skipped for length.
+    pub examples: usize,
+    /// Examples skipped because they exceed `max_len` tokens.
+    pub skipped: usize,
+    /// Response tokens per second of training.
+    pub tokens_per_sec: f64,
+    /// Parameters of the model.
+    pub params: usize,
+}
+
+/// The learning rate at `step`: linear warm-up over 5% of the steps, linear decay to 10%.
+pub fn lr_at(step: usize, steps: usize, peak: f64) -> f64 {
+    let warm = (steps / 20).max(1);
+    if step < warm {
+        peak * (step + 1) as f64 / warm as f64
+    } else {
+        let frac = (step - warm) as f64 / (steps - warm).max(1) as f64;
+        peak * (1.0 - 0.9 * frac)
+    }
+}
+
+fn load_or_build(cfg: &SftConfig, data: &[PromptResponse], device: &burn::tensor::Device) -> Result<(CausalLm, TextTokenizer)> {
+    if let Some(dir) = &cfg.init {
+        let model = checkpoint::load(dir, device).with_context(|| format!("loading --init {}", dir.display()))?;
+        let tk = TextTokenizer::load(dir.join("tokenizer.json"))?;
+        tk.check_model_vocab(model.config.vocab_size)?;
+        return Ok((model, tk));
+    }
+    let tk = match &cfg.tokenizer {
+        Some(p) => TextTokenizer::load(p)?,
+        None => TextTokenizer::train_bpe(
+            data.iter().flat_map(|e| [e.prompt.clone(), e.response.clone()]),
+            cfg.vocab_size,
+        )?,
+    };
+    let mut mc = LlamaConfig::new(tk.vocab_size(), cfg.hidden, cfg.ffn, cfg.layers, cfg.heads, cfg.kv_heads, cfg.max_len.max(64));
+    mc.eos_token_id = tk.eos_id;
+    mc.pad_token_id = tk.pad_id;
+    mc.bos_token_id = tk.token_id(rlp_models::tokenizer::IM_START);
+    let model = CausalLm::init(&mc, &mut SeededRng::new(cfg.seed).fork("init"), device)?;
+    Ok((model, tk))
+}
+
+/// Runs SFT end to end; returns the report and leaves the checkpoint in `cfg.out`.
+pub fn run(cfg: &SftConfig) -> Result<SftReport> {
+    if cfg.steps == 0 || cfg.batch_size == 0 {
+        bail!("--steps and --batch-size must be positive");
+    }
+    let data: Vec<PromptResponse> = read_jsonl(&cfg.data)?;
+    let device = cfg.backend.autodiff_device()?;
+    let (model, tk) = load_or_build(cfg, &data, &device)?;
+    let eos = tk.eos_id.context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;
+    let pad = tk.pad_id.unwrap_or(eos);
+    let max_len = cfg.max_len.min(model.config.max_position_embeddings);
+
+    let mut examples = Vec::with_capacity(data.len());
+    let mut skipped = 0;
+    for (i, e) in data.iter().enumerate() {
+        if e.response.is_empty() {
+            bail!("{}:{}: empty response", cfg.data.display(), i + 1);
+        }
+        let p = tk.encode(&e.prompt)?;
+        let mut r = tk.encode(&e.response)?;
+        r.push(eos);
+        if p.len() + r.len() > max_len {
+            skipped += 1;
+            continue;
+        }
+        examples.push((p, r));
+    }
+    if examples.is_empty() {
+        bail!("{}: all {} examples exceed --max-len {max_len} tokens", cfg.data.display(), data.len());
+    }
+    if skipped > 0 {
+        eprintln!("skipped {skipped} of {} examples longer than {max_len} tokens", data.len());
+    }
+
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
+    std::fs::write(cfg.out.join("sft_config.json"), serde_json::to_string_pretty(cfg)?)?;
+    let metrics_path = cfg.out.join("metrics.jsonl");
+    let _ = std::fs::remove_file(&metrics_path);
+    let mut metrics = MetricsSink::open(&metrics_path)?;
+    let params = model.param_count();
+    let mut trainer = Trainer::new(model, OptimConfig { lr: cfg.lr, ..OptimConfig::default() })?;
+
+    let mut order_rng = SeededRng::new(cfg.seed).fork("data");
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut cursor = order.len();
+    let bar = ProgressBar::new(cfg.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+            .expect("valid template"),
+    );
+    let start = Instant::now();
+    let (mut tokens, mut first, mut tail) = (0usize, None, Vec::new());
+    for step in 0..cfg.steps {
+        let mut batch = Vec::with_capacity(cfg.batch_size);
+        while batch.len() < cfg.batch_size {
+            if cursor == order.len() {
+                order_rng.shuffle(&mut order);
+                cursor = 0;
+            }
+            batch.push(examples[order[cursor]].clone());
+            cursor += 1;
+        }
+        let b = collate_sft(&batch, pad, max_len, &device)?;
+        let lr = lr_at(step, cfg.steps, cfg.lr);
+        let st = trainer.step(&b, lr)?;
+        tokens += st.tokens;
+        first.get_or_insert(st.loss);
+        if step >= cfg.steps - (cfg.steps / 10).max(1) {
+            tail.push(st.loss);
+        }
+        let tps = tokens as f64 / start.elapsed().as_secs_f64();
+        metrics.log(step as u64 + 1, &[("loss", st.loss), ("lr", lr), ("tokens_per_sec", tps)])?;
+        bar.set_message(format!("loss {:.4}  {:.0} tok/s", st.loss, tps));
+        bar.inc(1);
+        if cfg.save_every > 0 && (step + 1) % cfg.save_every == 0 && step + 1 < cfg.steps {
+            save_dir(&trainer.model, &tk, &cfg.out.join(format!("checkpoint-{}", step + 1)))?;
+        }
+    }
+    bar.finish();
+    save_dir(&trainer.model, &tk, &cfg.out)?;
+    Ok(SftReport {
+        first_loss: first.unwrap_or(f64::NAN),
+        final_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
+        examples: examples.len(),
+        skipped,
+        tokens_per_sec: tokens as f64 / start.elapsed().as_secs_f64(),
+        params,
+    })
+}
+
+/// Writes a model and its tokenizer as a loadable directory.
+pub fn save_dir(model: &CausalLm, tk: &TextTokenizer, dir: &Path) -> Result<()> {
+    checkpoint::save(model, dir)?;
+    tk.save(dir.join("tokenizer.json"))?;
+    Ok(())
+}
