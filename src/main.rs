@@ -16,7 +16,11 @@ const TOY_TRAIN: &str = include_str!("../datasets/toy-reverse/train.jsonl");
 const TOY_EVAL: &str = include_str!("../datasets/toy-reverse/eval.jsonl");
 
 #[derive(Parser)]
-#[command(name = "rlp", version, about = "Reward Learning on Policy and the RLHF methods around it, on burn.")]
+#[command(
+    name = "rlp",
+    version,
+    about = "Reward Learning on Policy and the RLHF methods around it, on burn."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -160,7 +164,11 @@ fn run(cli: Cli) -> Result<()> {
         backend: "flex".into(),
         steps: 800,
     }) {
-        Command::Demo { out, backend: b, steps } => demo(out, backend(&b)?, steps),
+        Command::Demo {
+            out,
+            backend: b,
+            steps,
+        } => demo(out, backend(&b)?, steps),
         Command::Sft(a) => {
             let cfg = sft::SftConfig {
                 data: a.data,
@@ -184,7 +192,13 @@ fn run(cli: Cli) -> Result<()> {
             let r = sft::run(&cfg)?;
             println!(
                 "sft: {} examples ({} skipped), {} params, loss {:.4} → {:.4}, {:.0} tokens/s; saved to {}",
-                r.examples, r.skipped, r.params, r.first_loss, r.final_loss, r.tokens_per_sec, cfg.out.display()
+                r.examples,
+                r.skipped,
+                r.params,
+                r.first_loss,
+                r.final_loss,
+                r.tokens_per_sec,
+                cfg.out.display()
             );
             Ok(())
         }
@@ -193,7 +207,11 @@ fn run(cli: Cli) -> Result<()> {
             let prompts = if chat { a.chat } else { a.prompt };
             let cfg = GenerationConfig {
                 max_new_tokens: a.max_new_tokens,
-                sampling: SamplingParams { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p },
+                sampling: SamplingParams {
+                    temperature: a.temperature,
+                    top_k: a.top_k,
+                    top_p: a.top_p,
+                },
                 ..Default::default()
             };
             for c in generate::run(&a.model, backend(&a.backend)?, &prompts, chat, &cfg, a.seed)? {
@@ -202,12 +220,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Data { name, out } => {
-            anyhow::ensure!(name == "toy-reverse", "unknown dataset `{name}` (known: toy-reverse)");
+            anyhow::ensure!(
+                name == "toy-reverse",
+                "unknown dataset `{name}` (known: toy-reverse)"
+            );
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let (train, eval) = rlp::toy::dataset(0, 4000, 200);
             write_jsonl(out.join("train.jsonl"), &train)?;
             write_jsonl(out.join("eval.jsonl"), &eval)?;
-            println!("wrote {} train and {} eval examples to {}", train.len(), eval.len(), out.display());
+            println!(
+                "wrote {} train and {} eval examples to {}",
+                train.len(),
+                eval.len(),
+                out.display()
+            );
             Ok(())
         }
     }
@@ -220,19 +246,41 @@ fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
     std::fs::write(&train_path, TOY_TRAIN)?;
     std::fs::write(out.join("eval.jsonl"), TOY_EVAL)?;
     let eval: Vec<PromptResponse> = read_jsonl(out.join("eval.jsonl"))?;
-    println!("rlp demo: SFT on toy-reverse ({backend}), then greedy decoding of {} held-out prompts", eval.len());
-    let cfg = sft::SftConfig { data: train_path, out: out.clone(), backend, steps, ..Default::default() };
+    println!(
+        "rlp demo: SFT on toy-reverse ({backend}), then greedy decoding of {} held-out prompts",
+        eval.len()
+    );
+    let cfg = sft::SftConfig {
+        data: train_path,
+        out: out.clone(),
+        backend,
+        steps,
+        ..Default::default()
+    };
     let r = sft::run(&cfg)?;
     println!(
         "trained {} params on {} examples: loss {:.4} → {:.4}, {:.0} tokens/s",
         r.params, r.examples, r.first_loss, r.final_loss, r.tokens_per_sec
     );
-    let gcfg = GenerationConfig { max_new_tokens: 16, sampling: SamplingParams::greedy(), ..Default::default() };
+    let gcfg = GenerationConfig {
+        max_new_tokens: 16,
+        sampling: SamplingParams::greedy(),
+        ..Default::default()
+    };
     let prompts: Vec<String> = eval.iter().map(|e| e.prompt.clone()).collect();
     let outs = generate::run(&out, backend, &prompts, false, &gcfg, 0)?;
-    let exact = outs.iter().zip(&eval).filter(|(c, e)| c.text.trim() == e.response.trim()).count();
+    let exact = outs
+        .iter()
+        .zip(&eval)
+        .filter(|(c, e)| c.text.trim() == e.response.trim())
+        .count();
     for (c, e) in outs.iter().zip(&eval).take(5) {
-        println!("  {} {}   (want {})", c.prompt, c.text.trim(), e.response.trim());
+        println!(
+            "  {} {}   (want {})",
+            c.prompt,
+            c.text.trim(),
+            e.response.trim()
+        );
     }
     println!(
         "exact match on held-out prompts: {exact}/{} = {:.1}%  ({:.0} s in all; checkpoint in {})",

@@ -9,12 +9,25 @@ use rlp_models::{GenerationConfig, TextTokenizer, checkpoint, generate_text};
 
 /// Loads `dir` (config, weights, tokenizer) on `backend` and generates one completion per
 /// prompt. With `chat`, each prompt is wrapped as a ChatML user turn.
-pub fn run(dir: &Path, backend: BackendSpec, prompts: &[String], chat: bool, cfg: &GenerationConfig, seed: u64) -> Result<Vec<Completion>> {
+pub fn run(
+    dir: &Path,
+    backend: BackendSpec,
+    prompts: &[String],
+    chat: bool,
+    cfg: &GenerationConfig,
+    seed: u64,
+) -> Result<Vec<Completion>> {
     let device = backend.device()?;
-    let model = checkpoint::load(dir, &device).with_context(|| format!("loading model from {}", dir.display()))?;
+    let model = checkpoint::load(dir, &device)
+        .with_context(|| format!("loading model from {}", dir.display()))?;
     let tk = TextTokenizer::load(dir.join("tokenizer.json"))?;
     tk.check_model_vocab(model.config.vocab_size)
-        .with_context(|| format!("{}: tokenizer.json does not match config.json", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: tokenizer.json does not match config.json",
+                dir.display()
+            )
+        })?;
     let texts: Vec<String> = prompts
         .iter()
         .map(|p| {

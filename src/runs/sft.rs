@@ -10,7 +10,9 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, MetricsSink, PromptResponse, SeededRng};
-use rlp_models::{CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft};
+use rlp_models::{
+    CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every setting of an SFT run.
@@ -104,9 +106,14 @@ pub fn lr_at(step: usize, steps: usize, peak: f64) -> f64 {
     }
 }
 
-fn load_or_build(cfg: &SftConfig, data: &[PromptResponse], device: &burn::tensor::Device) -> Result<(CausalLm, TextTokenizer)> {
+fn load_or_build(
+    cfg: &SftConfig,
+    data: &[PromptResponse],
+    device: &burn::tensor::Device,
+) -> Result<(CausalLm, TextTokenizer)> {
     if let Some(dir) = &cfg.init {
-        let model = checkpoint::load(dir, device).with_context(|| format!("loading --init {}", dir.display()))?;
+        let model = checkpoint::load(dir, device)
+            .with_context(|| format!("loading --init {}", dir.display()))?;
         let tk = TextTokenizer::load(dir.join("tokenizer.json"))?;
         tk.check_model_vocab(model.config.vocab_size)?;
         return Ok((model, tk));
@@ -114,11 +121,20 @@ fn load_or_build(cfg: &SftConfig, data: &[PromptResponse], device: &burn::tensor
     let tk = match &cfg.tokenizer {
         Some(p) => TextTokenizer::load(p)?,
         None => TextTokenizer::train_bpe(
-            data.iter().flat_map(|e| [e.prompt.clone(), e.response.clone()]),
+            data.iter()
+                .flat_map(|e| [e.prompt.clone(), e.response.clone()]),
             cfg.vocab_size,
         )?,
     };
-    let mut mc = LlamaConfig::new(tk.vocab_size(), cfg.hidden, cfg.ffn, cfg.layers, cfg.heads, cfg.kv_heads, cfg.max_len.max(64));
+    let mut mc = LlamaConfig::new(
+        tk.vocab_size(),
+        cfg.hidden,
+        cfg.ffn,
+        cfg.layers,
+        cfg.heads,
+        cfg.kv_heads,
+        cfg.max_len.max(64),
+    );
     mc.eos_token_id = tk.eos_id;
     mc.pad_token_id = tk.pad_id;
     mc.bos_token_id = tk.token_id(rlp_models::tokenizer::IM_START);
@@ -134,7 +150,9 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
     let data: Vec<PromptResponse> = read_jsonl(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
     let (model, tk) = load_or_build(cfg, &data, &device)?;
-    let eos = tk.eos_id.context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;
+    let eos = tk
+        .eos_id
+        .context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;
     let pad = tk.pad_id.unwrap_or(eos);
     let max_len = cfg.max_len.min(model.config.max_position_embeddings);
 
@@ -154,27 +172,45 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
         examples.push((p, r));
     }
     if examples.is_empty() {
-        bail!("{}: all {} examples exceed --max-len {max_len} tokens", cfg.data.display(), data.len());
+        bail!(
+            "{}: all {} examples exceed --max-len {max_len} tokens",
+            cfg.data.display(),
+            data.len()
+        );
     }
     if skipped > 0 {
-        eprintln!("skipped {skipped} of {} examples longer than {max_len} tokens", data.len());
+        eprintln!(
+            "skipped {skipped} of {} examples longer than {max_len} tokens",
+            data.len()
+        );
     }
 
     std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
-    std::fs::write(cfg.out.join("sft_config.json"), serde_json::to_string_pretty(cfg)?)?;
+    std::fs::write(
+        cfg.out.join("sft_config.json"),
+        serde_json::to_string_pretty(cfg)?,
+    )?;
     let metrics_path = cfg.out.join("metrics.jsonl");
     let _ = std::fs::remove_file(&metrics_path);
     let mut metrics = MetricsSink::open(&metrics_path)?;
     let params = model.param_count();
-    let mut trainer = Trainer::new(model, OptimConfig { lr: cfg.lr, ..OptimConfig::default() })?;
+    let mut trainer = Trainer::new(
+        model,
+        OptimConfig {
+            lr: cfg.lr,
+            ..OptimConfig::default()
+        },
+    )?;
 
     let mut order_rng = SeededRng::new(cfg.seed).fork("data");
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut cursor = order.len();
     let bar = ProgressBar::new(cfg.steps as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+        )
+        .expect("valid template"),
     );
     let start = Instant::now();
     let (mut tokens, mut first, mut tail) = (0usize, None, Vec::new());
@@ -197,11 +233,18 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
             tail.push(st.loss);
         }
         let tps = tokens as f64 / start.elapsed().as_secs_f64();
-        metrics.log(step as u64 + 1, &[("loss", st.loss), ("lr", lr), ("tokens_per_sec", tps)])?;
+        metrics.log(
+            step as u64 + 1,
+            &[("loss", st.loss), ("lr", lr), ("tokens_per_sec", tps)],
+        )?;
         bar.set_message(format!("loss {:.4}  {:.0} tok/s", st.loss, tps));
         bar.inc(1);
         if cfg.save_every > 0 && (step + 1) % cfg.save_every == 0 && step + 1 < cfg.steps {
-            save_dir(&trainer.model, &tk, &cfg.out.join(format!("checkpoint-{}", step + 1)))?;
+            save_dir(
+                &trainer.model,
+                &tk,
+                &cfg.out.join(format!("checkpoint-{}", step + 1)),
+            )?;
         }
     }
     bar.finish();

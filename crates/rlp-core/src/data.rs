@@ -138,8 +138,20 @@ mod tests {
             rejected: r.into(),
         };
         assert!(p("a", "b").validate().is_ok());
-        assert!(p("a", "a").validate().unwrap_err().to_string().contains("identical"));
-        assert!(p(" ", "b").validate().unwrap_err().to_string().contains("empty"));
+        assert!(
+            p("a", "a")
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("identical")
+        );
+        assert!(
+            p(" ", "b")
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 
     #[test]

@@ -175,10 +175,16 @@ mod tests {
     #[test]
     fn parses_every_spelling() {
         assert_eq!("flex".parse::<BackendSpec>().unwrap(), BackendSpec::Flex);
-        assert_eq!(" NdArray ".parse::<BackendSpec>().unwrap(), BackendSpec::NdArray);
+        assert_eq!(
+            " NdArray ".parse::<BackendSpec>().unwrap(),
+            BackendSpec::NdArray
+        );
         assert_eq!("wgpu".parse::<BackendSpec>().unwrap(), BackendSpec::Wgpu);
         assert_eq!("cuda".parse::<BackendSpec>().unwrap(), BackendSpec::Cuda(0));
-        assert_eq!("cuda:3".parse::<BackendSpec>().unwrap(), BackendSpec::Cuda(3));
+        assert_eq!(
+            "cuda:3".parse::<BackendSpec>().unwrap(),
+            BackendSpec::Cuda(3)
+        );
         for b in [BackendSpec::Flex, BackendSpec::Cuda(2)] {
             assert_eq!(b.to_string().parse::<BackendSpec>().unwrap(), b);
         }
@@ -193,10 +199,17 @@ mod tests {
 
     #[test]
     fn uncompiled_backend_names_its_feature() {
-        for b in [BackendSpec::NdArray, BackendSpec::Wgpu, BackendSpec::Cuda(0)] {
+        for b in [
+            BackendSpec::NdArray,
+            BackendSpec::Wgpu,
+            BackendSpec::Cuda(0),
+        ] {
             if !b.is_compiled() {
                 let err = b.device().unwrap_err().to_string();
-                assert!(err.contains(&format!("--features {}", b.feature())), "{err}");
+                assert!(
+                    err.contains(&format!("--features {}", b.feature())),
+                    "{err}"
+                );
             }
         }
     }

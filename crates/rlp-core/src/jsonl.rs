@@ -70,8 +70,14 @@ mod tests {
     fn round_trip() {
         let p = tmpdir().join("rt.jsonl");
         let recs = vec![
-            PromptResponse { prompt: "a".into(), response: "b".into() },
-            PromptResponse { prompt: "c\n\"".into(), response: "ü".into() },
+            PromptResponse {
+                prompt: "a".into(),
+                response: "b".into(),
+            },
+            PromptResponse {
+                prompt: "c\n\"".into(),
+                response: "ü".into(),
+            },
         ];
         write_jsonl(&p, &recs).unwrap();
         assert_eq!(read_jsonl::<PromptResponse>(&p).unwrap(), recs);
@@ -80,16 +86,28 @@ mod tests {
     #[test]
     fn malformed_line_names_file_and_line() {
         let p = tmpdir().join("bad.jsonl");
-        fs::write(&p, "{\"prompt\":\"a\",\"response\":\"b\"}\n\n{\"prompt\":\"a\"}\n").unwrap();
+        fs::write(
+            &p,
+            "{\"prompt\":\"a\",\"response\":\"b\"}\n\n{\"prompt\":\"a\"}\n",
+        )
+        .unwrap();
         let err = read_jsonl::<PromptResponse>(&p).unwrap_err().to_string();
-        assert!(err.contains("bad.jsonl:3") && err.contains("response"), "{err}");
+        assert!(
+            err.contains("bad.jsonl:3") && err.contains("response"),
+            "{err}"
+        );
     }
 
     #[test]
     fn empty_and_missing_files_are_errors() {
         let p = tmpdir().join("empty.jsonl");
         fs::write(&p, "\n  \n").unwrap();
-        assert!(read_jsonl::<PromptResponse>(&p).unwrap_err().to_string().contains("empty"));
+        assert!(
+            read_jsonl::<PromptResponse>(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         let err = read_jsonl::<PromptResponse>(tmpdir().join("nope.jsonl")).unwrap_err();
         assert!(err.to_string().contains("nope.jsonl"));
     }

@@ -67,7 +67,10 @@ mod tests {
             (KlEstimator::K3, 0.193147),
         ] {
             let tok = to_f32(kl_per_token(lp.clone(), rp.clone(), est));
-            assert!((tok[0] - want).abs() < 1e-5 && tok[1].abs() < 1e-6, "{est:?} {tok:?}");
+            assert!(
+                (tok[0] - want).abs() < 1e-5 && tok[1].abs() < 1e-6,
+                "{est:?} {tok:?}"
+            );
             let seq = to_f32(kl_per_sequence(lp.clone(), rp.clone(), m.clone(), est));
             assert!((seq[0] - want).abs() < 1e-5);
         }

@@ -37,7 +37,10 @@ mod tests {
         let logits = floats(l.iter().chain(l.iter()).copied().collect(), [1, 2, 3], &d);
         let toks = ints(vec![2, 0], [1, 2], &d);
         let lp = to_f32(token_logprobs(logits.clone(), toks));
-        assert!((lp[0] + 0.693147).abs() < 1e-5 && (lp[1] + 1.791759).abs() < 1e-5, "{lp:?}");
+        assert!(
+            (lp[0] + 0.693147).abs() < 1e-5 && (lp[1] + 1.791759).abs() < 1e-5,
+            "{lp:?}"
+        );
         let h = to_f32(entropy_from_logits(logits));
         assert!((h[0] - 1.011404).abs() < 1e-5, "{h:?}");
     }

@@ -81,8 +81,14 @@ mod tests {
         assert!((scalar(masked_mean(x.clone(), m.clone())) - 3.5).abs() < 1e-5);
         assert!((scalar(masked_var(x.clone(), m.clone(), false)) - 4.25).abs() < 1e-5);
         assert!((scalar(masked_var(x.clone(), m.clone(), true)) - 17.0 / 3.0).abs() < 1e-5);
-        assert_eq!(to_f32(masked_sum_rows(x.clone(), m.clone())), vec![3.0, 11.0]);
-        assert_eq!(to_f32(masked_mean_rows(x.clone(), m.clone())), vec![1.5, 5.5]);
+        assert_eq!(
+            to_f32(masked_sum_rows(x.clone(), m.clone())),
+            vec![3.0, 11.0]
+        );
+        assert_eq!(
+            to_f32(masked_mean_rows(x.clone(), m.clone())),
+            vec![1.5, 5.5]
+        );
         // whiten: (x - 3.5)/sqrt(17/3) for 1,2,5,6 → -1.0502, -0.6301, 0.6301, 1.0502.
         let w = to_f32(masked_whiten(x, m, true));
         let s = (17.0f32 / 3.0 + 1e-8).sqrt();

@@ -73,7 +73,10 @@ mod tests {
             s.log(2, &[("loss", 0.25)]).unwrap();
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["step"], 1);
         assert_eq!(lines[0]["loss"], 0.5);

@@ -92,7 +92,12 @@ mod tests {
         let xa: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
         let xb: Vec<u64> = (0..5).map(|_| b.next_u64()).collect();
         assert_eq!(xa, xb);
-        assert_ne!(xa, (0..5).map(|_| SeededRng::new(8).next_u64()).collect::<Vec<_>>());
+        assert_ne!(
+            xa,
+            (0..5)
+                .map(|_| SeededRng::new(8).next_u64())
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -110,6 +115,9 @@ mod tests {
         let xs: Vec<f64> = (0..20_000).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 }

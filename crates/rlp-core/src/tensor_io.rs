@@ -8,7 +8,11 @@ pub fn floats<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Devi
 }
 
 /// An int tensor of the given shape from host token ids (row-major).
-pub fn ints<const D: usize>(values: Vec<i64>, shape: [usize; D], device: &Device) -> Tensor<D, Int> {
+pub fn ints<const D: usize>(
+    values: Vec<i64>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D, Int> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 

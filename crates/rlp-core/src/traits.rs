@@ -33,7 +33,10 @@ pub struct FnReward<F> {
 impl<F: Fn(&str, &str) -> f32> FnReward<F> {
     /// Wraps `f(prompt, response) -> score` under a name.
     pub fn new(name: impl Into<String>, f: F) -> Self {
-        Self { name: name.into(), f }
+        Self {
+            name: name.into(),
+            f,
+        }
     }
 }
 
@@ -67,7 +70,9 @@ mod tests {
     #[test]
     fn fn_reward_scores_and_checks_lengths() {
         let r = FnReward::new("len", |_p: &str, y: &str| y.len() as f32);
-        let s = r.score(&["a".into(), "b".into()], &["xy".into(), "".into()]).unwrap();
+        let s = r
+            .score(&["a".into(), "b".into()], &["xy".into(), "".into()])
+            .unwrap();
         assert_eq!(s, vec![2.0, 0.0]);
         assert!(r.score(&["a".into()], &[]).is_err());
     }

@@ -30,7 +30,12 @@ impl KvCache {
     }
 
     /// Appends new keys/values to layer `i` and returns the full keys/values.
-    pub fn append(&mut self, i: usize, keys: Tensor<4>, values: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    pub fn append(
+        &mut self,
+        i: usize,
+        keys: Tensor<4>,
+        values: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>) {
         let (k, v) = match self.layers[i].take() {
             None => (keys, values),
             Some(c) => (

@@ -7,12 +7,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::Param;
-use burn::nn::Linear;
+use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::{Device, Tensor, TensorData};
 use safetensors::tensor::{Dtype, TensorView};
 
+use crate::attention::Attention;
 use crate::config::LlamaConfig;
+use crate::decoder_layer::DecoderLayer;
 use crate::error::{ModelError, Result};
+use crate::init;
+use crate::mlp::SwiGluMlp;
 use crate::model::CausalLm;
 
 /// File name of the weights inside a checkpoint directory.
@@ -36,18 +40,42 @@ fn slots(model: &CausalLm) -> Vec<(String, Slot<'_>)> {
     )];
     for (i, l) in model.layers.iter().enumerate() {
         let p = format!("model.layers.{i}");
-        v.push((format!("{p}.input_layernorm.weight"), Slot::Plain1(&l.input_layernorm.gamma)));
-        v.push((format!("{p}.self_attn.q_proj.weight"), Slot::Linear(&l.self_attn.q_proj)));
-        v.push((format!("{p}.self_attn.k_proj.weight"), Slot::Linear(&l.self_attn.k_proj)));
-        v.push((format!("{p}.self_attn.v_proj.weight"), Slot::Linear(&l.self_attn.v_proj)));
-        v.push((format!("{p}.self_attn.o_proj.weight"), Slot::Linear(&l.self_attn.o_proj)));
+        v.push((
+            format!("{p}.input_layernorm.weight"),
+            Slot::Plain1(&l.input_layernorm.gamma),
+        ));
+        v.push((
+            format!("{p}.self_attn.q_proj.weight"),
+            Slot::Linear(&l.self_attn.q_proj),
+        ));
+        v.push((
+            format!("{p}.self_attn.k_proj.weight"),
+            Slot::Linear(&l.self_attn.k_proj),
+        ));
+        v.push((
+            format!("{p}.self_attn.v_proj.weight"),
+            Slot::Linear(&l.self_attn.v_proj),
+        ));
+        v.push((
+            format!("{p}.self_attn.o_proj.weight"),
+            Slot::Linear(&l.self_attn.o_proj),
+        ));
         v.push((
             format!("{p}.post_attention_layernorm.weight"),
             Slot::Plain1(&l.post_attention_layernorm.gamma),
         ));
-        v.push((format!("{p}.mlp.gate_proj.weight"), Slot::Linear(&l.mlp.gate_proj)));
-        v.push((format!("{p}.mlp.up_proj.weight"), Slot::Linear(&l.mlp.up_proj)));
-        v.push((format!("{p}.mlp.down_proj.weight"), Slot::Linear(&l.mlp.down_proj)));
+        v.push((
+            format!("{p}.mlp.gate_proj.weight"),
+            Slot::Linear(&l.mlp.gate_proj),
+        ));
+        v.push((
+            format!("{p}.mlp.up_proj.weight"),
+            Slot::Linear(&l.mlp.up_proj),
+        ));
+        v.push((
+            format!("{p}.mlp.down_proj.weight"),
+            Slot::Linear(&l.mlp.down_proj),
+        ));
     }
     v.push(("model.norm.weight".into(), Slot::Plain1(&model.norm.gamma)));
     if let Some(head) = &model.lm_head {
@@ -58,24 +86,14 @@ fn slots(model: &CausalLm) -> Vec<(String, Slot<'_>)> {
 
 /// Host copy of a tensor in HF layout: `(shape, values)`.
 fn host_tensor(slot: &Slot<'_>) -> (Vec<usize>, Vec<f32>) {
-    let (t, shape) = match slot {
-        Slot::Linear(l) => {
-            let w = l.weight.val().transpose();
-            let s = w.dims().to_vec();
-            (w.into_data(), s)
-        }
-        Slot::Plain2(p) => {
-            let w = p.val();
-            let s = w.dims().to_vec();
-            (w.into_data(), s)
-        }
-        Slot::Plain1(p) => {
-            let w = p.val();
-            let s = w.dims().to_vec();
-            (w.into_data(), s)
-        }
+    let data = match slot {
+        Slot::Linear(l) => l.weight.val().transpose().into_data(),
+        Slot::Plain2(p) => p.val().into_data(),
+        Slot::Plain1(p) => p.val().into_data(),
     };
-    (shape, t.convert::<f32>().try_into_vec::<f32>().expect("f32"))
+    let shape = data.shape().as_slice().to_vec();
+    let vals = data.convert::<f32>().try_into_vec::<f32>().expect("f32");
+    (shape, vals)
 }
 
 /// Writes `model.safetensors` with HF names (F32) into `dir`, atomically.
@@ -92,16 +110,23 @@ pub fn save_weights(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
         .collect();
     let views: Vec<(String, TensorView<'_>)> = host
         .iter()
-        .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).expect("consistent view")))
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).expect("consistent view"),
+            )
+        })
         .collect();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     let path = dir.join(WEIGHTS_FILE);
     let tmp = dir.join(format!("{WEIGHTS_FILE}.tmp"));
-    safetensors::serialize_to_file(views, Some(meta), &tmp).map_err(|e| ModelError::Checkpoint {
-        path: tmp.clone(),
-        tensor: "(file)".into(),
-        message: e.to_string(),
+    safetensors::serialize_to_file(views, Some(meta), &tmp).map_err(|e| {
+        ModelError::Checkpoint {
+            path: tmp.clone(),
+            tensor: "(file)".into(),
+            message: e.to_string(),
+        }
     })?;
     std::fs::rename(&tmp, &path).map_err(|e| ModelError::io(&path, e))
 }
@@ -112,7 +137,8 @@ pub fn save(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
     model.config.save(&tmp)?;
-    std::fs::rename(&tmp, dir.join(CONFIG_FILE)).map_err(|e| ModelError::io(dir.join(CONFIG_FILE), e))?;
+    std::fs::rename(&tmp, dir.join(CONFIG_FILE))
+        .map_err(|e| ModelError::io(dir.join(CONFIG_FILE), e))?;
     save_weights(model, dir)
 }
 
@@ -128,7 +154,10 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<
     for (name, view) in st.tensors() {
         let data = view.data();
         let vals: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
             Dtype::F16 => data
                 .chunks_exact(2)
                 .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
@@ -159,80 +188,119 @@ pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<CausalLm> {
     from_tensors(&config, tensors, &path, device)
 }
 
+/// Takes named host tensors off a map, checking presence and shape (HF layout).
+struct Loader<'a> {
+    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    origin: &'a Path,
+    device: &'a Device,
+}
+
+impl Loader<'_> {
+    fn take(&mut self, name: &str, want: &[usize]) -> Result<Vec<f32>> {
+        let (shape, vals) = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| ModelError::Checkpoint {
+                path: self.origin.to_path_buf(),
+                tensor: name.to_string(),
+                message: "missing".into(),
+            })?;
+        if shape != want {
+            return Err(ModelError::Checkpoint {
+                path: self.origin.to_path_buf(),
+                tensor: name.to_string(),
+                message: format!("shape {shape:?}, expected {want:?}"),
+            });
+        }
+        Ok(vals)
+    }
+
+    /// HF `[out, in]` → burn `[in, out]`.
+    fn linear(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
+        let v = self.take(name, &[d_out, d_in])?;
+        let t = Tensor::<2>::from_data(TensorData::new(v, [d_out, d_in]), self.device);
+        Ok(init::linear_from(t.transpose()))
+    }
+
+    fn norm(&mut self, name: &str, d: usize, eps: f64) -> Result<RmsNorm> {
+        let v = self.take(name, &[d])?;
+        Ok(init::rms_norm(
+            Tensor::from_data(TensorData::new(v, [d]), self.device),
+            eps,
+        ))
+    }
+}
+
 /// Builds a model from HF-named host tensors, checking every name and shape. `origin` names the
 /// file in errors. Tied models ignore a stray `lm_head.weight`.
 pub fn from_tensors(
     config: &LlamaConfig,
-    mut tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
     origin: &Path,
     device: &Device,
 ) -> Result<CausalLm> {
-    // Build a model of the right structure cheaply (zero-seeded), then replace every parameter.
-    let mut rng = rlp_core::SeededRng::new(0);
-    let mut model = CausalLm::init(config, &mut rng, device)?;
-    let names: Vec<(String, Vec<usize>, bool)> = slots(&model)
-        .into_iter()
-        .map(|(n, s)| {
-            let (shape, is_linear) = match &s {
-                Slot::Linear(l) => {
-                    let [i, o] = l.weight.dims();
-                    (vec![o, i], true)
-                }
-                Slot::Plain2(p) => (p.dims().to_vec(), false),
-                Slot::Plain1(p) => (p.dims().to_vec(), false),
-            };
-            (n, shape, is_linear)
-        })
-        .collect();
-    let mut loaded: HashMap<String, (Vec<usize>, Vec<f32>)> = HashMap::new();
-    for (name, want, _) in &names {
-        let (shape, vals) = tensors.remove(name).ok_or_else(|| ModelError::Checkpoint {
-            path: origin.to_path_buf(),
-            tensor: name.clone(),
-            message: "missing".into(),
-        })?;
-        if &shape != want {
-            return Err(ModelError::Checkpoint {
-                path: origin.to_path_buf(),
-                tensor: name.clone(),
-                message: format!("shape {shape:?}, expected {want:?}"),
-            });
-        }
-        loaded.insert(name.clone(), (shape, vals));
-    }
-    let mut take2 = |name: &str, linear: bool| -> Tensor<2> {
-        let (s, v) = loaded.remove(name).expect("checked above");
-        let t = Tensor::<2>::from_data(TensorData::new(v, [s[0], s[1]]), device);
-        if linear { t.transpose() } else { t }
+    config.validate(&origin.display().to_string())?;
+    let mut ld = Loader {
+        tensors,
+        origin,
+        device,
     };
-    model.embed_tokens.weight = Param::from_tensor(take2("model.embed_tokens.weight", false));
-    let set = |lin: &mut Linear, t: Tensor<2>| lin.weight = Param::from_tensor(t);
-    for i in 0..model.layers.len() {
-        let p = format!("model.layers.{i}");
-        let l = &mut model.layers[i];
-        set(&mut l.self_attn.q_proj, take2(&format!("{p}.self_attn.q_proj.weight"), true));
-        set(&mut l.self_attn.k_proj, take2(&format!("{p}.self_attn.k_proj.weight"), true));
-        set(&mut l.self_attn.v_proj, take2(&format!("{p}.self_attn.v_proj.weight"), true));
-        set(&mut l.self_attn.o_proj, take2(&format!("{p}.self_attn.o_proj.weight"), true));
-        set(&mut l.mlp.gate_proj, take2(&format!("{p}.mlp.gate_proj.weight"), true));
-        set(&mut l.mlp.up_proj, take2(&format!("{p}.mlp.up_proj.weight"), true));
-        set(&mut l.mlp.down_proj, take2(&format!("{p}.mlp.down_proj.weight"), true));
-    }
-    if let Some(head) = model.lm_head.as_mut() {
-        set(head, take2("lm_head.weight", true));
-    }
-    let mut take1 = |name: &str| -> Tensor<1> {
-        let (s, v) = loaded.remove(name).expect("checked above");
-        Tensor::<1>::from_data(TensorData::new(v, [s[0]]), device)
+    let (d, ffn, eps) = (
+        config.hidden_size,
+        config.intermediate_size,
+        config.rms_norm_eps,
+    );
+    let (h, kvh, hd) = (
+        config.num_attention_heads,
+        config.kv_heads(),
+        config.head_dim(),
+    );
+    let embed = ld.take("model.embed_tokens.weight", &[config.vocab_size, d])?;
+    let embed_tokens = Embedding {
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(embed, [config.vocab_size, d]),
+            device,
+        )),
     };
-    for i in 0..model.layers.len() {
+    let mut layers = Vec::with_capacity(config.num_hidden_layers);
+    for i in 0..config.num_hidden_layers {
         let p = format!("model.layers.{i}");
-        model.layers[i].input_layernorm.gamma = Param::from_tensor(take1(&format!("{p}.input_layernorm.weight")));
-        model.layers[i].post_attention_layernorm.gamma =
-            Param::from_tensor(take1(&format!("{p}.post_attention_layernorm.weight")));
+        layers.push(DecoderLayer {
+            input_layernorm: ld.norm(&format!("{p}.input_layernorm.weight"), d, eps)?,
+            self_attn: Attention {
+                q_proj: ld.linear(&format!("{p}.self_attn.q_proj.weight"), d, h * hd)?,
+                k_proj: ld.linear(&format!("{p}.self_attn.k_proj.weight"), d, kvh * hd)?,
+                v_proj: ld.linear(&format!("{p}.self_attn.v_proj.weight"), d, kvh * hd)?,
+                o_proj: ld.linear(&format!("{p}.self_attn.o_proj.weight"), h * hd, d)?,
+                heads: h,
+                kv_heads: kvh,
+                head_dim: hd,
+            },
+            post_attention_layernorm: ld.norm(
+                &format!("{p}.post_attention_layernorm.weight"),
+                d,
+                eps,
+            )?,
+            mlp: SwiGluMlp {
+                gate_proj: ld.linear(&format!("{p}.mlp.gate_proj.weight"), d, ffn)?,
+                up_proj: ld.linear(&format!("{p}.mlp.up_proj.weight"), d, ffn)?,
+                down_proj: ld.linear(&format!("{p}.mlp.down_proj.weight"), ffn, d)?,
+            },
+        });
     }
-    model.norm.gamma = Param::from_tensor(take1("model.norm.weight"));
-    Ok(model)
+    let norm = ld.norm("model.norm.weight", d, eps)?;
+    let lm_head = if config.tie_word_embeddings {
+        None
+    } else {
+        Some(ld.linear("lm_head.weight", d, config.vocab_size)?)
+    };
+    Ok(CausalLm {
+        embed_tokens,
+        layers,
+        norm,
+        lm_head,
+        config: config.clone(),
+    })
 }
 
 /// The `config.json` path of a checkpoint directory.
@@ -279,7 +347,10 @@ mod tests {
             let names = read_safetensors(&dir.join(WEIGHTS_FILE)).unwrap();
             assert!(names.contains_key("model.layers.1.self_attn.q_proj.weight"));
             assert_eq!(names.contains_key("lm_head.weight"), !tied);
-            assert_eq!(names["model.layers.0.mlp.gate_proj.weight"].0, vec![128, 64]);
+            assert_eq!(
+                names["model.layers.0.mlp.gate_proj.weight"].0,
+                vec![128, 64]
+            );
         }
     }
 
@@ -292,13 +363,33 @@ mod tests {
         save(&model, &dir).unwrap();
         let mut t = read_safetensors(&dir.join(WEIGHTS_FILE)).unwrap();
         t.remove("model.layers.1.mlp.up_proj.weight");
-        let e = from_tensors(&cfg, t.clone(), Path::new("x.safetensors"), &d).unwrap_err().to_string();
-        assert!(e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("missing"), "{e}");
-        t.insert("model.layers.1.mlp.up_proj.weight".into(), (vec![3, 3], vec![0.0; 9]));
-        let e = from_tensors(&cfg, t, Path::new("x.safetensors"), &d).unwrap_err().to_string();
+        let e = from_tensors(&cfg, t.clone(), Path::new("x.safetensors"), &d)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("missing"),
+            "{e}"
+        );
+        t.insert(
+            "model.layers.1.mlp.up_proj.weight".into(),
+            (vec![3, 3], vec![0.0; 9]),
+        );
+        let e = from_tensors(&cfg, t, Path::new("x.safetensors"), &d)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("shape [3, 3]"), "{e}");
         std::fs::write(dir.join(WEIGHTS_FILE), b"garbage").unwrap();
-        assert!(load(&dir, &d).unwrap_err().to_string().contains("model.safetensors"));
-        assert!(load(tmp("none"), &d).unwrap_err().to_string().contains("config.json"));
+        assert!(
+            load(&dir, &d)
+                .unwrap_err()
+                .to_string()
+                .contains("model.safetensors")
+        );
+        assert!(
+            load(tmp("none"), &d)
+                .unwrap_err()
+                .to_string()
+                .contains("config.json")
+        );
     }
 }

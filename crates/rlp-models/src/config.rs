@@ -173,10 +173,16 @@ impl LlamaConfig {
             );
         }
         if self.head_dim() % 2 != 0 {
-            return err("head_dim", format!("{} must be even for RoPE", self.head_dim()));
+            return err(
+                "head_dim",
+                format!("{} must be even for RoPE", self.head_dim()),
+            );
         }
         if self.hidden_act != "silu" {
-            return err("hidden_act", format!("`{}` is not supported (silu only)", self.hidden_act));
+            return err(
+                "hidden_act",
+                format!("`{}` is not supported (silu only)", self.hidden_act),
+            );
         }
         if !(self.rms_norm_eps > 0.0) {
             return err("rms_norm_eps", "must be positive".into());
@@ -247,9 +253,17 @@ mod tests {
         let mut c = LlamaConfig::tiny(32);
         c.num_key_value_heads = Some(3);
         let e = c.validate("cfg.json").unwrap_err().to_string();
-        assert!(e.contains("cfg.json") && e.contains("num_key_value_heads"), "{e}");
+        assert!(
+            e.contains("cfg.json") && e.contains("num_key_value_heads"),
+            "{e}"
+        );
         let mut c = LlamaConfig::tiny(32);
         c.eos_token_id = Some(99);
-        assert!(c.validate("x").unwrap_err().to_string().contains("eos_token_id"));
+        assert!(
+            c.validate("x")
+                .unwrap_err()
+                .to_string()
+                .contains("eos_token_id")
+        );
     }
 }

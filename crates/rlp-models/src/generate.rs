@@ -63,7 +63,10 @@ pub fn generate(
     }
     let vocab = model.config.vocab_size;
     if let Some(bad) = prompts.iter().flatten().find(|&&t| t as usize >= vocab) {
-        return Err(ModelError::input("prompts", format!("token id {bad} ≥ vocab_size {vocab}")));
+        return Err(ModelError::input(
+            "prompts",
+            format!("token id {bad} ≥ vocab_size {vocab}"),
+        ));
     }
     let p_max = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let max_pos = model.config.max_position_embeddings;
@@ -86,11 +89,23 @@ pub fn generate(
     let mut mask: Vec<Vec<f32>> = Vec::with_capacity(b);
     for p in prompts {
         let pad = p_max - p.len();
-        seq.push(std::iter::repeat_n(pad_id as i64, pad).chain(p.iter().map(|&t| t as i64)).collect());
-        mask.push(std::iter::repeat_n(0.0, pad).chain(std::iter::repeat_n(1.0, p.len())).collect());
+        seq.push(
+            std::iter::repeat_n(pad_id as i64, pad)
+                .chain(p.iter().map(|&t| t as i64))
+                .collect(),
+        );
+        mask.push(
+            std::iter::repeat_n(0.0, pad)
+                .chain(std::iter::repeat_n(1.0, p.len()))
+                .collect(),
+        );
     }
     let mut out: Vec<Generation> = (0..b)
-        .map(|_| Generation { tokens: vec![], logprobs: vec![], finished: false })
+        .map(|_| Generation {
+            tokens: vec![],
+            logprobs: vec![],
+            finished: false,
+        })
         .collect();
     if config.max_new_tokens == 0 {
         return Ok(out);
@@ -170,7 +185,12 @@ fn last_logits(logits: Tensor<3>) -> Vec<f32> {
     to_f32(logits.slice([0..b, t - 1..t, 0..v]).reshape([b, v]))
 }
 
-fn full_last_logits(model: &CausalLm, seq: &[Vec<i64>], mask: &[Vec<f32>], device: &burn::tensor::Device) -> Vec<f32> {
+fn full_last_logits(
+    model: &CausalLm,
+    seq: &[Vec<i64>],
+    mask: &[Vec<f32>],
+    device: &burn::tensor::Device,
+) -> Vec<f32> {
     let (b, t) = (seq.len(), seq[0].len());
     let toks = ints(seq.iter().flatten().copied().collect(), [b, t], device);
     let m = floats(mask.iter().flatten().copied().collect(), [b, t], device);
@@ -187,18 +207,29 @@ pub fn generate_text(
     rng: &mut SeededRng,
 ) -> Result<Vec<Completion>> {
     tokenizer.check_model_vocab(model.config.vocab_size)?;
-    let ids = prompts.iter().map(|p| tokenizer.encode(p)).collect::<Result<Vec<_>>>()?;
+    let ids = prompts
+        .iter()
+        .map(|p| tokenizer.encode(p))
+        .collect::<Result<Vec<_>>>()?;
     let pad = tokenizer.pad_id.or(model.config.pad_token_id).unwrap_or(0);
     let mut cfg = config.clone();
     if cfg.stop_tokens.is_empty() {
-        cfg.stop_tokens = tokenizer.eos_id.or(model.config.eos_token_id).into_iter().collect();
+        cfg.stop_tokens = tokenizer
+            .eos_id
+            .or(model.config.eos_token_id)
+            .into_iter()
+            .collect();
     }
     let gens = generate(model, &ids, pad, &cfg, rng)?;
     prompts
         .iter()
         .zip(gens)
         .map(|(p, g)| {
-            let body = if g.finished { &g.tokens[..g.tokens.len() - 1] } else { &g.tokens[..] };
+            let body = if g.finished {
+                &g.tokens[..g.tokens.len() - 1]
+            } else {
+                &g.tokens[..]
+            };
             Ok(Completion {
                 prompt: p.clone(),
                 text: tokenizer.decode(body, true)?,

@@ -73,7 +73,11 @@ mod tests {
         let mut head = ScoreHead::init(2, 0.02, &mut rng, &d);
         // w = [1, 10], b = 0 → score = h₀ + 10·h₁ at the chosen position.
         head.proj.weight = burn::module::Param::from_tensor(floats(vec![1.0, 10.0], [2, 1], &d));
-        let hidden = floats(vec![1., 0., 2., 0., 0., 3., 5., 5., 0., 1., 9., 9.], [2, 3, 2], &d);
+        let hidden = floats(
+            vec![1., 0., 2., 0., 0., 3., 5., 5., 0., 1., 9., 9.],
+            [2, 3, 2],
+            &d,
+        );
         let last = last_real_index(&[vec![1., 1., 0.], vec![1., 1., 1.]]);
         assert_eq!(last, vec![1, 2]);
         let s = to_f32(head.forward(hidden, ints(last, [2], &d)));

@@ -7,7 +7,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rlp_core::SeededRng;
 
 /// A `[rows, cols]` parameter drawn from `N(0, std²)`.
-pub fn normal_param(rng: &mut SeededRng, rows: usize, cols: usize, std: f64, device: &Device) -> Param<Tensor<2>> {
+pub fn normal_param(
+    rng: &mut SeededRng,
+    rows: usize,
+    cols: usize,
+    std: f64,
+    device: &Device,
+) -> Param<Tensor<2>> {
     let data = TensorData::new(rng.normal_vec(rows * cols, std), [rows, cols]);
     Param::from_tensor(Tensor::from_data(data, device))
 }

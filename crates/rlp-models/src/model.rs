@@ -48,7 +48,11 @@ impl CausalLm {
     pub fn init(config: &LlamaConfig, rng: &mut SeededRng, device: &Device) -> Result<Self> {
         config.validate("config")?;
         let d = config.hidden_size;
-        let (h, kvh, hd) = (config.num_attention_heads, config.kv_heads(), config.head_dim());
+        let (h, kvh, hd) = (
+            config.num_attention_heads,
+            config.kv_heads(),
+            config.head_dim(),
+        );
         let std = 0.02;
         let out_std = std / (2.0 * config.num_hidden_layers as f64).sqrt();
         let embed_tokens = init::embedding(rng, config.vocab_size, d, std, device);
@@ -101,7 +105,8 @@ impl CausalLm {
                 .reshape([1, t])
                 .expand([b, t]),
         };
-        let attn_mask = mask.map(|m| attention_mask(m, t, self.config.num_attention_heads, &device));
+        let attn_mask =
+            mask.map(|m| attention_mask(m, t, self.config.num_attention_heads, &device));
         self.run(tokens, positions, attn_mask, None)
     }
 
@@ -130,7 +135,12 @@ impl CausalLm {
         mut cache: Option<&mut KvCache>,
     ) -> LmOutput {
         let device = tokens.device();
-        let rope = rope_tables(positions, self.config.head_dim(), self.config.rope_theta, &device);
+        let rope = rope_tables(
+            positions,
+            self.config.head_dim(),
+            self.config.rope_theta,
+            &device,
+        );
         let mut x = self.embed_tokens.forward(tokens);
         for (i, layer) in self.layers.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, i));

@@ -19,7 +19,12 @@ pub struct RopeTables {
 }
 
 /// Builds the tables for float positions `[batch, time]`.
-pub fn rope_tables(positions: Tensor<2>, head_dim: usize, theta: f64, device: &Device) -> RopeTables {
+pub fn rope_tables(
+    positions: Tensor<2>,
+    head_dim: usize,
+    theta: f64,
+    device: &Device,
+) -> RopeTables {
     let half = head_dim / 2;
     let inv_freq: Vec<f32> = (0..half)
         .map(|i| (theta.powf(-(2.0 * i as f64) / head_dim as f64)) as f32)

@@ -65,7 +65,10 @@ pub fn sample(logits: &[f32], params: &SamplingParams, rng: &mut SeededRng) -> u
         cand.truncate(k);
     }
     let m = cand.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(usize, f64)> = cand.iter().map(|&(i, x)| (i, ((x - m) as f64).exp())).collect();
+    let mut probs: Vec<(usize, f64)> = cand
+        .iter()
+        .map(|&(i, x)| (i, ((x - m) as f64).exp()))
+        .collect();
     let z: f64 = probs.iter().map(|p| p.1).sum();
     probs.iter_mut().for_each(|p| p.1 /= z);
     if let Some(p) = params.top_p.filter(|&p| p < 1.0) {
@@ -103,13 +106,21 @@ mod tests {
         let logits = [0.0f32, 3.0, 1.0, 2.9];
         let mut r = SeededRng::new(0);
         assert_eq!(sample(&logits, &SamplingParams::greedy(), &mut r), 1);
-        let k2 = SamplingParams { temperature: 1.0, top_k: Some(2), top_p: None };
+        let k2 = SamplingParams {
+            temperature: 1.0,
+            top_k: Some(2),
+            top_p: None,
+        };
         for _ in 0..200 {
             let i = sample(&logits, &k2, &mut r);
             assert!(i == 1 || i == 3);
         }
         // p(1) ≈ 0.46, p(3) ≈ 0.42: top_p 0.3 keeps token 1 only.
-        let p = SamplingParams { temperature: 1.0, top_k: None, top_p: Some(0.3) };
+        let p = SamplingParams {
+            temperature: 1.0,
+            top_k: None,
+            top_p: Some(0.3),
+        };
         for _ in 0..50 {
             assert_eq!(sample(&logits, &p, &mut r), 1);
         }
@@ -121,7 +132,9 @@ mod tests {
         let logits = [0.0f32, 3f32.ln()];
         let mut r = SeededRng::new(9);
         let n = 20_000;
-        let ones = (0..n).filter(|_| sample(&logits, &SamplingParams::default(), &mut r) == 1).count();
+        let ones = (0..n)
+            .filter(|_| sample(&logits, &SamplingParams::default(), &mut r) == 1)
+            .count();
         let f = ones as f64 / n as f64;
         assert!((f - 0.75).abs() < 0.015, "{f}");
         assert!((log_softmax_at(&logits, 1) - 0.75f32.ln()).abs() < 1e-6);

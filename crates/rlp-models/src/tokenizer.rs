@@ -5,7 +5,9 @@ use std::path::Path;
 
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, TokenizerImpl};
+use tokenizers::{
+    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, TokenizerImpl,
+};
 
 use crate::error::{ModelError, Result};
 
@@ -81,7 +83,10 @@ impl TextTokenizer {
     /// Trains a byte-level BPE (GPT-2 style, no prefix space) with up to `vocab_size` ids on
     /// `texts`. Ids 0, 1, 2 are `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`; every byte is in
     /// the initial alphabet, so any text encodes.
-    pub fn train_bpe<S: AsRef<str> + Send>(texts: impl Iterator<Item = S> + Send, vocab_size: usize) -> Result<Self> {
+    pub fn train_bpe<S: AsRef<str> + Send>(
+        texts: impl Iterator<Item = S> + Send,
+        vocab_size: usize,
+    ) -> Result<Self> {
         let specials: Vec<AddedToken> = [ENDOFTEXT, IM_START, IM_END]
             .iter()
             .map(|s| AddedToken::from(*s, true))
@@ -99,8 +104,13 @@ impl TextTokenizer {
             .special_tokens(specials.clone())
             .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
             .build();
-        let mut tk: TokenizerImpl<BPE, NormalizerWrapper, ByteLevel, PostProcessorWrapper, DecoderWrapper> =
-            TokenizerImpl::new(BPE::default());
+        let mut tk: TokenizerImpl<
+            BPE,
+            NormalizerWrapper,
+            ByteLevel,
+            PostProcessorWrapper,
+            DecoderWrapper,
+        > = TokenizerImpl::new(BPE::default());
         tk.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
         tk.with_decoder(Some(ByteLevel::new(false, true, true)));
         tk.train(&mut trainer, texts).map_err(tok_err)?;
@@ -133,7 +143,12 @@ impl TextTokenizer {
     /// Encodes text; special-token strings in the text (`<|im_start|>` …) map to their ids.
     /// No BOS/EOS is added (the template or the caller adds them).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.inner.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+        Ok(self
+            .inner
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_ids()
+            .to_vec())
     }
 
     /// Decodes ids, dropping special tokens when `skip_special`.
@@ -173,7 +188,12 @@ mod tests {
 
     fn corpus() -> Vec<String> {
         (0..200)
-            .map(|i| format!("the movie number {i} was great and the popcorn was salty, naïve café {}", i * 7))
+            .map(|i| {
+                format!(
+                    "the movie number {i} was great and the popcorn was salty, naïve café {}",
+                    i * 7
+                )
+            })
             .collect()
     }
 
@@ -207,7 +227,12 @@ mod tests {
     #[test]
     fn mismatched_vocab_and_bad_files_are_errors() {
         let tk = TextTokenizer::train_bpe(corpus().into_iter(), 300).unwrap();
-        assert!(tk.check_model_vocab(100).unwrap_err().to_string().contains("vocab_size is 100"));
+        assert!(
+            tk.check_model_vocab(100)
+                .unwrap_err()
+                .to_string()
+                .contains("vocab_size is 100")
+        );
         assert!(TextTokenizer::load("/nonexistent/tokenizer.json").is_err());
         assert!(TextTokenizer::train_bpe(corpus().into_iter(), 10).is_err());
     }

@@ -2,8 +2,8 @@
 //! `L = -(1/|R|) Σ_{t ∈ R} log π(y_t | y_<t)` over response positions `R` only, and an AdamW
 //! training step around it.
 
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use rlp_core::logprobs::token_logprobs;
 use rlp_core::masked::masked_mean;
@@ -30,13 +30,21 @@ pub struct SftBatch {
 /// Builds a batch from `(prompt_ids, response_ids)` pairs, truncating each sequence to
 /// `max_len` tokens from the left of the prompt is not done: a sequence over `max_len` is an
 /// error naming its index, so no silent data loss.
-pub fn collate_sft(examples: &[(Vec<u32>, Vec<u32>)], pad_id: u32, max_len: usize, device: &Device) -> Result<SftBatch> {
+pub fn collate_sft(
+    examples: &[(Vec<u32>, Vec<u32>)],
+    pad_id: u32,
+    max_len: usize,
+    device: &Device,
+) -> Result<SftBatch> {
     if examples.is_empty() {
         return Err(ModelError::input("examples", "empty batch"));
     }
     for (i, (p, r)) in examples.iter().enumerate() {
         if r.is_empty() {
-            return Err(ModelError::input("examples", format!("example {i} has an empty response")));
+            return Err(ModelError::input(
+                "examples",
+                format!("example {i} has an empty response"),
+            ));
         }
         if p.len() + r.len() > max_len {
             return Err(ModelError::ContextOverflow {
@@ -46,7 +54,12 @@ pub fn collate_sft(examples: &[(Vec<u32>, Vec<u32>)], pad_id: u32, max_len: usiz
             });
         }
     }
-    let t = examples.iter().map(|(p, r)| p.len() + r.len()).max().unwrap_or(1) - 1;
+    let t = examples
+        .iter()
+        .map(|(p, r)| p.len() + r.len())
+        .max()
+        .unwrap_or(1)
+        - 1;
     let b = examples.len();
     let mut inputs = vec![pad_id as i64; b * t];
     let mut targets = vec![pad_id as i64; b * t];
@@ -125,7 +138,10 @@ impl Trainer {
     /// Wraps a model (on an autodiff device) with a fresh AdamW.
     pub fn new(model: CausalLm, config: OptimConfig) -> Result<Self> {
         if !model.device().is_autodiff() {
-            return Err(ModelError::input("model", "training needs an autodiff device (BackendSpec::autodiff_device)"));
+            return Err(ModelError::input(
+                "model",
+                "training needs an autodiff device (BackendSpec::autodiff_device)",
+            ));
         }
         let optim = AdamWConfig::new()
             .with_weight_decay(config.weight_decay)
@@ -145,7 +161,10 @@ impl Trainer {
         let loss = response_nll(&self.model, batch);
         let value = scalar(loss.clone().detach());
         if !value.is_finite() {
-            return Err(ModelError::NonFiniteLoss { step: self.step, loss: value });
+            return Err(ModelError::NonFiniteLoss {
+                step: self.step,
+                loss: value,
+            });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);

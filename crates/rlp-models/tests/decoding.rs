@@ -78,7 +78,11 @@ fn returned_logprobs_equal_a_fresh_forward_pass() {
     let d = m.device();
     let cfg = GenerationConfig {
         max_new_tokens: 10,
-        sampling: SamplingParams { temperature: 1.3, top_k: Some(20), top_p: Some(0.9) },
+        sampling: SamplingParams {
+            temperature: 1.3,
+            top_k: Some(20),
+            top_p: Some(0.9),
+        },
         stop_tokens: vec![],
         use_cache: true,
     };
@@ -86,8 +90,13 @@ fn returned_logprobs_equal_a_fresh_forward_pass() {
     for (p, g) in prompts().iter().zip(&gens) {
         let full: Vec<i64> = p.iter().chain(&g.tokens).map(|&t| t as i64).collect();
         let n = full.len();
-        let logits = m.forward(ints(full[..n - 1].to_vec(), [1, n - 1], &d), None).logits;
-        let lp = to_f32(token_logprobs(logits, ints(full[1..].to_vec(), [1, n - 1], &d)));
+        let logits = m
+            .forward(ints(full[..n - 1].to_vec(), [1, n - 1], &d), None)
+            .logits;
+        let lp = to_f32(token_logprobs(
+            logits,
+            ints(full[1..].to_vec(), [1, n - 1], &d),
+        ));
         let fresh = &lp[p.len() - 1..];
         assert_eq!(fresh.len(), g.logprobs.len());
         for (a, b) in fresh.iter().zip(&g.logprobs) {
@@ -99,13 +108,19 @@ fn returned_logprobs_equal_a_fresh_forward_pass() {
 #[test]
 fn sampling_is_deterministic_under_a_seed_and_stops_on_eos() {
     let m = tiny(false);
-    let cfg = GenerationConfig { max_new_tokens: 16, ..Default::default() };
+    let cfg = GenerationConfig {
+        max_new_tokens: 16,
+        ..Default::default()
+    };
     let a = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(5)).unwrap();
     let b = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(5)).unwrap();
     let c = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(6)).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
-    let stop = GenerationConfig { stop_tokens: (0..48).collect(), ..cfg };
+    let stop = GenerationConfig {
+        stop_tokens: (0..48).collect(),
+        ..cfg
+    };
     let s = generate(&m, &prompts(), 0, &stop, &mut SeededRng::new(5)).unwrap();
     assert!(s.iter().all(|g| g.finished && g.tokens.len() == 1));
 }
@@ -115,8 +130,18 @@ fn bad_prompts_are_errors() {
     let m = tiny(false);
     let cfg = GenerationConfig::default();
     let r = &mut SeededRng::new(0);
-    assert!(generate(&m, &[vec![]], 0, &cfg, r).unwrap_err().to_string().contains("empty"));
-    assert!(generate(&m, &[vec![999]], 0, &cfg, r).unwrap_err().to_string().contains("vocab_size"));
+    assert!(
+        generate(&m, &[vec![]], 0, &cfg, r)
+            .unwrap_err()
+            .to_string()
+            .contains("empty")
+    );
+    assert!(
+        generate(&m, &[vec![999]], 0, &cfg, r)
+            .unwrap_err()
+            .to_string()
+            .contains("vocab_size")
+    );
     let long = vec![vec![1u32; 250]];
     let e = generate(&m, &long, 0, &cfg, r).unwrap_err().to_string();
     assert!(e.contains("context window of 256"), "{e}");

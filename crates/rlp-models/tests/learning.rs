@@ -5,7 +5,8 @@ use rlp_core::SeededRng;
 use rlp_core::burn::module::Module;
 use rlp_core::device::test_backend;
 use rlp_models::{
-    CausalLm, GenerationConfig, LlamaConfig, OptimConfig, SamplingParams, Trainer, collate_sft, generate,
+    CausalLm, GenerationConfig, LlamaConfig, OptimConfig, SamplingParams, Trainer, collate_sft,
+    generate,
 };
 
 // Vocabulary: digits 0–9 are ids 0–9, `>` separator 10, EOS 11, PAD 12.
@@ -31,13 +32,26 @@ fn tiny_decoder_learns_to_reverse_digit_strings() {
     cfg.pad_token_id = Some(PAD);
     let model = CausalLm::init(&cfg, &mut SeededRng::new(0), &device).unwrap();
     let before: Vec<f32> = rlp_core::tensor_io::to_f32(model.embed_tokens.weight.val());
-    let mut trainer = Trainer::new(model, OptimConfig { lr: 3e-3, weight_decay: 0.0, max_grad_norm: Some(1.0) }).unwrap();
+    let mut trainer = Trainer::new(
+        model,
+        OptimConfig {
+            lr: 3e-3,
+            weight_decay: 0.0,
+            max_grad_norm: Some(1.0),
+        },
+    )
+    .unwrap();
     let mut data = SeededRng::new(1);
     let steps = 600;
     let mut first = None;
     let mut last = 0.0;
     for s in 0..steps {
-        let batch: Vec<_> = (0..32).map(|_| { let n = 3 + data.below(3); example(&mut data, n) }).collect();
+        let batch: Vec<_> = (0..32)
+            .map(|_| {
+                let n = 3 + data.below(3);
+                example(&mut data, n)
+            })
+            .collect();
         let b = collate_sft(&batch, PAD, 32, &device).unwrap();
         // Linear decay to 10% keeps the end of training stable.
         let lr = 3e-3 * (1.0 - 0.9 * s as f64 / steps as f64);
@@ -52,9 +66,19 @@ fn tiny_decoder_learns_to_reverse_digit_strings() {
     // Greedy decoding on fresh strings, on the inference view of the model.
     let model = trainer.model.valid();
     let mut eval = SeededRng::new(99);
-    let tests: Vec<_> = (0..100).map(|_| { let n = 3 + eval.below(3); example(&mut eval, n) }).collect();
+    let tests: Vec<_> = (0..100)
+        .map(|_| {
+            let n = 3 + eval.below(3);
+            example(&mut eval, n)
+        })
+        .collect();
     let prompts: Vec<Vec<u32>> = tests.iter().map(|t| t.0.clone()).collect();
-    let gcfg = GenerationConfig { max_new_tokens: 6, sampling: SamplingParams::greedy(), stop_tokens: vec![EOS], use_cache: true };
+    let gcfg = GenerationConfig {
+        max_new_tokens: 6,
+        sampling: SamplingParams::greedy(),
+        stop_tokens: vec![EOS],
+        use_cache: true,
+    };
     let gens = generate(&model, &prompts, PAD, &gcfg, &mut SeededRng::new(0)).unwrap();
     let (mut right, mut total) = (0, 0);
     for (t, g) in tests.iter().zip(&gens) {

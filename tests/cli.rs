@@ -1,0 +1,184 @@
+//! The `rlp` binary end to end: a short SFT run and generation from its checkpoint, and every
+//! kind of bad input ending in a clear error and a non-zero exit, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlp"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rlp-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn assert_clean_failure(o: &Output, needle: &str) {
+    let e = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success: {e}");
+    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
+    assert!(e.contains(needle), "error should mention `{needle}`: {e}");
+}
+
+fn tiny_sft(dir: &Path) -> PathBuf {
+    let out = dir.join("model");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+    let o = rlp(&[
+        "sft",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--steps",
+        "4",
+        "--batch-size",
+        "4",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--ffn",
+        "64",
+        "--vocab-size",
+        "300",
+        "--max-len",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+#[test]
+fn sft_then_generate() {
+    let dir = tmp("ok");
+    let out = tiny_sft(&dir);
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "metrics.jsonl",
+        "sft_config.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 4);
+    assert!(metrics.contains("\"loss\""));
+    let o = rlp(&[
+        "generate",
+        "--model",
+        out.to_str().unwrap(),
+        "--prompt",
+        "reverse: a b =>",
+        "--max-new-tokens",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("reverse: a b =>"));
+    // A prompt longer than the context window (64) is an error, not a panic.
+    let long = "word ".repeat(200);
+    let o = rlp(&[
+        "generate",
+        "--model",
+        out.to_str().unwrap(),
+        "--prompt",
+        &long,
+    ]);
+    assert_clean_failure(&o, "context window");
+    // A tokenizer that does not match the model's vocabulary.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(out.join(f), other.join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    cfg["vocab_size"] = 100.into();
+    std::fs::write(other.join("config.json"), cfg.to_string()).unwrap();
+    std::fs::copy(out.join("tokenizer.json"), other.join("tokenizer.json")).unwrap();
+    let o = rlp(&[
+        "generate",
+        "--model",
+        other.to_str().unwrap(),
+        "--prompt",
+        "x",
+    ]);
+    assert_clean_failure(&o, "model.embed_tokens.weight");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tmp("bad");
+    let o = rlp(&["sft", "--data", "x.jsonl", "--out", "y", "--backend", "tpu"]);
+    assert_clean_failure(&o, "unknown backend `tpu`");
+    if !cfg!(feature = "cuda") {
+        let o = rlp(&[
+            "generate",
+            "--model",
+            "m",
+            "--prompt",
+            "x",
+            "--backend",
+            "cuda",
+        ]);
+        assert_clean_failure(&o, "--features cuda");
+    }
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"prompt\":\"a\",\"response\":\"b\"}\n{\"prompt\": 3}\n",
+    )
+    .unwrap();
+    let o = rlp(&[
+        "sft",
+        "--data",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "bad.jsonl:2");
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let o = rlp(&[
+        "sft",
+        "--data",
+        empty.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "empty");
+    let o = rlp(&[
+        "sft",
+        "--data",
+        dir.join("missing.jsonl").to_str().unwrap(),
+        "--out",
+        "o",
+    ]);
+    assert_clean_failure(&o, "missing.jsonl");
+    let o = rlp(&[
+        "generate",
+        "--model",
+        dir.join("nowhere").to_str().unwrap(),
+        "--prompt",
+        "x",
+    ]);
+    assert_clean_failure(&o, "config.json");
+    let ck = dir.join("ck");
+    std::fs::create_dir_all(&ck).unwrap();
+    std::fs::write(ck.join("config.json"), "{\"vocab_size\": 10}").unwrap();
+    let o = rlp(&["generate", "--model", ck.to_str().unwrap(), "--prompt", "x"]);
+    assert_clean_failure(&o, "config.json");
+}
