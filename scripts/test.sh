@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The test suite: everything on flex (the default backend), then the model tests again on
-# ndarray and on wgpu (Mesa's llvmpipe software Vulkan where no GPU is present).
+# The test suite. One build with every backend that runs without special hardware (flex, the
+# default, plus ndarray and wgpu), so CI compiles burn once:
+#   1. the whole workspace on flex;
+#   2. the rlp-core and rlp-models tests again on ndarray;
+#   3. the same again on wgpu (Mesa's llvmpipe software Vulkan where no GPU is present).
+# RLP_TEST_BACKEND picks the backend the tests build their devices on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
+features=ndarray,wgpu
+model_tests=(--lib --test decoding --test learning)
 
 echo "== flex: the whole workspace"
-cargo test --workspace
+cargo test --workspace --features "$features"
 
-echo "== ndarray + wgpu build; core and model tests on each"
-cargo build --workspace --tests --features ndarray,wgpu
-RLP_TEST_BACKEND=ndarray cargo test -p rlp-core -p rlp-models --features ndarray,wgpu
-RLP_TEST_BACKEND=wgpu cargo test -p rlp-core -p rlp-models --features ndarray,wgpu
+echo "== ndarray: core and model tests"
+RLP_TEST_BACKEND=ndarray cargo test --workspace --features "$features" "${model_tests[@]}"
+
+echo "== wgpu: core and model tests"
+RLP_TEST_BACKEND=wgpu cargo test --workspace --features "$features" "${model_tests[@]}"
