@@ -51,7 +51,10 @@ mod tests {
 
     /// Host copy of a bool tensor (via ints: backends store bools differently).
     fn blocked(mask: Tensor<4, Bool>) -> Vec<bool> {
-        rlp_core::tensor_io::to_i64(mask.int()).iter().map(|&x| x != 0).collect()
+        rlp_core::tensor_io::to_i64(mask.int())
+            .iter()
+            .map(|&x| x != 0)
+            .collect()
     }
 
     #[test]
