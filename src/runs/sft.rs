@@ -85,7 +85,7 @@ pub struct SftReport {
     pub first_loss: f64,
     /// Mean loss over the last 10% of steps.
     pub final_loss: f64,
-    /// Examples used / skipped for length.
+    /// Examples trained on.
     pub examples: usize,
     /// Examples skipped because they exceed `max_len` tokens.
     pub skipped: usize,

@@ -27,9 +27,9 @@ pub struct SftBatch {
     pub positions: usize,
 }
 
-/// Builds a batch from `(prompt_ids, response_ids)` pairs, truncating each sequence to
-/// `max_len` tokens from the left of the prompt is not done: a sequence over `max_len` is an
-/// error naming its index, so no silent data loss.
+/// Builds a right-padded batch from `(prompt_ids, response_ids)` pairs. Nothing is truncated:
+/// a sequence longer than `max_len` is a [`ModelError::ContextOverflow`], and an empty response
+/// is an error naming the example's index.
 pub fn collate_sft(
     examples: &[(Vec<u32>, Vec<u32>)],
     pad_id: u32,
