@@ -13,6 +13,11 @@ un-permutes q/k), independently of rlp's importer. Two quirks of 4.46.3 are hand
 loader does not tie `lm_head` to the embeddings (we tie it), and its GGUF tokenizer prepends
 `<|im_start|>` (we encode with add_special_tokens=False).
 
+With a third argument, the directory `rlp import gguf` wrote, the script also loads that
+directory with plain `from_pretrained` (its config.json, safetensors and tokenizer.json) and
+prints the largest logit difference from the GGUF reference: the import must be a valid HF
+checkpoint, not only one rlp can read.
+
 For every prompt and for the model truncated to its first 2 layers and the full 30-layer model,
 the fixture records the token ids and, per position, the argmax, the logsumexp, and the logits at
 a fixed sample of vocabulary ids.
@@ -84,6 +89,23 @@ def main():
     fixture = {"meta": meta, "sample_ids": SAMPLE_IDS, "cases": cases}
     out.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes)", file=sys.stderr)
+    if len(sys.argv) > 3:
+        check_import(Path(sys.argv[3]), cases[-1])
+
+
+def check_import(imported, full):
+    """transformers on rlp's imported directory vs transformers on the GGUF (full model)."""
+    model = AutoModelForCausalLM.from_pretrained(imported, torch_dtype=torch.float32).eval()
+    tok = AutoTokenizer.from_pretrained(imported)
+    worst = 0.0
+    for p in full["prompts"]:
+        ids = tok(p["text"], add_special_tokens=False)["input_ids"]
+        assert ids == p["ids"], f"tokenizer.json of {imported} disagrees on {p['text']!r}"
+        with torch.no_grad():
+            logits = model(torch.tensor([ids])).logits[0].double()
+        ref = torch.tensor(p["logits"], dtype=torch.float64)
+        worst = max(worst, (logits[:, SAMPLE_IDS] - ref).abs().max().item())
+    print(f"transformers on {imported} vs on the GGUF: max |logit diff| {worst:.2e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ pub struct LlamaConfig {
     /// Beginning-of-sequence id.
     #[serde(default)]
     pub bos_token_id: Option<u32>,
-    /// End-of-sequence id (generation stops there by default).
-    #[serde(default)]
+    /// End-of-sequence id (generation stops there by default). HF configs that list several
+    /// (`[128001, 128009]`) are read as their first.
+    #[serde(default, deserialize_with = "one_or_first")]
     pub eos_token_id: Option<u32>,
     /// Padding id.
     #[serde(default)]
@@ -59,6 +60,30 @@ pub struct LlamaConfig {
     /// Activation; only `"silu"` is supported.
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// HF's RoPE scaling block; only its absence (`null`) is supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_scaling: Option<serde_json::Value>,
+    /// Biases on q/k/v/o; only `false` is supported.
+    #[serde(default)]
+    pub attention_bias: bool,
+    /// Biases on the MLP; only `false` is supported.
+    #[serde(default)]
+    pub mlp_bias: bool,
+}
+
+/// Reads `null`, an id, or a list of ids (taking the first).
+fn one_or_first<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(u32),
+        Many(Vec<u32>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(id)) => Some(id),
+        Some(OneOrMany::Many(ids)) => ids.first().copied(),
+    })
 }
 
 fn default_architectures() -> Vec<String> {
@@ -113,6 +138,9 @@ impl LlamaConfig {
             pad_token_id: None,
             torch_dtype: default_dtype(),
             hidden_act: default_act(),
+            rope_scaling: None,
+            attention_bias: false,
+            mlp_bias: false,
         }
     }
 
@@ -184,6 +212,20 @@ impl LlamaConfig {
                 format!("`{}` is not supported (silu only)", self.hidden_act),
             );
         }
+        if let Some(scaling) = self.rope_scaling.as_ref().filter(|v| !v.is_null()) {
+            return err(
+                "rope_scaling",
+                format!("{scaling} is not supported (plain RoPE only)"),
+            );
+        }
+        for (field, on) in [
+            ("attention_bias", self.attention_bias),
+            ("mlp_bias", self.mlp_bias),
+        ] {
+            if on {
+                return err(field, "biases are not supported (Llama has none)".into());
+            }
+        }
         if !(self.rms_norm_eps > 0.0) {
             return err("rms_norm_eps", "must be positive".into());
         }
@@ -246,6 +288,35 @@ mod tests {
         let c: LlamaConfig = serde_json::from_str(json).unwrap();
         c.validate("test").unwrap();
         assert_eq!((c.head_dim(), c.kv_heads()), (64, 3));
+        // Llama-3-style fields: several eos ids, explicit nulls and false biases.
+        let json = json.replace(
+            r#""eos_token_id":2"#,
+            r#""eos_token_id":[2,0],"rope_scaling":null,"attention_bias":false"#,
+        );
+        let c: LlamaConfig = serde_json::from_str(&json).unwrap();
+        c.validate("test").unwrap();
+        assert_eq!(c.eos_token_id, Some(2));
+    }
+
+    #[test]
+    fn unsupported_llama_variants_are_refused_by_field() {
+        for (field, json) in [
+            (
+                "rope_scaling",
+                r#"{"rope_scaling":{"type":"linear","factor":2.0}}"#,
+            ),
+            ("attention_bias", r#"{"attention_bias":true}"#),
+            ("mlp_bias", r#"{"mlp_bias":true}"#),
+        ] {
+            let mut v = serde_json::to_value(LlamaConfig::tiny(32)).unwrap();
+            let extra: serde_json::Value = serde_json::from_str(json).unwrap();
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let c: LlamaConfig = serde_json::from_value(v).unwrap();
+            let e = c.validate("config.json").unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains("config.json"), "{e}");
+        }
     }
 
     #[test]
