@@ -8,6 +8,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor};
 
 use crate::cache::KvCache;
+use crate::dense::linear;
 use crate::rope::{RopeTables, apply_rope};
 
 /// `q_proj`, `k_proj`, `v_proj`, `o_proj` (no biases), `heads` query heads sharing `kv_heads`
@@ -44,9 +45,9 @@ impl Attention {
         let [b, t, _] = x.dims();
         let (h, kvh, hd) = (self.heads, self.kv_heads, self.head_dim);
         let split = |y: Tensor<3>, n: usize| y.reshape([b, t, n, hd]).swap_dims(1, 2);
-        let q = apply_rope(split(self.q_proj.forward(x.clone()), h), rope);
-        let k = apply_rope(split(self.k_proj.forward(x.clone()), kvh), rope);
-        let v = split(self.v_proj.forward(x), kvh);
+        let q = apply_rope(split(linear(&self.q_proj, x.clone()), h), rope);
+        let k = apply_rope(split(linear(&self.k_proj, x.clone()), kvh), rope);
+        let v = split(linear(&self.v_proj, x), kvh);
         let (k, v) = match cache {
             Some((cache, layer)) => cache.append(layer, k, v),
             None => (k, v),
@@ -58,8 +59,7 @@ impl Attention {
             is_causal: mask.is_none(),
         };
         let out = attention(q, k, v, mask, None, options); // [b, h, t, hd]
-        self.o_proj
-            .forward(out.swap_dims(1, 2).reshape([b, t, h * hd]))
+        linear(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * hd]))
     }
 
     /// Repeats each key/value head `heads / kv_heads` times: `[b, kvh, t, hd] → [b, h, t, hd]`.

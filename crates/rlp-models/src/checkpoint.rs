@@ -303,11 +303,19 @@ impl Loader<'_> {
         Ok(vals)
     }
 
-    /// HF `[out, in]` → burn `[in, out]`.
+    /// HF `[out, in]` → burn `[in, out]`, transposed on the host so the weight is contiguous
+    /// (a transposed view would take other matmul kernels: slower, and not bit-identical to a
+    /// freshly initialised model's).
     fn linear(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
         let v = self.take(name, &[d_out, d_in])?;
-        let t = Tensor::<2>::from_data(TensorData::new(v, [d_out, d_in]), self.device);
-        Ok(init::linear_from(t.transpose()))
+        let mut t = vec![0.0f32; v.len()];
+        for (o, row) in v.chunks_exact(d_in).enumerate() {
+            for (i, &x) in row.iter().enumerate() {
+                t[i * d_out + o] = x;
+            }
+        }
+        let t = Tensor::<2>::from_data(TensorData::new(t, [d_in, d_out]), self.device);
+        Ok(init::linear_from(t))
     }
 
     fn norm(&mut self, name: &str, d: usize, eps: f64) -> Result<RmsNorm> {

@@ -126,13 +126,12 @@ pub fn generate(
             })
             .collect();
         let toks = ints(seq.iter().flatten().copied().collect(), [b, p_max], &device);
-        let o = model.forward_cached(
+        to_f32(model.forward_cached_last(
             toks,
             floats(positions, [b, p_max], &device),
             floats(flat(&mask), [b, p_max], &device),
             &mut cache,
-        );
-        last_logits(o.logits)
+        ))
     } else {
         full_last_logits(model, &seq, &mask, &device)
     };
@@ -165,13 +164,12 @@ pub fn generate(
                 .iter()
                 .map(|row| (row.iter().sum::<f32>() - 1.0).max(0.0))
                 .collect();
-            let o = model.forward_cached(
+            to_f32(model.forward_cached_last(
                 ints(next, [b, 1], &device),
                 floats(positions, [b, 1], &device),
                 floats(flat(&mask), [b, t], &device),
                 &mut cache,
-            );
-            last_logits(o.logits)
+            ))
         } else {
             full_last_logits(model, &seq, &mask, &device)
         };

@@ -25,7 +25,7 @@ impl ValueHead {
 
     /// `[b, t, d] → [b, t]`.
     pub fn forward(&self, hidden: Tensor<3>) -> Tensor<2> {
-        self.proj.forward(hidden).squeeze_dim(2)
+        crate::dense::linear(&self.proj, hidden).squeeze_dim(2)
     }
 }
 
@@ -49,7 +49,7 @@ impl ScoreHead {
         let [b, _, d] = hidden.dims();
         let idx = last.reshape([b, 1, 1]).expand([b, 1, d]);
         let h = hidden.gather(1, idx).squeeze_dim::<2>(1); // [b, d]
-        self.proj.forward(h).squeeze_dim(1)
+        crate::dense::linear(&self.proj, h).squeeze_dim(1)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod checkpoint;
 pub mod config;
 pub mod decoder_layer;
+pub mod dense;
 pub mod error;
 pub mod fetch;
 pub mod generate;

@@ -5,6 +5,8 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 
+use crate::dense::linear;
+
 /// `gate_proj`, `up_proj` (`d → ffn`) and `down_proj` (`ffn → d`), no biases.
 #[derive(Module, Debug)]
 pub struct SwiGluMlp {
@@ -19,7 +21,7 @@ pub struct SwiGluMlp {
 impl SwiGluMlp {
     /// `[.., d] → [.., d]`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let g = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(g * self.up_proj.forward(x))
+        let g = silu(linear(&self.gate_proj, x.clone()));
+        linear(&self.down_proj, g * linear(&self.up_proj, x))
     }
 }

@@ -127,13 +127,45 @@ impl CausalLm {
         out
     }
 
+    /// [`Self::forward_cached`], returning only the last position's logits `[batch, vocab]`:
+    /// what generation needs, without the LM head's cost at the other positions.
+    pub fn forward_cached_last(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: Tensor<2>,
+        key_mask: Tensor<2>,
+        cache: &mut KvCache,
+    ) -> Tensor<2> {
+        let [b, t] = tokens.dims();
+        let device = tokens.device();
+        let mask = attention_mask(key_mask, t, self.config.num_attention_heads, &device);
+        let hidden = self.hidden(tokens, positions, Some(mask), Some(cache));
+        cache.len += t;
+        let d = self.config.hidden_size;
+        self.lm_logits(hidden.slice([0..b, t - 1..t, 0..d]))
+            .reshape([b, self.config.vocab_size])
+    }
+
     fn run(
         &self,
         tokens: Tensor<2, Int>,
         positions: Tensor<2>,
         mask: Option<Tensor<4, burn::tensor::Bool>>,
-        mut cache: Option<&mut KvCache>,
+        cache: Option<&mut KvCache>,
     ) -> LmOutput {
+        let hidden = self.hidden(tokens, positions, mask, cache);
+        let logits = self.lm_logits(hidden.clone());
+        LmOutput { logits, hidden }
+    }
+
+    /// Final (normed) hidden states `[b, t, d]`.
+    fn hidden(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: Tensor<2>,
+        mask: Option<Tensor<4, burn::tensor::Bool>>,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
         let device = tokens.device();
         let rope = rope_tables(
             positions,
@@ -146,19 +178,14 @@ impl CausalLm {
             let c = cache.as_deref_mut().map(|c| (c, i));
             x = layer.forward(x, &rope, mask.clone(), c);
         }
-        let hidden = self.norm.forward(x);
-        let logits = self.lm_logits(hidden.clone());
-        LmOutput { logits, hidden }
+        self.norm.forward(x)
     }
 
     /// Logits from final hidden states `[b, t, d] → [b, t, vocab]`.
     pub fn lm_logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
-            None => {
-                let w = self.embed_tokens.weight.val(); // [vocab, d]
-                hidden.matmul(w.transpose().unsqueeze_dim(0))
-            }
+            Some(head) => crate::dense::linear(head, hidden),
+            None => crate::dense::times_transposed(hidden, self.embed_tokens.weight.val()),
         }
     }
 
