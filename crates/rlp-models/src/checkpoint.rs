@@ -447,6 +447,46 @@ mod tests {
     }
 
     #[test]
+    fn sharded_checkpoints_load_like_single_files() {
+        let d = test_backend().device().unwrap();
+        let cfg = LlamaConfig::tiny(40);
+        let model = CausalLm::init(&cfg, &mut SeededRng::new(5), &d).unwrap();
+        let dir = tmp("sharded");
+        save(&model, &dir).unwrap();
+        let all = read_safetensors(&dir.join(WEIGHTS_FILE)).unwrap();
+        std::fs::remove_file(dir.join(WEIGHTS_FILE)).unwrap();
+        // HF's layout: shards named in model.safetensors.index.json's weight_map.
+        let (mut a, mut b, mut map) = (vec![], vec![], serde_json::Map::new());
+        for (i, (name, t)) in all.into_iter().enumerate() {
+            let shard = if i % 2 == 0 {
+                "model-00001-of-00002.safetensors"
+            } else {
+                "model-00002-of-00002.safetensors"
+            };
+            map.insert(name.clone(), serde_json::json!(shard));
+            if i % 2 == 0 {
+                a.push((name, t))
+            } else {
+                b.push((name, t))
+            }
+        }
+        write_safetensors(&a, &dir.join("model-00001-of-00002.safetensors")).unwrap();
+        write_safetensors(&b, &dir.join("model-00002-of-00002.safetensors")).unwrap();
+        let index = serde_json::json!({"metadata": {}, "weight_map": map});
+        std::fs::write(dir.join(INDEX_FILE), index.to_string()).unwrap();
+        let back = load(&dir, &d).unwrap();
+        let toks = ints(vec![1, 5, 7, 9], [1, 4], &d);
+        assert_eq!(
+            to_f32(model.forward(toks.clone(), None).logits),
+            to_f32(back.forward(toks, None).logits)
+        );
+        // A shard that is listed but absent is an error naming it.
+        std::fs::remove_file(dir.join("model-00002-of-00002.safetensors")).unwrap();
+        let e = load(&dir, &d).unwrap_err().to_string();
+        assert!(e.contains("model-00002-of-00002.safetensors"), "{e}");
+    }
+
+    #[test]
     fn missing_or_misshaped_tensors_are_named() {
         let d = test_backend().device().unwrap();
         let cfg = LlamaConfig::tiny(40);
