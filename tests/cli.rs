@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rlp_core::ScratchDir;
+
 fn rlp(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rlp"))
         .args(args)
@@ -11,11 +13,8 @@ fn rlp(args: &[&str]) -> Output {
         .expect("runs")
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rlp-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("cli-{name}")).unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -64,7 +63,7 @@ fn tiny_sft(dir: &Path) -> PathBuf {
 #[test]
 fn sft_then_generate() {
     let dir = tmp("ok");
-    let out = tiny_sft(&dir);
+    let out = tiny_sft(dir.path());
     for f in [
         "config.json",
         "model.safetensors",

@@ -60,15 +60,14 @@ mod tests {
     use super::*;
     use crate::data::PromptResponse;
 
-    fn tmpdir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("rlp-core-jsonl-{}", std::process::id()));
-        fs::create_dir_all(&d).unwrap();
-        d
+    fn tmpdir() -> crate::ScratchDir {
+        crate::ScratchDir::new("core-jsonl").unwrap()
     }
 
     #[test]
     fn round_trip() {
-        let p = tmpdir().join("rt.jsonl");
+        let d = tmpdir();
+        let p = d.join("rt.jsonl");
         let recs = vec![
             PromptResponse {
                 prompt: "a".into(),
@@ -85,7 +84,8 @@ mod tests {
 
     #[test]
     fn malformed_line_names_file_and_line() {
-        let p = tmpdir().join("bad.jsonl");
+        let d = tmpdir();
+        let p = d.join("bad.jsonl");
         fs::write(
             &p,
             "{\"prompt\":\"a\",\"response\":\"b\"}\n\n{\"prompt\":\"a\"}\n",
@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn empty_and_missing_files_are_errors() {
-        let p = tmpdir().join("empty.jsonl");
+        let d = tmpdir();
+        let p = d.join("empty.jsonl");
         fs::write(&p, "\n  \n").unwrap();
         assert!(
             read_jsonl::<PromptResponse>(&p)
@@ -108,7 +109,8 @@ mod tests {
                 .to_string()
                 .contains("empty")
         );
-        let err = read_jsonl::<PromptResponse>(tmpdir().join("nope.jsonl")).unwrap_err();
+        let d = tmpdir();
+        let err = read_jsonl::<PromptResponse>(d.join("nope.jsonl")).unwrap_err();
         assert!(err.to_string().contains("nope.jsonl"));
     }
 }

@@ -4,8 +4,8 @@
 //! one seeded random source, masked tensor operations (sums, means, variances, whitening),
 //! log-probabilities and entropies from logits, the KL estimators k1/k2/k3, the data types that
 //! flow between trainers (prompts, completions, preference pairs, rollout batches), JSONL I/O with
-//! errors that name the file and line, an append-only metrics sink, and the two seams every
-//! optimizer and evaluator speaks: [`RewardFn`] and [`Judge`].
+//! errors that name the file and line, an append-only metrics sink, a self-deleting scratch
+//! directory, and the two seams every optimizer and evaluator speaks: [`RewardFn`] and [`Judge`].
 //!
 //! Model and algorithm code carries no backend type parameter: burn 0.22 picks the backend at run
 //! time through [`burn::tensor::Device`], which [`device::BackendSpec`] builds.
@@ -20,6 +20,7 @@ pub mod logprobs;
 pub mod masked;
 pub mod metrics;
 pub mod rng;
+pub mod scratch;
 pub mod tensor_io;
 pub mod traits;
 
@@ -28,6 +29,7 @@ pub use device::BackendSpec;
 pub use error::{CoreError, Result};
 pub use metrics::MetricsSink;
 pub use rng::SeededRng;
+pub use scratch::ScratchDir;
 pub use traits::{BoxError, FnReward, Judge, RewardFn};
 
 /// Re-export of burn so downstream crates use the exact same version.

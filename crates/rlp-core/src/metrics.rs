@@ -62,8 +62,8 @@ mod tests {
 
     #[test]
     fn appends_lines_with_step_and_time() {
-        let p = std::env::temp_dir().join(format!("rlp-metrics-{}.jsonl", std::process::id()));
-        let _ = std::fs::remove_file(&p);
+        let d = crate::ScratchDir::new("metrics").unwrap();
+        let p = d.join("m.jsonl");
         {
             let mut s = MetricsSink::open(&p).unwrap();
             s.log(1, &[("loss", 0.5), ("bad", f64::NAN)]).unwrap();

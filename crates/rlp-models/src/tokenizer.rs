@@ -259,7 +259,8 @@ mod tests {
         let ids = tk.encode(text).unwrap();
         assert!(ids.len() < text.len(), "BPE should merge frequent pairs");
         assert_eq!(tk.decode(&ids, false).unwrap(), text);
-        let saved = std::env::temp_dir().join(format!("rlp-tok-{}.json", std::process::id()));
+        let d = rlp_core::ScratchDir::new("tok").unwrap();
+        let saved = d.join("tokenizer.json");
         tk.save(&saved).unwrap();
         let back = TextTokenizer::load(&saved).unwrap();
         assert_eq!(back.encode(text).unwrap(), ids);

@@ -3,11 +3,10 @@
 //! exactly; every kind of bad file must give an error naming what is wrong.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use super::*;
 use crate::checkpoint::{expected_tensors, read_safetensors};
-use rlp_core::SeededRng;
+use rlp_core::{ScratchDir, SeededRng};
 
 /// A metadata value to write.
 enum W {
@@ -190,24 +189,23 @@ fn tiny() -> (
     (hf, gg)
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rlp-gguf-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("gguf-{name}")).unwrap()
 }
 
-fn import_bytes(name: &str, bytes: &[u8]) -> Result<(ImportReport, PathBuf)> {
+/// Writes `bytes` to `m.gguf` in a fresh scratch dir and imports it into `out` there.
+fn import_bytes(name: &str, bytes: &[u8]) -> (Result<ImportReport>, ScratchDir) {
     let d = tmp(name);
     let path = d.join("m.gguf");
     std::fs::write(&path, bytes).unwrap();
-    import(&path, d.join("out"), |_, _| {}).map(|r| (r, d.join("out")))
+    (import(&path, d.join("out"), |_, _| {}), d)
 }
 
 #[test]
 fn a_tiny_llama_round_trips_exactly_through_gguf() {
     let (hf, gg) = tiny();
-    let (r, out) = import_bytes("rt", &write_gguf(&meta("llama"), &gg)).unwrap();
+    let (r, scratch) = import_bytes("rt", &write_gguf(&meta("llama"), &gg));
+    let (r, out) = (r.unwrap(), scratch.join("out"));
     assert_eq!(
         (r.tensors, r.types.clone()),
         (20, vec![("F32".to_string(), 20)])
@@ -244,8 +242,8 @@ fn a_tiny_llama_round_trips_exactly_through_gguf() {
 }
 
 fn import_err(name: &str, bytes: &[u8]) -> String {
-    let d = tmp(name);
-    let e = import_bytes(name, bytes).unwrap_err().to_string();
+    let (r, d) = import_bytes(name, bytes);
+    let e = r.unwrap_err().to_string();
     let left: Vec<_> = std::fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name())
