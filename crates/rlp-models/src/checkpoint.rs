@@ -186,31 +186,48 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<
     })?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
-        let data = view.data();
-        let vals: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => data
-                .chunks_exact(2)
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            other => {
-                return Err(ModelError::Checkpoint {
-                    path: path.to_path_buf(),
-                    tensor: name,
-                    message: format!("unsupported dtype {other:?} (F32, F16, BF16 are)"),
-                });
-            }
-        };
+        let vals = view_f32(&view).map_err(|message| ModelError::Checkpoint {
+            path: path.to_path_buf(),
+            tensor: name.clone(),
+            message,
+        })?;
         out.insert(name, (view.shape().to_vec(), vals));
     }
     Ok(out)
+}
+
+/// The values of one safetensors tensor as f32 (little-endian F32, F16 or BF16); any other
+/// dtype is an error message naming it.
+pub fn view_f32(view: &TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
+    let data = view.data();
+    Ok(match view.dtype() {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        other => return Err(format!("unsupported dtype {other:?} (F32, F16, BF16 are)")),
+    })
+}
+
+/// A linear weight in HF's row-major `[out, in]` layout as burn's `[in, out]` tensor, transposed
+/// on the host so the weight is contiguous (a transposed view would take other matmul kernels:
+/// slower, and not bit-identical to a freshly initialised model's).
+pub fn linear_weight(hf: &[f32], d_in: usize, d_out: usize, device: &Device) -> Tensor<2> {
+    let mut t = vec![0.0f32; hf.len()];
+    for (o, row) in hf.chunks_exact(d_in).enumerate() {
+        for (i, &x) in row.iter().enumerate() {
+            t[i * d_out + o] = x;
+        }
+    }
+    Tensor::from_data(TensorData::new(t, [d_in, d_out]), device)
 }
 
 /// File name of the shard index of a sharded HF checkpoint.
@@ -303,19 +320,15 @@ impl Loader<'_> {
         Ok(vals)
     }
 
-    /// HF `[out, in]` → burn `[in, out]`, transposed on the host so the weight is contiguous
-    /// (a transposed view would take other matmul kernels: slower, and not bit-identical to a
-    /// freshly initialised model's).
+    /// HF `[out, in]` → burn `[in, out]` (see [`linear_weight`]).
     fn linear(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Linear> {
         let v = self.take(name, &[d_out, d_in])?;
-        let mut t = vec![0.0f32; v.len()];
-        for (o, row) in v.chunks_exact(d_in).enumerate() {
-            for (i, &x) in row.iter().enumerate() {
-                t[i * d_out + o] = x;
-            }
-        }
-        let t = Tensor::<2>::from_data(TensorData::new(t, [d_in, d_out]), self.device);
-        Ok(init::linear_from(t))
+        Ok(init::linear_from(linear_weight(
+            &v,
+            d_in,
+            d_out,
+            self.device,
+        )))
     }
 
     fn norm(&mut self, name: &str, d: usize, eps: f64) -> Result<RmsNorm> {
@@ -403,14 +416,12 @@ pub fn config_path(dir: impl AsRef<Path>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rlp_core::SeededRng;
     use rlp_core::device::test_backend;
     use rlp_core::tensor_io::{ints, to_f32};
+    use rlp_core::{ScratchDir, SeededRng};
 
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("rlp-ckpt-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+    fn tmp(name: &str) -> ScratchDir {
+        ScratchDir::new(&format!("ckpt-{name}")).unwrap()
     }
 
     #[test]

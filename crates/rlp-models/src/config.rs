@@ -162,25 +162,18 @@ impl LlamaConfig {
 
     /// Checks every constraint the model relies on; `origin` names the file in the error.
     pub fn validate(&self, origin: &str) -> Result<()> {
-        let err = |field: &str, message: String| {
-            Err(ModelError::Config {
-                origin: origin.into(),
-                field: field.into(),
-                message,
-            })
-        };
-        for (field, v) in [
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("intermediate_size", self.intermediate_size),
-            ("num_hidden_layers", self.num_hidden_layers),
-            ("num_attention_heads", self.num_attention_heads),
-            ("max_position_embeddings", self.max_position_embeddings),
-        ] {
-            if v == 0 {
-                return err(field, "must be positive".into());
-            }
-        }
+        let err = |field: &str, message: String| Err(ModelError::config(origin, field, message));
+        ModelError::require_positive(
+            origin,
+            &[
+                ("vocab_size", self.vocab_size),
+                ("hidden_size", self.hidden_size),
+                ("intermediate_size", self.intermediate_size),
+                ("num_hidden_layers", self.num_hidden_layers),
+                ("num_attention_heads", self.num_attention_heads),
+                ("max_position_embeddings", self.max_position_embeddings),
+            ],
+        )?;
         let kv = self.kv_heads();
         if kv == 0 || self.num_attention_heads % kv != 0 {
             return err(

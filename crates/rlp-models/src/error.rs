@@ -110,6 +110,23 @@ impl ModelError {
         }
     }
 
+    /// A `config.json` field error: `origin` names the file.
+    pub(crate) fn config(origin: &str, field: &str, message: impl Into<String>) -> Self {
+        Self::Config {
+            origin: origin.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The first of `fields` (name, value) that is zero, as a config error of `origin`.
+    pub(crate) fn require_positive(origin: &str, fields: &[(&str, usize)]) -> Result<()> {
+        match fields.iter().find(|(_, v)| *v == 0) {
+            Some((field, _)) => Err(Self::config(origin, field, "must be positive")),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn input(field: &str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field: field.into(),

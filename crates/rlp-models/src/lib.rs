@@ -8,11 +8,13 @@
 //!   top-p, stop tokens and per-token log-probs, deterministic under a seed;
 //! - [`ValueHead`] and [`ScoreHead`] on hidden states;
 //! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
+//! - [`bert`]: a BERT encoder with mean pooling (all-MiniLM-L6-v2 sentence embeddings);
 //! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
 //! - [`train`]: the response-masked next-token loss and an AdamW trainer.
 #![warn(missing_docs)]
 
 pub mod attention;
+pub mod bert;
 pub mod cache;
 pub mod checkpoint;
 pub mod config;
