@@ -2,7 +2,7 @@
 # The test suite. One build with every backend that runs without special hardware (flex, the
 # default, plus ndarray and wgpu), so CI compiles burn once:
 #   1. the whole workspace on flex;
-#   2. the rlp-core and rlp-models tests again on ndarray (SmolLM2 and MiniLM parity included);
+#   2. the library tests again on ndarray (SmolLM2 and MiniLM parity, reward training included);
 #   3. the same again on wgpu (Mesa's llvmpipe software Vulkan where no GPU is present).
 # RLP_TEST_BACKEND picks the backend the tests build their devices on.
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
 features=ndarray,wgpu
-model_tests=(--lib --test decoding --test learning --test smollm2 --test minilm)
+model_tests=(--lib --test decoding --test learning --test smollm2 --test minilm --test reward)
 
 echo "== flex: the whole workspace"
 cargo test --workspace --features "$features"

@@ -58,6 +58,9 @@ pub struct PreferencePair {
     pub chosen: String,
     /// The dispreferred response `y_l`.
     pub rejected: String,
+    /// How much more `chosen` is preferred, for margin losses (`None`: no margin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f32>,
 }
 
 impl PreferencePair {
@@ -133,6 +136,7 @@ mod tests {
     #[test]
     fn bad_pairs_are_rejected() {
         let p = |c: &str, r: &str| PreferencePair {
+            margin: None,
             prompt: "q".into(),
             chosen: c.into(),
             rejected: r.into(),

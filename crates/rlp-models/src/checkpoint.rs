@@ -128,11 +128,17 @@ fn host_tensor(slot: &Slot<'_>) -> (Vec<usize>, Vec<f32>) {
 pub fn save_weights(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-    let host: Vec<(String, (Vec<usize>, Vec<f32>))> = slots(model)
+    write_safetensors(&host_tensors(model), &dir.join(WEIGHTS_FILE))
+}
+
+/// Every weight of `model` as an HF-named host tensor `(name, (shape, values))` in HF layout,
+/// in [`expected_tensors`] order: what [`save_weights`] writes, for callers that add tensors of
+/// their own (a reward model's head) before [`write_safetensors`].
+pub fn host_tensors(model: &CausalLm) -> Vec<(String, (Vec<usize>, Vec<f32>))> {
+    slots(model)
         .into_iter()
         .map(|(name, slot)| (name, host_tensor(&slot)))
-        .collect();
-    write_safetensors(&host, &dir.join(WEIGHTS_FILE))
+        .collect()
 }
 
 /// Writes named F32 host tensors `(name, (shape, values))` as a safetensors file, through a

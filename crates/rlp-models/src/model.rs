@@ -96,18 +96,9 @@ impl CausalLm {
     /// there is no padding, or padding only on the right (causal attention already keeps real
     /// tokens from seeing it) — that takes the fused causal kernel.
     pub fn forward(&self, tokens: Tensor<2, Int>, mask: Option<Tensor<2>>) -> LmOutput {
-        let [b, t] = tokens.dims();
-        let device = tokens.device();
-        let positions = match &mask {
-            Some(m) => positions_from_mask(m.clone()),
-            None => Tensor::<1, Int>::arange(0..t as i64, &device)
-                .float()
-                .reshape([1, t])
-                .expand([b, t]),
-        };
-        let attn_mask =
-            mask.map(|m| attention_mask(m, t, self.config.num_attention_heads, &device));
-        self.run(tokens, positions, attn_mask, None)
+        let hidden = self.hidden_states(tokens, mask);
+        let logits = self.lm_logits(hidden.clone());
+        LmOutput { logits, hidden }
     }
 
     /// One cached step: `tokens` `[batch, new]` at float `positions` `[batch, new]`, where
@@ -144,6 +135,23 @@ impl CausalLm {
         let d = self.config.hidden_size;
         self.lm_logits(hidden.slice([0..b, t - 1..t, 0..d]))
             .reshape([b, self.config.vocab_size])
+    }
+
+    /// Final (normed) hidden states `[b, t, d]` of a batch, without the LM head: what scalar
+    /// heads read. `mask` as for [`Self::forward`] (`None` for right padding).
+    pub fn hidden_states(&self, tokens: Tensor<2, Int>, mask: Option<Tensor<2>>) -> Tensor<3> {
+        let [b, t] = tokens.dims();
+        let device = tokens.device();
+        let positions = match &mask {
+            Some(m) => positions_from_mask(m.clone()),
+            None => Tensor::<1, Int>::arange(0..t as i64, &device)
+                .float()
+                .reshape([1, t])
+                .expand([b, t]),
+        };
+        let attn_mask =
+            mask.map(|m| attention_mask(m, t, self.config.num_attention_heads, &device));
+        self.hidden(tokens, positions, attn_mask, None)
     }
 
     fn run(

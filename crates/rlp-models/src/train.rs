@@ -2,15 +2,14 @@
 //! `L = -(1/|R|) Σ_{t ∈ R} log π(y_t | y_<t)` over response positions `R` only, and an AdamW
 //! training step around it.
 
-use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use rlp_core::logprobs::token_logprobs;
 use rlp_core::masked::masked_mean;
-use rlp_core::tensor_io::{floats, ints, scalar};
+use rlp_core::tensor_io::{floats, ints};
 
 use crate::error::{ModelError, Result};
 use crate::model::CausalLm;
+use crate::optim::{AdamW, OptimConfig, require_autodiff};
 
 /// A right-padded training batch: inputs, next-token targets and the response mask.
 #[derive(Debug, Clone)]
@@ -93,27 +92,6 @@ pub fn response_nll(model: &CausalLm, batch: &SftBatch) -> Tensor<1> {
     masked_mean(logp.neg(), batch.loss_mask.clone())
 }
 
-/// Optimiser settings for [`Trainer`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OptimConfig {
-    /// Learning rate.
-    pub lr: f64,
-    /// AdamW decoupled weight decay.
-    pub weight_decay: f32,
-    /// Clip the global gradient norm to this value (`None`: no clipping).
-    pub max_grad_norm: Option<f32>,
-}
-
-impl Default for OptimConfig {
-    fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            weight_decay: 0.0,
-            max_grad_norm: Some(1.0),
-        }
-    }
-}
-
 /// What one step reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepStats {
@@ -127,50 +105,28 @@ pub struct StepStats {
 pub struct Trainer {
     /// The model being trained.
     pub model: CausalLm,
-    optim: ModuleOptimizer,
-    /// Optimiser settings.
-    pub config: OptimConfig,
-    /// Steps taken so far.
-    pub step: u64,
+    /// The optimiser (settings in `optim.config`, steps taken in `optim.step`).
+    pub optim: AdamW,
 }
 
 impl Trainer {
     /// Wraps a model (on an autodiff device) with a fresh AdamW.
     pub fn new(model: CausalLm, config: OptimConfig) -> Result<Self> {
-        if !model.device().is_autodiff() {
-            return Err(ModelError::input(
-                "model",
-                "training needs an autodiff device (BackendSpec::autodiff_device)",
-            ));
-        }
-        let optim = AdamWConfig::new()
-            .with_weight_decay(config.weight_decay)
-            .with_grad_clipping(config.max_grad_norm.map(GradientClippingConfig::Norm))
-            .init();
+        require_autodiff(&model, "model")?;
         Ok(Self {
             model,
-            optim,
-            config,
-            step: 0,
+            optim: AdamW::new(config),
         })
     }
 
-    /// One update on `batch` at learning rate `lr` (pass `self.config.lr` for a constant rate).
-    /// A non-finite loss stops with an error and leaves the model unchanged.
+    /// One update on `batch` at learning rate `lr` (pass `self.optim.config.lr` for a constant
+    /// rate). A non-finite loss stops with an error and leaves the model unchanged.
     pub fn step(&mut self, batch: &SftBatch, lr: f64) -> Result<StepStats> {
         let loss = response_nll(&self.model, batch);
-        let value = scalar(loss.clone().detach());
-        if !value.is_finite() {
-            return Err(ModelError::NonFiniteLoss {
-                step: self.step,
-                loss: value,
-            });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optim.step(lr, self.model.clone(), grads);
-        self.step += 1;
+        let (model, loss) = self.optim.minimize(self.model.clone(), loss, lr)?;
+        self.model = model;
         Ok(StepStats {
-            loss: value,
+            loss,
             tokens: batch.response_tokens,
         })
     }
@@ -180,7 +136,7 @@ impl Trainer {
 mod tests {
     use super::*;
     use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{to_f32, to_i64};
+    use rlp_core::tensor_io::{scalar, to_f32, to_i64};
 
     #[test]
     fn collate_masks_only_response_targets() {

@@ -1,0 +1,87 @@
+//! [`AdamW`]: one optimiser step for any burn module from a scalar loss — the shared core of the
+//! SFT trainer, reward-model training and the policy optimisers. It refuses non-finite losses
+//! before touching the weights and counts steps.
+
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use rlp_core::tensor_io::scalar;
+
+use crate::error::{ModelError, Result};
+
+/// Optimiser settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f32,
+    /// Clip the global gradient norm to this value (`None`: no clipping).
+    pub max_grad_norm: Option<f32>,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            weight_decay: 0.0,
+            max_grad_norm: Some(1.0),
+        }
+    }
+}
+
+/// AdamW (Loshchilov & Hutter) with optional global-norm clipping, stepping a module whose
+/// parameters live on an autodiff device. Parameters marked `no_grad` are left untouched.
+pub struct AdamW {
+    optim: ModuleOptimizer,
+    /// Optimiser settings.
+    pub config: OptimConfig,
+    /// Steps taken so far.
+    pub step: u64,
+}
+
+impl AdamW {
+    /// A fresh optimiser (no moment estimates yet).
+    pub fn new(config: OptimConfig) -> Self {
+        let optim = AdamWConfig::new()
+            .with_weight_decay(config.weight_decay)
+            .with_grad_clipping(config.max_grad_norm.map(GradientClippingConfig::Norm))
+            .init();
+        Self {
+            optim,
+            config,
+            step: 0,
+        }
+    }
+
+    /// Minimises `loss` (a one-element tensor computed from `module`) by one step at learning
+    /// rate `lr`; returns the updated module and the loss value before the update. A non-finite
+    /// loss is a [`ModelError::NonFiniteLoss`] and the module is not changed (it is dropped with
+    /// the error: keep a clone if you must go on).
+    pub fn minimize<M: Module>(&mut self, module: M, loss: Tensor<1>, lr: f64) -> Result<(M, f64)> {
+        let value = scalar(loss.clone().detach());
+        if !value.is_finite() {
+            return Err(ModelError::NonFiniteLoss {
+                step: self.step,
+                loss: value,
+            });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &module);
+        let module = self.optim.step(lr, module, grads);
+        self.step += 1;
+        Ok((module, value))
+    }
+}
+
+/// Checks that `module`'s parameters can be trained: they must live on an autodiff device.
+pub fn require_autodiff<M: Module>(module: &M, what: &str) -> Result<()> {
+    let devices = module.devices();
+    if devices.iter().any(|d| !d.is_autodiff()) {
+        return Err(ModelError::input(
+            what,
+            "training needs an autodiff device (BackendSpec::autodiff_device)",
+        ));
+    }
+    Ok(())
+}

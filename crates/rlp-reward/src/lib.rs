@@ -1,0 +1,38 @@
+//! # rlp-reward
+//!
+//! Reward models for the `rlp` workspace (`../shared/ALGORITHMS.md`, "Reward model" and
+//! "Reward-model ensembles"):
+//!
+//! - [`RewardModel`]: a decoder backbone with a scalar head on the last real token, initialised
+//!   from a policy checkpoint, with full or top-layers-only training ([`Trainable`]);
+//! - [`bt_loss`]: the Bradley–Terry loss with optional margins and L2 on the scores, and
+//!   [`pair_accuracy`];
+//! - [`train_reward_model`] and [`evaluate`]: AdamW training and held-out accuracy, with the
+//!   pairs no model can learn from skipped and counted ([`SkipCounts`]);
+//! - [`Ensemble`]: `k` reward functions combined by mean, WCO or UWO — itself a [`RewardFn`];
+//! - [`label_pairs`] / [`sample_and_label`]: synthetic preferences from a gold scorer with label
+//!   noise;
+//! - [`LearnedReward`]: a trained model and its tokenizer as a [`RewardFn`].
+//!
+//! [`RewardFn`]: rlp_core::RewardFn
+#![warn(missing_docs)]
+
+pub mod bradley_terry;
+pub mod encode;
+pub mod ensemble;
+pub mod error;
+pub mod eval;
+pub mod label;
+pub mod learned;
+pub mod model;
+pub mod train;
+
+pub use bradley_terry::{BtConfig, bt_loss, pair_accuracy};
+pub use encode::{EncodedPair, Overlong, ScoreBatch, SkipCounts, collate_scores, encode_pairs};
+pub use ensemble::{Aggregation, Ensemble};
+pub use error::{Result, RewardError};
+pub use eval::{EvalReport, evaluate, score_pairs};
+pub use label::{LabelConfig, LabelReport, label_pairs, sample_and_label};
+pub use learned::LearnedReward;
+pub use model::{RewardModel, Trainable};
+pub use train::{RmTrainConfig, RmTrainReport, StepInfo, train_reward_model};

@@ -1,0 +1,148 @@
+//! [`RewardModel`]: a decoder backbone with a scalar head read at the last real token
+//! (`../shared/ALGORITHMS.md`, "Reward model"), initialised from a policy checkpoint, saved as
+//! an HF-named checkpoint directory: the backbone's tensors plus `score.weight` `[1, d]` and
+//! `score.bias` `[1]` (the names of HF's sequence-classification head), beside `config.json`.
+
+use std::path::Path;
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+use rlp_core::SeededRng;
+use rlp_core::tensor_io::to_f32;
+use rlp_models::checkpoint::{
+    self, CONFIG_FILE, WEIGHTS_FILE, host_tensors, read_dir_weights, write_safetensors,
+};
+use rlp_models::{CausalLm, LlamaConfig, ScoreHead};
+
+use crate::encode::ScoreBatch;
+use crate::error::{Result, RewardError};
+
+/// Name of the head's weight in checkpoints.
+pub const SCORE_WEIGHT: &str = "score.weight";
+/// Name of the head's bias in checkpoints.
+pub const SCORE_BIAS: &str = "score.bias";
+
+/// Which parameters training may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trainable {
+    /// Everything (a full fine-tune).
+    #[default]
+    All,
+    /// The score head and the top `n` decoder layers with the final norm; embeddings and the
+    /// layers below are frozen (`Top(0)`: the head only, a linear probe on frozen features).
+    Top(usize),
+}
+
+/// `r(x, y) = w · h_T(x, y) + b`: the backbone's final hidden state at the last real token `T`,
+/// mapped to a scalar.
+#[derive(Module, Debug)]
+pub struct RewardModel {
+    /// The decoder (its LM head is unused).
+    pub backbone: CausalLm,
+    /// The scalar head.
+    pub head: ScoreHead,
+}
+
+impl RewardModel {
+    /// A reward model on `policy`'s weights with a fresh head `N(0, 1/(d+1))` (the scale TRL's
+    /// value heads use) and zero bias.
+    pub fn from_policy(policy: CausalLm, rng: &mut SeededRng) -> Self {
+        let d = policy.config.hidden_size;
+        let device = policy.device();
+        let std = 1.0 / ((d + 1) as f64).sqrt();
+        Self {
+            head: ScoreHead::init(d, std, rng, &device),
+            backbone: policy,
+        }
+    }
+
+    /// Scores `[b]` of a right-padded batch.
+    pub fn score(&self, batch: &ScoreBatch) -> Tensor<1> {
+        // Right padding: causal attention keeps real tokens from seeing it, so no mask.
+        let hidden = self.backbone.hidden_states(batch.tokens.clone(), None);
+        self.head.forward(hidden, batch.last.clone())
+    }
+
+    /// The same model with only the parameters `trainable` names left trainable.
+    pub fn with_trainable(mut self, trainable: Trainable) -> Result<Self> {
+        let Trainable::Top(n) = trainable else {
+            return Ok(self);
+        };
+        let layers = self.backbone.layers.len();
+        if n > layers {
+            return Err(RewardError::invalid(
+                "trainable",
+                format!("top {n} layers of a {layers}-layer backbone"),
+            ));
+        }
+        let b = self.backbone;
+        let mut frozen_layers = b.layers;
+        let top = frozen_layers.split_off(layers - n);
+        let mut all: Vec<_> = frozen_layers.into_iter().map(|l| l.no_grad()).collect();
+        all.extend(top);
+        let norm = if n == 0 { b.norm.no_grad() } else { b.norm };
+        self.backbone = CausalLm {
+            embed_tokens: b.embed_tokens.no_grad(),
+            layers: all,
+            norm,
+            lm_head: b.lm_head.map(|h| h.no_grad()),
+            config: b.config,
+        };
+        Ok(self)
+    }
+
+    /// Writes `config.json` (the backbone's) and `model.safetensors` (backbone + head) into
+    /// `dir`.
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        checkpoint::save(&self.backbone, dir)?;
+        let mut tensors = host_tensors(&self.backbone);
+        let d = self.backbone.config.hidden_size;
+        // burn's `[d, 1]` weight holds the same d values as HF's `[1, d]`.
+        let w = to_f32(self.head.proj.weight.val());
+        tensors.push((SCORE_WEIGHT.into(), (vec![1, d], w)));
+        let bias = match &self.head.proj.bias {
+            Some(b) => to_f32(b.val()),
+            None => vec![0.0],
+        };
+        tensors.push((SCORE_BIAS.into(), (vec![1], bias)));
+        write_safetensors(&tensors, &dir.join(WEIGHTS_FILE))?;
+        Ok(())
+    }
+
+    /// Loads a directory [`Self::save`] wrote. A policy checkpoint without `score.*` is an error
+    /// saying so (start from it with [`Self::from_policy`] instead).
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        let dir = dir.as_ref();
+        let config = LlamaConfig::load(dir.join(CONFIG_FILE))?;
+        let (mut tensors, origin) = read_dir_weights(dir)?;
+        let d = config.hidden_size;
+        let mut take = |name: &str, shape: Vec<usize>| -> Result<Vec<f32>> {
+            match tensors.remove(name) {
+                Some((s, v)) if s == shape => Ok(v),
+                Some((s, _)) => Err(RewardError::Checkpoint {
+                    path: origin.clone(),
+                    message: format!("tensor `{name}`: shape {s:?}, expected {shape:?}"),
+                }),
+                None => Err(RewardError::Checkpoint {
+                    path: origin.clone(),
+                    message: format!(
+                        "tensor `{name}`: missing (a policy checkpoint, not a reward model?)"
+                    ),
+                }),
+            }
+        };
+        let w = take(SCORE_WEIGHT, vec![1, d])?;
+        let b = take(SCORE_BIAS, vec![1])?;
+        let backbone = checkpoint::from_tensors(&config, tensors, &origin, device)?;
+        let mut head = ScoreHead::init(d, 0.0, &mut SeededRng::new(0), device);
+        head.proj.weight =
+            Param::from_tensor(Tensor::from_data(TensorData::new(w, [d, 1]), device));
+        head.proj.bias = Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [1]),
+            device,
+        )));
+        Ok(Self { backbone, head })
+    }
+}
