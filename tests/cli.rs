@@ -181,3 +181,158 @@ fn bad_input_is_a_clear_error() {
     let o = rlp(&["generate", "--model", ck.to_str().unwrap(), "--prompt", "x"]);
     assert_clean_failure(&o, "config.json");
 }
+
+/// Preference JSONL over toy-reverse-like words: the chosen side says "a" more often.
+fn write_pairs(path: &Path, n: usize, offset: usize) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let k = (i + offset) % 3 + 1;
+            let chosen = " a".repeat(k + 1) + " b";
+            let rejected = " b".repeat(k + 1) + " a";
+            serde_json::json!({"prompt": "reverse: a b =>", "chosen": chosen, "rejected": rejected})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn reward_label_train_eval() {
+    let dir = tmp("reward");
+    let policy = tiny_sft(dir.path());
+    let (train, test) = (dir.join("train.jsonl"), dir.join("test.jsonl"));
+    write_pairs(&train, 48, 0);
+    write_pairs(&test, 12, 1);
+    let rm = dir.join("rm");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&train),
+        "--eval",
+        &s(&test),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&rm),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--lr",
+        "3e-3",
+        "--trainable",
+        "top:1",
+        "--max-len",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("reward train: 48 pairs, 12 steps") && out.contains("held-out: accuracy"),
+        "{out}"
+    );
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "reward_config.json",
+    ] {
+        assert!(rm.join(f).exists(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(rm.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        12
+    );
+    let o = rlp(&["reward", "eval", "--model", &s(&rm), "--data", &s(&test)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("on 12 pairs"));
+
+    let labelled = dir.join("labelled.jsonl");
+    let o = rlp(&[
+        "reward",
+        "label",
+        "--policy",
+        &s(&policy),
+        "--task",
+        "synthetic",
+        "--out",
+        &s(&labelled),
+        "--prompts",
+        "8",
+        "--max-new-tokens",
+        "6",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("labelled"));
+    assert!(labelled.exists());
+
+    // Bad input: a policy checkpoint is not a reward model; unknown task; bad flag values;
+    // a data file whose pairs are all unusable.
+    let o = rlp(&[
+        "reward",
+        "eval",
+        "--model",
+        &s(&policy),
+        "--data",
+        &s(&test),
+    ]);
+    assert_clean_failure(&o, "score.weight");
+    let o = rlp(&[
+        "reward",
+        "label",
+        "--policy",
+        &s(&policy),
+        "--task",
+        "imdb",
+        "--out",
+        &s(&labelled),
+    ]);
+    assert_clean_failure(&o, "unknown task `imdb`");
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&train),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&rm),
+        "--trainable",
+        "some",
+    ]);
+    assert_clean_failure(&o, "expected all or top:N");
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"prompt\":\"p\",\"chosen\":\" a\",\"rejected\":\" a\"}\n",
+    )
+    .unwrap();
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&bad),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&rm),
+    ]);
+    assert_clean_failure(&o, "no usable pairs");
+    std::fs::write(&bad, "{\"prompt\":\"p\",\"chosen\":1}\n").unwrap();
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&bad),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&rm),
+    ]);
+    assert_clean_failure(&o, "bad.jsonl:1");
+}

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, MetricsSink, PromptResponse, SeededRng};
+use rlp_models::optim::warmup_linear_decay;
 use rlp_models::{
     CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft,
 };
@@ -93,17 +94,6 @@ pub struct SftReport {
     pub tokens_per_sec: f64,
     /// Parameters of the model.
     pub params: usize,
-}
-
-/// The learning rate at `step`: linear warm-up over 5% of the steps, linear decay to 10%.
-pub fn lr_at(step: usize, steps: usize, peak: f64) -> f64 {
-    let warm = (steps / 20).max(1);
-    if step < warm {
-        peak * (step + 1) as f64 / warm as f64
-    } else {
-        let frac = (step - warm) as f64 / (steps - warm).max(1) as f64;
-        peak * (1.0 - 0.9 * frac)
-    }
 }
 
 fn load_or_build(
@@ -225,7 +215,7 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
             cursor += 1;
         }
         let b = collate_sft(&batch, pad, max_len, &device)?;
-        let lr = lr_at(step, cfg.steps, cfg.lr);
+        let lr = warmup_linear_decay(step, cfg.steps, cfg.lr);
         let st = trainer.step(&b, lr)?;
         tokens += st.tokens;
         first.get_or_insert(st.loss);

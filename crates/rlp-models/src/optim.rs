@@ -74,6 +74,17 @@ impl AdamW {
     }
 }
 
+/// The learning rate at 0-based `step` of `total`: linear warm-up over the first 5% of steps
+/// (at least one), then linear decay from `peak` to `0.1·peak` at the last step.
+pub fn warmup_linear_decay(step: usize, total: usize, peak: f64) -> f64 {
+    let warm = (total / 20).max(1);
+    if step < warm {
+        return peak * (step + 1) as f64 / warm as f64;
+    }
+    let frac = (step - warm) as f64 / (total - warm).max(1) as f64;
+    peak * (1.0 - 0.9 * frac)
+}
+
 /// Checks that `module`'s parameters can be trained: they must live on an autodiff device.
 pub fn require_autodiff<M: Module>(module: &M, what: &str) -> Result<()> {
     let devices = module.devices();
@@ -84,4 +95,21 @@ pub fn require_autodiff<M: Module>(module: &M, what: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 100 steps at peak 1.0: warm-up over 5 steps (0.2, 0.4, …, 1.0), then 1.0 → 0.1 linearly
+    /// over the remaining 95 (step 5 is the peak, step 99 is 1 − 0.9·94/95).
+    #[test]
+    fn schedule_golden() {
+        assert!((warmup_linear_decay(0, 100, 1.0) - 0.2).abs() < 1e-12);
+        assert!((warmup_linear_decay(4, 100, 1.0) - 1.0).abs() < 1e-12);
+        assert!((warmup_linear_decay(5, 100, 1.0) - 1.0).abs() < 1e-12);
+        let last = 1.0 - 0.9 * 94.0 / 95.0;
+        assert!((warmup_linear_decay(99, 100, 1.0) - last).abs() < 1e-12);
+        assert!((warmup_linear_decay(0, 1, 0.5) - 0.5).abs() < 1e-12);
+    }
 }

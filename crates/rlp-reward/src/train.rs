@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use rlp_core::tensor_io::{floats, to_f32};
 use rlp_core::{PreferencePair, SeededRng};
-use rlp_models::optim::require_autodiff;
+use rlp_models::optim::{require_autodiff, warmup_linear_decay};
 use rlp_models::{AdamW, OptimConfig, TextTokenizer};
 
 use crate::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
@@ -86,16 +86,6 @@ pub struct RmTrainReport {
     pub seconds: f64,
 }
 
-/// The learning rate at 0-based `step` of `total`: warm-up over 5%, then linear decay to 10%.
-pub fn lr_at(step: usize, total: usize, peak: f64) -> f64 {
-    let warm = (total / 20).max(1);
-    if step < warm {
-        return peak * (step + 1) as f64 / warm as f64;
-    }
-    let frac = (step - warm) as f64 / (total - warm).max(1) as f64;
-    peak * (1.0 - 0.9 * frac)
-}
-
 /// Trains `model` (on an autodiff device) on `pairs`; `on_step` sees every step. Returns the
 /// trained model and the report. Deterministic for a given seed and backend.
 pub fn train_reward_model(
@@ -162,7 +152,7 @@ pub fn train_reward_model(
             let accuracy =
                 pair_accuracy(&to_f32(r_w.clone().detach()), &to_f32(r_l.clone().detach()));
             let loss = bt_loss(r_w, r_l, margin, &config.bt);
-            let lr = lr_at(step, total, config.lr);
+            let lr = warmup_linear_decay(step, total, config.lr);
             let (m, value) = optim.minimize(model, loss, lr)?;
             model = m;
             loss_sum += value;
@@ -188,20 +178,4 @@ pub fn train_reward_model(
             seconds: start.elapsed().as_secs_f64(),
         },
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// 100 steps at peak 1.0: warm-up over 5 steps (0.2, 0.4, …, 1.0), then 1.0 → 0.1 linearly
-    /// over the remaining 95 (step 5 is the peak, step 99 is 1 − 0.9·94/95).
-    #[test]
-    fn schedule_golden() {
-        assert!((lr_at(0, 100, 1.0) - 0.2).abs() < 1e-12);
-        assert!((lr_at(4, 100, 1.0) - 1.0).abs() < 1e-12);
-        assert!((lr_at(5, 100, 1.0) - 1.0).abs() < 1e-12);
-        assert!((lr_at(99, 100, 1.0) - (1.0 - 0.9 * 94.0 / 95.0)).abs() < 1e-12);
-        assert!((lr_at(0, 1, 0.5) - 0.5).abs() < 1e-12);
-    }
 }

@@ -1,0 +1,199 @@
+//! `rlp reward train | eval | label`: reward models from the command line.
+//!
+//! - `train`: Bradley–Terry training from a policy checkpoint on preference JSONL
+//!   (`{"prompt", "chosen", "rejected", "margin"?}` per line); the run directory receives the
+//!   reward model (`config.json`, `model.safetensors` with `score.*`, `tokenizer.json`),
+//!   `reward_config.json` and `metrics.jsonl`.
+//! - `eval`: held-out pairwise accuracy of a reward-model directory.
+//! - `label`: sample two responses per task prompt from a policy and label them with the task's
+//!   gold scorer, flipping a fraction of the labels; writes preference JSONL.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rlp_core::jsonl::{read_jsonl, write_jsonl};
+use rlp_core::{BackendSpec, MetricsSink, PreferencePair, SeededRng};
+use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
+use rlp_reward::{
+    EvalReport, LabelConfig, LabelReport, Overlong, RewardModel, RmTrainConfig, RmTrainReport,
+    Trainable, evaluate, sample_and_label, train_reward_model,
+};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of `rlp reward train`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RewardTrainConfig {
+    /// Preference JSONL to train on.
+    pub data: PathBuf,
+    /// Optional held-out preference JSONL, evaluated after training.
+    pub eval: Option<PathBuf>,
+    /// Policy checkpoint directory (with `tokenizer.json`) the reward model starts from.
+    pub init: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Which parameters train.
+    pub trainable: Trainable,
+    /// Training settings.
+    pub train: RmTrainConfig,
+    /// Seed of the head's initialisation.
+    pub seed: u64,
+    /// Backend.
+    pub backend: BackendSpec,
+}
+
+/// What `rlp reward train` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RewardTrainOutcome {
+    /// The training report.
+    pub train: RmTrainReport,
+    /// The held-out evaluation, if `eval` was given.
+    pub eval: Option<EvalReport>,
+}
+
+fn bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+/// Trains a reward model; leaves it in `cfg.out`.
+pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
+    let pairs: Vec<PreferencePair> = read_jsonl(&cfg.data)?;
+    let eval_pairs: Option<Vec<PreferencePair>> = match &cfg.eval {
+        Some(p) => Some(read_jsonl(p)?),
+        None => None,
+    };
+    let device = cfg.backend.autodiff_device()?;
+    let policy = checkpoint::load(&cfg.init, &device)
+        .with_context(|| format!("loading --init {}", cfg.init.display()))?;
+    let tk = TextTokenizer::load(cfg.init.join("tokenizer.json"))?;
+    let mut train_cfg = cfg.train.clone();
+    train_cfg.max_len = train_cfg.max_len.min(policy.config.max_position_embeddings);
+    let model = RewardModel::from_policy(policy, &mut SeededRng::new(cfg.seed).fork("rm-head"))
+        .with_trainable(cfg.trainable)?;
+
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
+    std::fs::write(
+        cfg.out.join("reward_config.json"),
+        serde_json::to_string_pretty(cfg)?,
+    )?;
+    let metrics_path = cfg.out.join("metrics.jsonl");
+    let _ = std::fs::remove_file(&metrics_path);
+    let mut metrics = MetricsSink::open(&metrics_path)?;
+    let progress = bar(0);
+    let mut sink_error = None;
+    let (model, report) = train_reward_model(model, &tk, &pairs, &train_cfg, &mut |s| {
+        progress.set_length(s.total as u64);
+        progress.set_position(s.step as u64);
+        progress.set_message(format!("loss {:.4}  acc {:.2}", s.loss, s.accuracy));
+        if let Err(e) = metrics.log(
+            s.step as u64,
+            &[("loss", s.loss), ("accuracy", s.accuracy), ("lr", s.lr)],
+        ) {
+            sink_error.get_or_insert(e);
+        }
+    })
+    .with_context(|| format!("training on {}", cfg.data.display()))?;
+    progress.finish_and_clear();
+    if let Some(e) = sink_error {
+        return Err(e.into());
+    }
+    if report.skipped.skipped() + report.skipped.truncated > 0 {
+        eprintln!("{}: {}", cfg.data.display(), report.skipped);
+    }
+    model.save(&cfg.out)?;
+    tk.save(cfg.out.join("tokenizer.json"))?;
+    let eval = match (&eval_pairs, &cfg.eval) {
+        (Some(p), Some(path)) => Some(
+            evaluate(&model, &tk, p, train_cfg.max_len, train_cfg.overlong, 32)
+                .with_context(|| format!("evaluating on {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    Ok(RewardTrainOutcome {
+        train: report,
+        eval,
+    })
+}
+
+/// Evaluates a reward-model directory on preference JSONL.
+pub fn eval(
+    model_dir: &Path,
+    data: &Path,
+    max_len: usize,
+    overlong: Overlong,
+    backend: BackendSpec,
+) -> Result<EvalReport> {
+    let pairs: Vec<PreferencePair> = read_jsonl(data)?;
+    let device = backend.device()?;
+    let model = RewardModel::load(model_dir, &device)?;
+    let tk = TextTokenizer::load(model_dir.join("tokenizer.json"))?;
+    let max_len = max_len.min(model.backbone.config.max_position_embeddings);
+    Ok(evaluate(&model, &tk, &pairs, max_len, overlong, 32)
+        .with_context(|| format!("evaluating on {}", data.display()))?)
+}
+
+/// Settings of `rlp reward label`.
+#[derive(Debug, Clone)]
+pub struct LabelRun {
+    /// Policy checkpoint directory (with `tokenizer.json`).
+    pub policy: PathBuf,
+    /// Task whose train prompts and gold scorer are used.
+    pub task: String,
+    /// Use the first `n` train prompts (all when `None`).
+    pub prompts: Option<usize>,
+    /// Sampling settings.
+    pub generation: GenerationConfig,
+    /// Flip rate and seed.
+    pub label: LabelConfig,
+    /// Output JSONL.
+    pub out: PathBuf,
+    /// Backend.
+    pub backend: BackendSpec,
+}
+
+/// Samples, labels and writes preference pairs.
+pub fn label(run: &LabelRun) -> Result<LabelReport> {
+    let task = rlp_tasks::load_task(&run.task, run.label.seed).map_err(anyhow::Error::msg)?;
+    let device = run.backend.device()?;
+    let policy = checkpoint::load(&run.policy, &device)
+        .with_context(|| format!("loading --policy {}", run.policy.display()))?;
+    let tk = TextTokenizer::load(run.policy.join("tokenizer.json"))?;
+    let n = run.prompts.unwrap_or(task.train_prompts.len());
+    if n == 0 {
+        bail!("--prompts must be positive");
+    }
+    let prompts: Vec<String> = task.train_prompts.iter().take(n).cloned().collect();
+    let progress = bar(prompts.len().div_ceil(64));
+    let mut pairs = Vec::new();
+    let mut report = LabelReport::default();
+    for (i, chunk) in prompts.chunks(64).enumerate() {
+        let cfg = LabelConfig {
+            seed: run.label.seed.wrapping_add(i as u64),
+            ..run.label.clone()
+        };
+        let (p, r) = sample_and_label(
+            &policy,
+            &tk,
+            chunk,
+            &run.generation,
+            task.gold.as_ref(),
+            &cfg,
+        )?;
+        pairs.extend(p);
+        report.pairs += r.pairs;
+        report.flipped += r.flipped;
+        report.identical += r.identical;
+        report.ties += r.ties;
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    write_jsonl(&run.out, &pairs)?;
+    Ok(report)
+}
