@@ -252,6 +252,33 @@ fn reward_label_train_eval() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("on 12 pairs"));
 
+    // top:0 = a linear probe on the frozen backbone (features extracted once).
+    let probe = dir.join("probe");
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&train),
+        "--eval",
+        &s(&test),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&probe),
+        "--trainable",
+        "top:0",
+        "--max-len",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("reward train: 48 pairs") && out.contains("held-out: accuracy"),
+        "{out}"
+    );
+    let o = rlp(&["reward", "eval", "--model", &s(&probe), "--data", &s(&test)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
     let labelled = dir.join("labelled.jsonl");
     let o = rlp(&[
         "reward",

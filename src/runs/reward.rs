@@ -16,8 +16,9 @@ use rlp_core::jsonl::{read_jsonl, write_jsonl};
 use rlp_core::{BackendSpec, MetricsSink, PreferencePair, SeededRng};
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
 use rlp_reward::{
-    EvalReport, LabelConfig, LabelReport, Overlong, RewardModel, RmTrainConfig, RmTrainReport,
-    Trainable, evaluate, sample_and_label, train_reward_model,
+    EvalReport, LabelConfig, LabelReport, Overlong, ProbeConfig, RewardModel, RmTrainConfig,
+    RmTrainReport, Trainable, encode_pairs, evaluate, sample_and_label, train_probe,
+    train_reward_model,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +70,13 @@ pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
         Some(p) => Some(read_jsonl(p)?),
         None => None,
     };
-    let device = cfg.backend.autodiff_device()?;
+    // A probe (`top:0`) needs no gradients through the backbone: it runs on the plain device.
+    let probe_only = cfg.trainable == Trainable::Top(0);
+    let device = if probe_only {
+        cfg.backend.device()?
+    } else {
+        cfg.backend.autodiff_device()?
+    };
     let policy = checkpoint::load(&cfg.init, &device)
         .with_context(|| format!("loading --init {}", cfg.init.display()))?;
     let tk = TextTokenizer::load(cfg.init.join("tokenizer.json"))?;
@@ -77,6 +84,9 @@ pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
     train_cfg.max_len = train_cfg.max_len.min(policy.config.max_position_embeddings);
     let model = RewardModel::from_policy(policy, &mut SeededRng::new(cfg.seed).fork("rm-head"))
         .with_trainable(cfg.trainable)?;
+    if probe_only {
+        return probe(cfg, model, &tk, &pairs, eval_pairs.as_deref(), &train_cfg);
+    }
 
     std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
     std::fs::write(
@@ -118,6 +128,63 @@ pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
     };
     Ok(RewardTrainOutcome {
         train: report,
+        eval,
+    })
+}
+
+/// `--trainable top:0`: a linear probe on the frozen backbone (features extracted once, on the
+/// inference device; see [`rlp_reward::probe`]).
+fn probe(
+    cfg: &RewardTrainConfig,
+    model: RewardModel,
+    tk: &TextTokenizer,
+    pairs: &[PreferencePair],
+    eval_pairs: Option<&[PreferencePair]>,
+    train_cfg: &RmTrainConfig,
+) -> Result<RewardTrainOutcome> {
+    let start = std::time::Instant::now();
+    let (enc, skipped) = encode_pairs(tk, pairs, train_cfg.max_len, train_cfg.overlong)?;
+    if enc.is_empty() {
+        bail!("no usable pairs in {}: {skipped}", cfg.data.display());
+    }
+    if skipped.skipped() + skipped.truncated > 0 {
+        eprintln!("{}: {skipped}", cfg.data.display());
+    }
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
+    std::fs::write(
+        cfg.out.join("reward_config.json"),
+        serde_json::to_string_pretty(cfg)?,
+    )?;
+    let progress = bar(0);
+    let probe_cfg = ProbeConfig {
+        l2: train_cfg.bt.l2.max(ProbeConfig::default().l2),
+        ..ProbeConfig::default()
+    };
+    let (model, accuracy, loss) =
+        train_probe(model, tk, &enc, &probe_cfg, 8, &mut |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+            progress.set_message("features");
+        });
+    progress.finish_and_clear();
+    model.save(&cfg.out)?;
+    tk.save(cfg.out.join("tokenizer.json"))?;
+    let eval = match (eval_pairs, &cfg.eval) {
+        (Some(p), Some(path)) => Some(
+            evaluate(&model, tk, p, train_cfg.max_len, train_cfg.overlong, 8)
+                .with_context(|| format!("evaluating on {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    Ok(RewardTrainOutcome {
+        train: RmTrainReport {
+            steps: probe_cfg.iterations,
+            pairs: enc.len(),
+            skipped,
+            last_epoch_loss: loss,
+            last_epoch_accuracy: accuracy,
+            seconds: start.elapsed().as_secs_f64(),
+        },
         eval,
     })
 }

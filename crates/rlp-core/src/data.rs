@@ -52,7 +52,9 @@ pub struct Completion {
 /// A human or synthetic preference: `chosen ≻ rejected` for `prompt`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreferencePair {
-    /// The shared prompt.
+    /// The shared prompt (absent in files like HH-RLHF's, whose `chosen` and `rejected` are
+    /// whole dialogues: then it is empty).
+    #[serde(default)]
     pub prompt: String,
     /// The preferred response `y_w`.
     pub chosen: String,

@@ -9,6 +9,8 @@
 //!   [`pair_accuracy`];
 //! - [`train_reward_model`] and [`evaluate`]: AdamW training and held-out accuracy, with the
 //!   pairs no model can learn from skipped and counted ([`SkipCounts`]);
+//! - [`train_probe`]: a linear probe on a frozen backbone (features extracted once), for large
+//!   pretrained backbones on a CPU;
 //! - [`Ensemble`]: `k` reward functions combined by mean, WCO or UWO — itself a [`RewardFn`];
 //! - [`label_pairs`] / [`sample_and_label`]: synthetic preferences from a gold scorer with label
 //!   noise;
@@ -25,6 +27,7 @@ pub mod eval;
 pub mod label;
 pub mod learned;
 pub mod model;
+pub mod probe;
 pub mod train;
 
 pub use bradley_terry::{BtConfig, bt_loss, pair_accuracy};
@@ -35,4 +38,5 @@ pub use eval::{EvalReport, evaluate, score_pairs};
 pub use label::{LabelConfig, LabelReport, label_pairs, sample_and_label};
 pub use learned::LearnedReward;
 pub use model::{RewardModel, Trainable};
+pub use probe::{ProbeConfig, extract_features, fit_probe, train_probe};
 pub use train::{RmTrainConfig, RmTrainReport, StepInfo, train_reward_model};
