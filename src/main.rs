@@ -202,7 +202,7 @@ fn parse_trainable(s: &str) -> Result<rlp::reward::Trainable, String> {
 
 #[derive(clap::Args)]
 struct SftArgs {
-    /// Prompt/response JSONL.
+    /// Prompt/response JSONL, or a .txt file with one document per line (pretraining).
     #[arg(long)]
     data: PathBuf,
     /// Output directory (checkpoint, tokenizer, metrics.jsonl).

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 /// Every setting of an SFT run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SftConfig {
-    /// Prompt/response JSONL (`{"prompt": …, "response": …}` per line).
+    /// Prompt/response JSONL (`{"prompt": …, "response": …}` per line), or plain text (`.txt`:
+    /// one document per non-empty line, trained on every token: language-model pretraining).
     pub data: PathBuf,
     /// Output directory.
     pub out: PathBuf,
@@ -132,12 +133,31 @@ fn load_or_build(
     Ok((model, tk))
 }
 
+/// Reads the training data: JSONL records, or a `.txt` file whose non-empty lines become
+/// examples with an empty prompt (every token is a target).
+pub fn read_data(path: &Path) -> Result<Vec<PromptResponse>> {
+    if path.extension().is_some_and(|e| e == "txt") {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| PromptResponse {
+                prompt: String::new(),
+                response: l.to_string(),
+            })
+            .collect());
+    }
+    Ok(read_jsonl(path)?)
+}
+
 /// Runs SFT end to end; returns the report and leaves the checkpoint in `cfg.out`.
 pub fn run(cfg: &SftConfig) -> Result<SftReport> {
     if cfg.steps == 0 || cfg.batch_size == 0 {
         bail!("--steps and --batch-size must be positive");
     }
-    let data: Vec<PromptResponse> = read_jsonl(&cfg.data)?;
+    let data = read_data(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
     let (model, tk) = load_or_build(cfg, &data, &device)?;
     let eos = tk
@@ -254,4 +274,25 @@ pub fn save_dir(model: &CausalLm, tk: &TextTokenizer, dir: &Path) -> Result<()> 
     checkpoint::save(model, dir)?;
     tk.save(dir.join("tokenizer.json"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_files_become_prompt_free_examples() {
+        let d = rlp_core::ScratchDir::new("sft-txt").unwrap();
+        let p = d.join("corpus.txt");
+        std::fs::write(&p, "first tweet\n\n  second one  \n").unwrap();
+        let data = read_data(&p).unwrap();
+        assert_eq!(data.len(), 2);
+        assert_eq!(
+            (data[0].prompt.as_str(), data[0].response.as_str()),
+            ("", "first tweet")
+        );
+        assert_eq!(data[1].response, "second one");
+        let e = read_data(&d.join("missing.txt")).unwrap_err();
+        assert!(format!("{e:#}").contains("missing.txt"), "{e:#}");
+    }
 }
