@@ -62,6 +62,9 @@ enum Command {
     /// Reward models: label pairs with a task's gold scorer, train, evaluate.
     #[command(subcommand)]
     Reward(RewardCommand),
+    /// Sequence classifiers (gold scorers): train on labelled texts, evaluate.
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
     /// Write a shipped dataset (`toy-reverse`) to a directory.
     Data {
         /// Dataset name (`toy-reverse`).
@@ -85,20 +88,85 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum ClassifierCommand {
+    /// Train a classifier from a policy checkpoint on labelled JSONL ({"text", "label"}).
+    Train(ClassifierTrainArgs),
+    /// Accuracy, per-class recall and NLL of a classifier directory on labelled JSONL.
+    Eval {
+        /// Classifier directory (what `rlp classifier train` writes).
+        #[arg(long)]
+        model: PathBuf,
+        /// Labelled JSONL.
+        #[arg(long)]
+        data: PathBuf,
+        /// Context length in tokens (longer texts keep their end).
+        #[arg(long, default_value_t = 64)]
+        max_len: usize,
+        /// Backend: flex, ndarray, wgpu, cuda[:N].
+        #[arg(long, default_value = "flex")]
+        backend: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct ClassifierTrainArgs {
+    /// Labelled JSONL: {"text", "label"} per line.
+    #[arg(long)]
+    data: PathBuf,
+    /// Held-out labelled JSONL, evaluated after training (written to OUT/eval.json).
+    #[arg(long)]
+    eval: Option<PathBuf>,
+    /// Policy checkpoint directory (with tokenizer.json) to start from.
+    #[arg(long)]
+    init: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Identity-initialised decoder layers to stack on the backbone (a judge larger than the
+    /// policy).
+    #[arg(long, default_value_t = 0)]
+    grow_layers: usize,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 2)]
+    epochs: usize,
+    /// Texts per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 5e-4)]
+    lr: f64,
+    /// Context length in tokens (longer texts keep their end).
+    #[arg(long, default_value_t = 64)]
+    max_len: usize,
+    /// Storage type of the saved weights: f32, f16 or bf16.
+    #[arg(long, default_value = "f32", value_parser = parse_store_dtype)]
+    save_dtype: rlp::models::checkpoint::StoreDtype,
+    /// Seed (head, grown layers, data order).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long, default_value = "flex")]
+    backend: String,
+}
+
+#[derive(Subcommand)]
 enum RewardCommand {
     /// Sample two responses per task prompt from a policy, label them with the task's gold
     /// scorer (flipping --flip of the labels) and write preference JSONL.
     Label {
-        /// Policy checkpoint directory (with tokenizer.json).
+        /// Policy checkpoint directory (with tokenizer.json; default: the task's base policy).
         #[arg(long)]
-        policy: PathBuf,
-        /// Task: synthetic.
-        #[arg(long, default_value = "synthetic")]
+        policy: Option<PathBuf>,
+        /// Task: tweet-sentiment or synthetic.
+        #[arg(long, default_value = "tweet-sentiment")]
         task: String,
         /// Output JSONL.
         #[arg(long)]
         out: PathBuf,
-        /// Use the first N train prompts (default: all).
+        /// Prompts to label: train, or eval (held-out pairs).
+        #[arg(long, default_value = "train", value_parser = ["train", "eval"])]
+        split: String,
+        /// Use N prompts of the split, cycling when N exceeds it (default: each once).
         #[arg(long)]
         prompts: Option<usize>,
         /// Fraction of labels flipped (label noise).
@@ -253,6 +321,19 @@ struct SftArgs {
     /// Save a checkpoint every N steps (0: only at the end).
     #[arg(long, default_value_t = 0)]
     save_every: usize,
+    /// Storage type of the saved weights: f32, f16 or bf16 (half the size).
+    #[arg(long, default_value = "f32", value_parser = parse_store_dtype)]
+    save_dtype: rlp::models::checkpoint::StoreDtype,
+}
+
+fn parse_store_dtype(s: &str) -> Result<rlp::models::checkpoint::StoreDtype, String> {
+    use rlp::models::checkpoint::StoreDtype;
+    match s {
+        "f32" => Ok(StoreDtype::F32),
+        "f16" => Ok(StoreDtype::F16),
+        "bf16" => Ok(StoreDtype::Bf16),
+        other => Err(format!("`{other}`: expected f32, f16 or bf16")),
+    }
 }
 
 #[derive(clap::Args)]
@@ -336,6 +417,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed: a.seed,
                 backend: backend(&a.backend)?,
                 save_every: a.save_every,
+                save_dtype: a.save_dtype,
             };
             let r = sft::run(&cfg)?;
             println!(
@@ -391,6 +473,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Reward(c) => reward(c),
+        Command::Classifier(c) => classifier(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
         Command::Data { name, out } => {
             anyhow::ensure!(
@@ -419,6 +502,7 @@ fn reward(c: RewardCommand) -> Result<()> {
             policy,
             task,
             out,
+            split,
             prompts,
             flip,
             max_new_tokens,
@@ -429,6 +513,7 @@ fn reward(c: RewardCommand) -> Result<()> {
             let r = run::label(&run::LabelRun {
                 policy,
                 task,
+                eval_split: split == "eval",
                 prompts,
                 generation: GenerationConfig {
                     max_new_tokens,
@@ -503,6 +588,59 @@ fn reward(c: RewardCommand) -> Result<()> {
                 "accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
                 e.accuracy, e.pairs, e.mean_gap, e.skipped
             );
+            Ok(())
+        }
+    }
+}
+
+fn classifier(c: ClassifierCommand) -> Result<()> {
+    use rlp::runs::classifier as run;
+    match c {
+        ClassifierCommand::Train(a) => {
+            let r = run::train(&run::ClassifierRun {
+                data: a.data,
+                eval: a.eval,
+                init: a.init,
+                out: a.out.clone(),
+                labels: None,
+                grow_layers: a.grow_layers,
+                train: rlp::reward::ClassifierTrainConfig {
+                    epochs: a.epochs,
+                    batch_size: a.batch_size,
+                    lr: a.lr,
+                    max_len: a.max_len,
+                    seed: a.seed,
+                    ..Default::default()
+                },
+                save_dtype: a.save_dtype,
+                seed: a.seed,
+                backend: backend(&a.backend)?,
+            })?;
+            println!(
+                "classifier train: {} texts ({} empty skipped, {} truncated), {:.2}M parameters, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
+                r.train.examples,
+                r.train.skipped_empty,
+                r.train.truncated,
+                r.params as f64 / 1e6,
+                r.train.steps,
+                r.train.last_epoch_loss,
+                r.train.last_epoch_accuracy,
+                r.train.seconds,
+                a.out.display()
+            );
+            if let Some(e) = r.eval {
+                println!("held-out: {}", run::describe(&e));
+            }
+            Ok(())
+        }
+        ClassifierCommand::Eval {
+            model,
+            data,
+            max_len,
+            backend: b,
+        } => {
+            let e = run::eval(&model, &data, max_len, backend(&b)?)?;
+            println!("{}", run::describe(&e));
             Ok(())
         }
     }

@@ -87,6 +87,66 @@ fn sft_then_generate() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("reverse: a b =>"));
+    // --save-dtype f16 halves the weights file, and the checkpoint still generates.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+    let half = dir.join("half");
+    let o = rlp(&[
+        "sft",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        half.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--ffn",
+        "64",
+        "--vocab-size",
+        "300",
+        "--max-len",
+        "64",
+        "--save-dtype",
+        "f16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let size = |d: &Path| {
+        std::fs::metadata(d.join("model.safetensors"))
+            .unwrap()
+            .len()
+    };
+    assert!(
+        size(&half) * 2 < size(&out) + 4096,
+        "{} vs {}",
+        size(&half),
+        size(&out)
+    );
+    let o = rlp(&[
+        "generate",
+        "--model",
+        half.to_str().unwrap(),
+        "--prompt",
+        "reverse: a =>",
+        "--max-new-tokens",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rlp(&[
+        "sft",
+        "--data",
+        "x.jsonl",
+        "--out",
+        "y",
+        "--save-dtype",
+        "f8",
+    ]);
+    assert_clean_failure(&o, "expected f32, f16 or bf16");
     // A prompt longer than the context window (64) is an error, not a panic.
     let long = "word ".repeat(200);
     let o = rlp(&[
@@ -362,4 +422,94 @@ fn reward_label_train_eval() {
         &s(&rm),
     ]);
     assert_clean_failure(&o, "bad.jsonl:1");
+}
+
+#[test]
+fn classifier_train_eval() {
+    let dir = tmp("classifier");
+    let policy = tiny_sft(dir.path());
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    // Digit strings labelled by their first digit's parity.
+    let write = |path: &Path, n: usize, offset: usize| {
+        let lines: Vec<String> = (0..n)
+            .map(|i| {
+                let x = i + offset;
+                let label = if x % 2 == 0 { "even" } else { "odd" };
+                format!("{{\"text\":\"{} 123\",\"label\":\"{label}\"}}", x % 10)
+            })
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    };
+    let (train, test) = (dir.join("train.jsonl"), dir.join("test.jsonl"));
+    write(&train, 40, 0);
+    write(&test, 10, 3);
+    let out = dir.join("clf");
+    let o = rlp(&[
+        "classifier",
+        "train",
+        "--data",
+        &s(&train),
+        "--eval",
+        &s(&test),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&out),
+        "--grow-layers",
+        "1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--save-dtype",
+        "f16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("classifier train: 40 texts") && text.contains("5 steps"),
+        "{text}"
+    );
+    assert!(text.contains("held-out: accuracy"), "{text}");
+    for f in [
+        "labels.json",
+        "eval.json",
+        "metrics.jsonl",
+        "tokenizer.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(config.contains("\"num_hidden_layers\": 2"), "{config}");
+    let o = rlp(&[
+        "classifier",
+        "eval",
+        "--model",
+        &s(&out),
+        "--data",
+        &s(&test),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("on 10 texts"));
+
+    // Bad input: a label the model does not know; a policy that is not a classifier.
+    std::fs::write(&test, "{\"text\":\"1 2\",\"label\":\"prime\"}\n").unwrap();
+    let o = rlp(&[
+        "classifier",
+        "eval",
+        "--model",
+        &s(&out),
+        "--data",
+        &s(&test),
+    ]);
+    assert_clean_failure(&o, "`prime` is not one of the model's classes");
+    let o = rlp(&[
+        "classifier",
+        "eval",
+        "--model",
+        &s(&policy),
+        "--data",
+        &s(&test),
+    ]);
+    assert_clean_failure(&o, "labels.json");
 }

@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::progress_bar as bar;
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use rlp_core::jsonl::{read_jsonl, write_jsonl};
 use rlp_core::{BackendSpec, MetricsSink, PreferencePair, SeededRng};
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
@@ -50,17 +50,6 @@ pub struct RewardTrainOutcome {
     pub train: RmTrainReport,
     /// The held-out evaluation, if `eval` was given.
     pub eval: Option<EvalReport>,
-}
-
-fn bar(total: usize) -> ProgressBar {
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
-        )
-        .expect("valid template"),
-    );
-    bar
 }
 
 /// Trains a reward model; leaves it in `cfg.out`.
@@ -209,11 +198,13 @@ pub fn eval(
 /// Settings of `rlp reward label`.
 #[derive(Debug, Clone)]
 pub struct LabelRun {
-    /// Policy checkpoint directory (with `tokenizer.json`).
-    pub policy: PathBuf,
-    /// Task whose train prompts and gold scorer are used.
+    /// Policy checkpoint directory (with `tokenizer.json`); `None`: the task's base policy.
+    pub policy: Option<PathBuf>,
+    /// Task whose prompts and gold scorer are used.
     pub task: String,
-    /// Use the first `n` train prompts (all when `None`).
+    /// Label the task's eval prompts instead of its train prompts (held-out pairs).
+    pub eval_split: bool,
+    /// Use the first `n` prompts of the split (all when `None`).
     pub prompts: Option<usize>,
     /// Sampling settings.
     pub generation: GenerationConfig,
@@ -227,16 +218,29 @@ pub struct LabelRun {
 
 /// Samples, labels and writes preference pairs.
 pub fn label(run: &LabelRun) -> Result<LabelReport> {
-    let task = rlp_tasks::load_task(&run.task, run.label.seed).map_err(anyhow::Error::msg)?;
     let device = run.backend.device()?;
-    let policy = checkpoint::load(&run.policy, &device)
-        .with_context(|| format!("loading --policy {}", run.policy.display()))?;
-    let tk = TextTokenizer::load(run.policy.join("tokenizer.json"))?;
-    let n = run.prompts.unwrap_or(task.train_prompts.len());
+    let task = rlp_tasks::load_task(&run.task, run.label.seed, &device)?;
+    let (policy, tk) = match &run.policy {
+        Some(dir) => (
+            checkpoint::load(dir, &device)
+                .with_context(|| format!("loading --policy {}", dir.display()))?,
+            TextTokenizer::load(dir.join("tokenizer.json"))?,
+        ),
+        None => {
+            let base = rlp_tasks::load_base_policy(&task, run.label.seed, &device)?;
+            (base.model, base.tokenizer)
+        }
+    };
+    let split = if run.eval_split {
+        &task.eval_prompts
+    } else {
+        &task.train_prompts
+    };
+    let n = run.prompts.unwrap_or(split.len());
     if n == 0 {
         bail!("--prompts must be positive");
     }
-    let prompts: Vec<String> = task.train_prompts.iter().take(n).cloned().collect();
+    let prompts: Vec<String> = split.iter().cycle().take(n).cloned().collect();
     let progress = bar(prompts.len().div_ceil(64));
     let mut pairs = Vec::new();
     let mut report = LabelReport::default();

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, MetricsSink, PromptResponse, SeededRng};
+use rlp_models::checkpoint::StoreDtype;
 use rlp_models::optim::warmup_linear_decay;
 use rlp_models::{
     CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft,
@@ -54,6 +54,9 @@ pub struct SftConfig {
     pub backend: BackendSpec,
     /// Save a checkpoint into `out/checkpoint-N` every this many steps (0: only at the end).
     pub save_every: usize,
+    /// Storage type of the saved weights (`f32`, or `f16`/`bf16` for half-size files).
+    #[serde(default)]
+    pub save_dtype: StoreDtype,
 }
 
 impl Default for SftConfig {
@@ -76,6 +79,7 @@ impl Default for SftConfig {
             seed: 0,
             backend: BackendSpec::default(),
             save_every: 0,
+            save_dtype: StoreDtype::F32,
         }
     }
 }
@@ -215,13 +219,7 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
     let mut order_rng = SeededRng::new(cfg.seed).fork("data");
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut cursor = order.len();
-    let bar = ProgressBar::new(cfg.steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
-        )
-        .expect("valid template"),
-    );
+    let bar = super::progress_bar(cfg.steps);
     let start = Instant::now();
     let (mut tokens, mut first, mut tail) = (0usize, None, Vec::new());
     for step in 0..cfg.steps {
@@ -254,11 +252,12 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
                 &trainer.model,
                 &tk,
                 &cfg.out.join(format!("checkpoint-{}", step + 1)),
+                cfg.save_dtype,
             )?;
         }
     }
     bar.finish();
-    save_dir(&trainer.model, &tk, &cfg.out)?;
+    save_dir(&trainer.model, &tk, &cfg.out, cfg.save_dtype)?;
     Ok(SftReport {
         first_loss: first.unwrap_or(f64::NAN),
         final_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
@@ -269,9 +268,12 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
     })
 }
 
-/// Writes a model and its tokenizer as a loadable directory.
-pub fn save_dir(model: &CausalLm, tk: &TextTokenizer, dir: &Path) -> Result<()> {
+/// Writes a model and its tokenizer as a loadable directory, weights stored as `dtype`.
+pub fn save_dir(model: &CausalLm, tk: &TextTokenizer, dir: &Path, dtype: StoreDtype) -> Result<()> {
     checkpoint::save(model, dir)?;
+    if dtype != StoreDtype::F32 {
+        checkpoint::save_weights_as(model, dir, dtype)?;
+    }
     tk.save(dir.join("tokenizer.json"))?;
     Ok(())
 }

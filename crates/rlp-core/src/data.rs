@@ -84,6 +84,16 @@ impl PreferencePair {
     }
 }
 
+/// A text with a class label (a classifier's training example), e.g. a human-labelled tweet
+/// `{"text": "...", "label": "positive"}`. Other fields in a JSONL line are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelledText {
+    /// The text.
+    pub text: String,
+    /// Its class name.
+    pub label: String,
+}
+
 /// One batch of rollouts: completions, their sequence scores and the anchor's log-probs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RolloutBatch {

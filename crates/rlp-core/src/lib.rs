@@ -24,7 +24,7 @@ pub mod scratch;
 pub mod tensor_io;
 pub mod traits;
 
-pub use data::{Completion, PreferencePair, Prompt, PromptResponse, RolloutBatch};
+pub use data::{Completion, LabelledText, PreferencePair, Prompt, PromptResponse, RolloutBatch};
 pub use device::BackendSpec;
 pub use error::{CoreError, Result};
 pub use metrics::MetricsSink;

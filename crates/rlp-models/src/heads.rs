@@ -46,11 +46,16 @@ impl ScoreHead {
 
     /// `hidden [b, t, d]`, `last [b]` (index of each row's last real token) → scores `[b]`.
     pub fn forward(&self, hidden: Tensor<3>, last: Tensor<1, Int>) -> Tensor<1> {
-        let [b, _, d] = hidden.dims();
-        let idx = last.reshape([b, 1, 1]).expand([b, 1, d]);
-        let h = hidden.gather(1, idx).squeeze_dim::<2>(1); // [b, d]
-        crate::dense::linear(&self.proj, h).squeeze_dim(1)
+        crate::dense::linear(&self.proj, last_hidden(hidden, last)).squeeze_dim(1)
     }
+}
+
+/// `hidden [b, t, d]`, `last [b]` → `[b, d]`: each row's hidden state at its index in `last`
+/// (the last real token of a right-padded batch), what sequence-level heads read.
+pub fn last_hidden(hidden: Tensor<3>, last: Tensor<1, Int>) -> Tensor<2> {
+    let [b, _, d] = hidden.dims();
+    let idx = last.reshape([b, 1, 1]).expand([b, 1, d]);
+    hidden.gather(1, idx).squeeze_dim::<2>(1)
 }
 
 /// Index of the last 1 in each row of a host-side `[b][t]` mask (0 for an empty row).

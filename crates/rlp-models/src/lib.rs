@@ -10,6 +10,7 @@
 //! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
 //! - [`bert`]: a BERT encoder with mean pooling (all-MiniLM-L6-v2 sentence embeddings);
 //! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
+//! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
 //! - [`train`]: the response-masked next-token loss and an AdamW trainer.
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ pub mod error;
 pub mod fetch;
 pub mod generate;
 pub mod gguf;
+pub mod grow;
 pub mod heads;
 pub mod init;
 pub mod mask;
@@ -39,7 +41,8 @@ pub use cache::KvCache;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
 pub use generate::{Generation, GenerationConfig, generate, generate_text};
-pub use heads::{ScoreHead, ValueHead};
+pub use grow::grow_depth;
+pub use heads::{ScoreHead, ValueHead, last_hidden};
 pub use model::{CausalLm, LmOutput};
 pub use optim::{AdamW, OptimConfig};
 pub use sampling::SamplingParams;

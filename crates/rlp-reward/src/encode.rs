@@ -87,6 +87,34 @@ pub fn encode_text(
     })
 }
 
+/// The ids of every `prompts[i] + responses[i]` (+ eos) for scoring: texts longer than
+/// `max_len` keep their last `max_len` tokens, since a reward must score every text. Unequal
+/// lengths are an error.
+pub fn encode_for_scoring(
+    tokenizer: &TextTokenizer,
+    prompts: &[String],
+    responses: &[String],
+    max_len: usize,
+) -> Result<Vec<Vec<u32>>> {
+    if prompts.len() != responses.len() {
+        return Err(crate::error::RewardError::invalid(
+            "responses",
+            format!(
+                "{} prompts but {} responses",
+                prompts.len(),
+                responses.len()
+            ),
+        ));
+    }
+    let mut ids = Vec::with_capacity(prompts.len());
+    for (p, r) in prompts.iter().zip(responses) {
+        let (seq, _) = encode_text(tokenizer, p, r, max_len.max(1), Overlong::KeepEnd)?
+            .expect("KeepEnd always keeps the text");
+        ids.push(seq);
+    }
+    Ok(ids)
+}
+
 /// Encodes every usable pair; the rest are counted in the returned [`SkipCounts`].
 pub fn encode_pairs(
     tokenizer: &TextTokenizer,

@@ -9,8 +9,8 @@ use rlp_core::tensor_io::to_f32;
 use rlp_core::{BoxError, RewardFn};
 use rlp_models::TextTokenizer;
 
-use crate::encode::{Overlong, collate_scores, encode_text};
-use crate::error::{Result, RewardError};
+use crate::encode::{collate_scores, encode_for_scoring};
+use crate::error::Result;
 use crate::model::RewardModel;
 
 /// A reward model and its tokenizer, scoring `(prompt, response)` texts.
@@ -60,22 +60,7 @@ impl LearnedReward {
 
     /// Scores of `prompts[i] + responses[i]`.
     pub fn score_texts(&self, prompts: &[String], responses: &[String]) -> Result<Vec<f32>> {
-        if prompts.len() != responses.len() {
-            return Err(RewardError::invalid(
-                "responses",
-                format!(
-                    "{} prompts but {} responses",
-                    prompts.len(),
-                    responses.len()
-                ),
-            ));
-        }
-        let mut ids = Vec::with_capacity(prompts.len());
-        for (p, r) in prompts.iter().zip(responses) {
-            let (seq, _) = encode_text(&self.tokenizer, p, r, self.max_len, Overlong::KeepEnd)?
-                .expect("KeepEnd always keeps the text");
-            ids.push(seq);
-        }
+        let ids = encode_for_scoring(&self.tokenizer, prompts, responses, self.max_len)?;
         let device = self.model.backbone.device();
         let pad = self.tokenizer.pad_id.unwrap_or(0);
         let mut out = Vec::with_capacity(ids.len());

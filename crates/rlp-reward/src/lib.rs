@@ -14,12 +14,16 @@
 //! - [`Ensemble`]: `k` reward functions combined by mean, WCO or UWO — itself a [`RewardFn`];
 //! - [`label_pairs`] / [`sample_and_label`]: synthetic preferences from a gold scorer with label
 //!   noise;
-//! - [`LearnedReward`]: a trained model and its tokenizer as a [`RewardFn`].
+//! - [`LearnedReward`]: a trained model and its tokenizer as a [`RewardFn`];
+//! - [`SequenceClassifier`]: the same backbone with a `C`-class head, trained by
+//!   [`train_classifier`] on labelled texts, and [`ClassifierReward`] scoring by its class
+//!   probabilities (gold scorers such as `P(positive) − P(negative)`).
 //!
 //! [`RewardFn`]: rlp_core::RewardFn
 #![warn(missing_docs)]
 
 pub mod bradley_terry;
+pub mod classifier;
 pub mod encode;
 pub mod ensemble;
 pub mod error;
@@ -31,7 +35,15 @@ pub mod probe;
 pub mod train;
 
 pub use bradley_terry::{BtConfig, bt_loss, pair_accuracy};
-pub use encode::{EncodedPair, Overlong, ScoreBatch, SkipCounts, collate_scores, encode_pairs};
+pub use classifier::SequenceClassifier;
+pub use classifier::reward::ClassifierReward;
+pub use classifier::train::{
+    ClassifierEvalReport, ClassifierTrainConfig, ClassifierTrainReport, cross_entropy,
+    evaluate_classifier, train_classifier,
+};
+pub use encode::{
+    EncodedPair, Overlong, ScoreBatch, SkipCounts, collate_scores, encode_for_scoring, encode_pairs,
+};
 pub use ensemble::{Aggregation, Ensemble};
 pub use error::{Result, RewardError};
 pub use eval::{EvalReport, evaluate, score_pairs};

@@ -6,11 +6,13 @@
 use std::path::Path;
 
 use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use rlp_core::SeededRng;
 use rlp_core::tensor_io::to_f32;
 use rlp_models::checkpoint::{
-    self, CONFIG_FILE, WEIGHTS_FILE, host_tensors, read_dir_weights, write_safetensors,
+    self, CONFIG_FILE, StoreDtype, WEIGHTS_FILE, host_tensors, read_dir_weights,
+    write_safetensors_as,
 };
 use rlp_models::{CausalLm, LlamaConfig, ScoreHead};
 
@@ -95,54 +97,91 @@ impl RewardModel {
     /// Writes `config.json` (the backbone's) and `model.safetensors` (backbone + head) into
     /// `dir`.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        checkpoint::save(&self.backbone, dir)?;
-        let mut tensors = host_tensors(&self.backbone);
-        let d = self.backbone.config.hidden_size;
-        // burn's `[d, 1]` weight holds the same d values as HF's `[1, d]`.
-        let w = to_f32(self.head.proj.weight.val());
-        tensors.push((SCORE_WEIGHT.into(), (vec![1, d], w)));
-        let bias = match &self.head.proj.bias {
-            Some(b) => to_f32(b.val()),
-            None => vec![0.0],
-        };
-        tensors.push((SCORE_BIAS.into(), (vec![1], bias)));
-        write_safetensors(&tensors, &dir.join(WEIGHTS_FILE))?;
-        Ok(())
+        save_with_head(
+            &self.backbone,
+            &self.head.proj,
+            dir.as_ref(),
+            StoreDtype::F32,
+        )
     }
 
     /// Loads a directory [`Self::save`] wrote. A policy checkpoint without `score.*` is an error
     /// saying so (start from it with [`Self::from_policy`] instead).
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        let dir = dir.as_ref();
-        let config = LlamaConfig::load(dir.join(CONFIG_FILE))?;
-        let (mut tensors, origin) = read_dir_weights(dir)?;
-        let d = config.hidden_size;
-        let mut take = |name: &str, shape: Vec<usize>| -> Result<Vec<f32>> {
-            match tensors.remove(name) {
-                Some((s, v)) if s == shape => Ok(v),
-                Some((s, _)) => Err(RewardError::Checkpoint {
-                    path: origin.clone(),
-                    message: format!("tensor `{name}`: shape {s:?}, expected {shape:?}"),
-                }),
-                None => Err(RewardError::Checkpoint {
-                    path: origin.clone(),
-                    message: format!(
-                        "tensor `{name}`: missing (a policy checkpoint, not a reward model?)"
-                    ),
-                }),
-            }
-        };
-        let w = take(SCORE_WEIGHT, vec![1, d])?;
-        let b = take(SCORE_BIAS, vec![1])?;
-        let backbone = checkpoint::from_tensors(&config, tensors, &origin, device)?;
-        let mut head = ScoreHead::init(d, 0.0, &mut SeededRng::new(0), device);
-        head.proj.weight =
-            Param::from_tensor(Tensor::from_data(TensorData::new(w, [d, 1]), device));
-        head.proj.bias = Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(b, [1]),
-            device,
-        )));
-        Ok(Self { backbone, head })
+        let (backbone, proj) = load_with_head(dir.as_ref(), Some(1), device)?;
+        Ok(Self {
+            backbone,
+            head: ScoreHead { proj },
+        })
     }
+}
+
+/// Writes `config.json` and `model.safetensors` holding `backbone`'s tensors plus `head` as
+/// `score.weight` `[n, d]` (HF's `[out, in]` layout) and `score.bias` `[n]`, stored as `dtype`.
+pub(crate) fn save_with_head(
+    backbone: &CausalLm,
+    head: &Linear,
+    dir: &Path,
+    dtype: StoreDtype,
+) -> Result<()> {
+    checkpoint::save(backbone, dir)?;
+    let mut tensors = host_tensors(backbone);
+    let [d, n] = head.weight.val().dims();
+    let w = to_f32(head.weight.val().transpose()); // burn's [in, out] → HF's [out, in]
+    tensors.push((SCORE_WEIGHT.into(), (vec![n, d], w)));
+    let bias = match &head.bias {
+        Some(b) => to_f32(b.val()),
+        None => vec![0.0; n],
+    };
+    tensors.push((SCORE_BIAS.into(), (vec![n], bias)));
+    write_safetensors_as(&tensors, &dir.join(WEIGHTS_FILE), dtype)?;
+    Ok(())
+}
+
+/// Loads a directory [`save_with_head`] wrote: the backbone and the `score` head, whose number
+/// of outputs must be `outputs` when given. Missing or mis-shaped `score.*` tensors are errors
+/// naming the file and tensor.
+pub(crate) fn load_with_head(
+    dir: &Path,
+    outputs: Option<usize>,
+    device: &Device,
+) -> Result<(CausalLm, Linear)> {
+    let config = LlamaConfig::load(dir.join(CONFIG_FILE))?;
+    let (mut tensors, origin) = read_dir_weights(dir)?;
+    let d = config.hidden_size;
+    let bad = |message: String| RewardError::Checkpoint {
+        path: origin.clone(),
+        message,
+    };
+    let (w_shape, w) = tensors.remove(SCORE_WEIGHT).ok_or_else(|| {
+        bad(format!(
+            "tensor `{SCORE_WEIGHT}`: missing (a policy checkpoint, not a scoring model?)"
+        ))
+    })?;
+    let n = match w_shape.as_slice() {
+        [n, dd] if *dd == d && outputs.is_none_or(|o| o == *n) && *n > 0 => *n,
+        _ => {
+            let want = outputs.map_or("n".to_string(), |o| o.to_string());
+            return Err(bad(format!(
+                "tensor `{SCORE_WEIGHT}`: shape {w_shape:?}, expected [{want}, {d}]"
+            )));
+        }
+    };
+    let b = match tensors.remove(SCORE_BIAS) {
+        Some((s, v)) if s == [n] => v,
+        Some((s, _)) => {
+            return Err(bad(format!(
+                "tensor `{SCORE_BIAS}`: shape {s:?}, expected [{n}]"
+            )));
+        }
+        None => return Err(bad(format!("tensor `{SCORE_BIAS}`: missing"))),
+    };
+    let backbone = checkpoint::from_tensors(&config, tensors, &origin, device)?;
+    let weight: Tensor<2> = Tensor::from_data(TensorData::new(w, [n, d]), device);
+    let mut proj = rlp_models::init::linear_from(weight.transpose());
+    proj.bias = Some(Param::from_tensor(Tensor::from_data(
+        TensorData::new(b, [n]),
+        device,
+    )));
+    Ok((backbone, proj))
 }

@@ -2,27 +2,48 @@
 //!
 //! The benchmark tasks every `rlp` method is measured on (`../shared/ARCHITECTURE.md`): a
 //! [`Task`] holds train and eval prompts, a gold [`RewardFn`](rlp_core::RewardFn) that plays the
-//! human, and a drift corpus; each task also names its base policy.
+//! human, and a drift corpus; [`load_base_policy`] gives the policy each task starts from.
 //!
+//! - [`tweet_sentiment`]: the embedded default — real tweets, a shipped pretrained base decoder
+//!   and a gold sentiment classifier trained on human labels;
 //! - [`synthetic`]: a 40-word toy world whose reward models train in seconds (tests);
 //! - [`profanity`]: a pure-Rust port of the `alt-profanity-check` toxicity model, the gold
 //!   scorer of the detoxification task, with its numbers fetched by [`fetch::fetch_profanity`].
 #![warn(missing_docs)]
 
+pub mod error;
 pub mod fetch;
 pub mod profanity;
 pub mod synthetic;
 pub mod task;
+pub mod tweet_sentiment;
 
-pub use task::{BasePolicy, TASKS, Task};
+use rlp_core::burn::tensor::Device;
 
-/// The task called `name` (one of [`TASKS`]), seeded.
-pub fn load_task(name: &str, seed: u64) -> Result<Task, String> {
+pub use error::TaskError;
+pub use task::{BasePolicy, DEFAULT_TASK, TASKS, Task};
+
+/// The task called `name` (one of [`TASKS`]), seeded where it is generated, with its gold scorer
+/// on `device`.
+pub fn load_task(name: &str, seed: u64, device: &Device) -> Result<Task, TaskError> {
     match name {
         "synthetic" => Ok(synthetic::synthetic(seed)),
-        other => Err(format!(
-            "unknown task `{other}` (known: {})",
-            TASKS.join(", ")
-        )),
+        tweet_sentiment::NAME => tweet_sentiment::tweet_sentiment(device),
+        other => Err(TaskError::Unknown {
+            name: other.into(),
+            known: TASKS.join(", "),
+        }),
+    }
+}
+
+/// The base policy `task` starts from, on `device` (`seed` initialises generated ones).
+pub fn load_base_policy(task: &Task, seed: u64, device: &Device) -> Result<BasePolicy, TaskError> {
+    match task.name.as_str() {
+        "synthetic" => Ok(synthetic::base_policy(task, seed, device)?),
+        tweet_sentiment::NAME => tweet_sentiment::base_policy(device),
+        other => Err(TaskError::Unknown {
+            name: other.into(),
+            known: TASKS.join(", "),
+        }),
     }
 }

@@ -36,7 +36,7 @@ fn sampled_pairs(
 #[test]
 fn proxy_reward_model_learns_from_noisy_gold_labels() {
     let device = test_backend().autodiff_device().unwrap();
-    let task = load_task("synthetic", 0).unwrap();
+    let task = load_task("synthetic", 0, &device).unwrap();
     let mut rng = SeededRng::new(1);
     // Each train prompt twice: 512 noisy pairs; 400 clean held-out pairs on the eval prompts.
     let train_prompts: Vec<String> = task
@@ -91,6 +91,7 @@ fn proxy_reward_model_learns_from_noisy_gold_labels() {
 
 #[test]
 fn unknown_tasks_are_named() {
-    let e = load_task("imdb", 0).err().unwrap();
-    assert!(e.contains("imdb") && e.contains("synthetic"), "{e}");
+    let device = test_backend().device().unwrap();
+    let e = load_task("imdb", 0, &device).err().unwrap().to_string();
+    assert!(e.contains("imdb") && e.contains("tweet-sentiment"), "{e}");
 }

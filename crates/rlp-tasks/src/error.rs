@@ -1,0 +1,30 @@
+//! [`TaskError`]: what loading a task can fail with.
+
+use std::path::PathBuf;
+
+/// Errors of loading a task, its base policy or its gold scorer.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// A task name [`crate::load_task`] does not know.
+    #[error("unknown task `{name}` (known: {known})")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names known.
+        known: String,
+    },
+    /// A shipped asset that is missing or unreadable; `path` names it.
+    #[error("{path}: {message}")]
+    Asset {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// From the model layer (checkpoints, tokenizers).
+    #[error(transparent)]
+    Model(#[from] rlp_models::ModelError),
+    /// From the reward layer (classifier checkpoints).
+    #[error(transparent)]
+    Reward(#[from] rlp_reward::RewardError),
+}
