@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rlp_core::burn::module::Module;
 use rlp_core::jsonl::read_jsonl;
-use rlp_core::{BackendSpec, LabelledText, MetricsSink, SeededRng};
+use rlp_core::{BackendSpec, LabelledText, SeededRng};
 use rlp_models::checkpoint::{self, StoreDtype};
 use rlp_models::{TextTokenizer, grow_depth};
 use rlp_reward::{
@@ -21,7 +21,7 @@ use rlp_reward::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::progress_bar;
+use super::StepLog;
 
 /// Every setting of `rlp classifier train`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,32 +89,10 @@ pub fn train(run: &ClassifierRun) -> Result<ClassifierOutcome> {
         .max_len
         .min(model.backbone.config.max_position_embeddings);
 
-    std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
-    std::fs::write(
-        run.out.join("classifier_config.json"),
-        serde_json::to_string_pretty(run)?,
-    )?;
-    let metrics_path = run.out.join("metrics.jsonl");
-    let _ = std::fs::remove_file(&metrics_path);
-    let mut metrics = MetricsSink::open(&metrics_path)?;
-    let progress = progress_bar(0);
-    let mut sink_error = None;
-    let (model, report) = train_classifier(model, &tk, &data, &cfg, &mut |s| {
-        progress.set_length(s.total as u64);
-        progress.set_position(s.step as u64);
-        progress.set_message(format!("loss {:.4}  acc {:.2}", s.loss, s.accuracy));
-        if let Err(e) = metrics.log(
-            s.step as u64,
-            &[("loss", s.loss), ("accuracy", s.accuracy), ("lr", s.lr)],
-        ) {
-            sink_error.get_or_insert(e);
-        }
-    })
-    .with_context(|| format!("training on {}", run.data.display()))?;
-    progress.finish_and_clear();
-    if let Some(e) = sink_error {
-        return Err(e.into());
-    }
+    let mut log = StepLog::start(&run.out, "classifier_config.json", run)?;
+    let (model, report) = train_classifier(model, &tk, &data, &cfg, &mut |s| log.step(s))
+        .with_context(|| format!("training on {}", run.data.display()))?;
+    log.finish()?;
     model.save_as(&run.out, run.save_dtype)?;
     tk.save(run.out.join("tokenizer.json"))?;
     let eval = match (&eval_data, &run.eval) {

@@ -10,10 +10,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::progress_bar as bar;
+use super::{StepLog, progress_bar as bar};
 use anyhow::{Context, Result, bail};
 use rlp_core::jsonl::{read_jsonl, write_jsonl};
-use rlp_core::{BackendSpec, MetricsSink, PreferencePair, SeededRng};
+use rlp_core::{BackendSpec, PreferencePair, SeededRng};
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
 use rlp_reward::{
     EvalReport, LabelConfig, LabelReport, Overlong, ProbeConfig, RewardModel, RmTrainConfig,
@@ -77,32 +77,10 @@ pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
         return probe(cfg, model, &tk, &pairs, eval_pairs.as_deref(), &train_cfg);
     }
 
-    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
-    std::fs::write(
-        cfg.out.join("reward_config.json"),
-        serde_json::to_string_pretty(cfg)?,
-    )?;
-    let metrics_path = cfg.out.join("metrics.jsonl");
-    let _ = std::fs::remove_file(&metrics_path);
-    let mut metrics = MetricsSink::open(&metrics_path)?;
-    let progress = bar(0);
-    let mut sink_error = None;
-    let (model, report) = train_reward_model(model, &tk, &pairs, &train_cfg, &mut |s| {
-        progress.set_length(s.total as u64);
-        progress.set_position(s.step as u64);
-        progress.set_message(format!("loss {:.4}  acc {:.2}", s.loss, s.accuracy));
-        if let Err(e) = metrics.log(
-            s.step as u64,
-            &[("loss", s.loss), ("accuracy", s.accuracy), ("lr", s.lr)],
-        ) {
-            sink_error.get_or_insert(e);
-        }
-    })
-    .with_context(|| format!("training on {}", cfg.data.display()))?;
-    progress.finish_and_clear();
-    if let Some(e) = sink_error {
-        return Err(e.into());
-    }
+    let mut log = StepLog::start(&cfg.out, "reward_config.json", cfg)?;
+    let (model, report) = train_reward_model(model, &tk, &pairs, &train_cfg, &mut |s| log.step(s))
+        .with_context(|| format!("training on {}", cfg.data.display()))?;
+    log.finish()?;
     if report.skipped.skipped() + report.skipped.truncated > 0 {
         eprintln!("{}: {}", cfg.data.display(), report.skipped);
     }

@@ -4,8 +4,8 @@
 //! agrees with the gold scorer on held-out pairs sampled from that policy well above chance.
 //! Seeded: the numbers are the same on every run of a backend.
 
-use rlp_core::device::test_backend;
 use rlp_core::SeededRng;
+use rlp_core::device::test_backend;
 use rlp_models::{GenerationConfig, SamplingParams};
 use rlp_reward::{
     LabelConfig, Overlong, RewardModel, RmTrainConfig, evaluate, sample_and_label,
