@@ -26,6 +26,7 @@ pub mod bradley_terry;
 pub mod classifier;
 pub mod encode;
 pub mod ensemble;
+mod epochs;
 pub mod error;
 pub mod eval;
 pub mod label;

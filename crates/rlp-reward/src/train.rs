@@ -5,12 +5,13 @@
 use std::time::Instant;
 
 use rlp_core::tensor_io::{floats, to_f32};
-use rlp_core::{PreferencePair, SeededRng};
-use rlp_models::optim::{require_autodiff, warmup_linear_decay};
-use rlp_models::{AdamW, OptimConfig, TextTokenizer};
+use rlp_core::PreferencePair;
+use rlp_models::optim::require_autodiff;
+use rlp_models::{OptimConfig, TextTokenizer};
 
 use crate::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
 use crate::encode::{Overlong, SkipCounts, collate_scores, encode_pairs};
+use crate::epochs::{EpochPlan, run_epochs};
 use crate::error::{Result, RewardError};
 use crate::model::RewardModel;
 
@@ -118,63 +119,46 @@ pub fn train_reward_model(
     }
     let device = model.backbone.device();
     let pad = tokenizer.pad_id.unwrap_or(0);
-    let per_epoch = enc.len().div_ceil(config.batch_size);
-    let total = per_epoch * config.epochs;
-    let mut optim = AdamW::new(OptimConfig {
-        lr: config.lr,
-        weight_decay: config.weight_decay,
-        max_grad_norm: config.max_grad_norm,
-    });
-    let mut rng = SeededRng::new(config.seed).fork("reward-train");
-    let mut order: Vec<usize> = (0..enc.len()).collect();
-    let mut model = model;
-    let (mut loss_sum, mut acc_sum, mut in_epoch) = (0.0, 0.0, 0usize);
+    let plan = EpochPlan {
+        examples: enc.len(),
+        batch_size: config.batch_size,
+        epochs: config.epochs,
+        optim: OptimConfig {
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            max_grad_norm: config.max_grad_norm,
+        },
+        seed: config.seed,
+        stream: "reward-train",
+    };
     let start = Instant::now();
-    for epoch in 0..config.epochs {
-        rng.shuffle(&mut order);
-        (loss_sum, acc_sum, in_epoch) = (0.0, 0.0, 0);
-        for (i, idx) in order.chunks(config.batch_size).enumerate() {
-            let step = epoch * per_epoch + i;
-            let n = idx.len();
-            let seqs: Vec<&[u32]> = idx
-                .iter()
-                .map(|&j| enc[j].chosen.as_slice())
-                .chain(idx.iter().map(|&j| enc[j].rejected.as_slice()))
-                .collect();
-            let scores = model.score(&collate_scores(&seqs, pad, &device));
-            let r_w = scores.clone().slice(0..n);
-            let r_l = scores.slice(n..2 * n);
-            let margins: Vec<f32> = idx.iter().map(|&j| enc[j].margin).collect();
-            let margin = margins
-                .iter()
-                .any(|&m| m != 0.0)
-                .then(|| floats(margins, [n], &device));
-            let accuracy =
-                pair_accuracy(&to_f32(r_w.clone().detach()), &to_f32(r_l.clone().detach()));
-            let loss = bt_loss(r_w, r_l, margin, &config.bt);
-            let lr = warmup_linear_decay(step, total, config.lr);
-            let (m, value) = optim.minimize(model, loss, lr)?;
-            model = m;
-            loss_sum += value;
-            acc_sum += accuracy;
-            in_epoch += 1;
-            on_step(&StepInfo {
-                step: step + 1,
-                total,
-                loss: value,
-                accuracy,
-                lr,
-            });
-        }
-    }
+    let batch = |model: &RewardModel, idx: &[usize]| {
+        let n = idx.len();
+        let seqs: Vec<&[u32]> = idx
+            .iter()
+            .map(|&j| enc[j].chosen.as_slice())
+            .chain(idx.iter().map(|&j| enc[j].rejected.as_slice()))
+            .collect();
+        let scores = model.score(&collate_scores(&seqs, pad, &device));
+        let r_w = scores.clone().slice(0..n);
+        let r_l = scores.slice(n..2 * n);
+        let margins: Vec<f32> = idx.iter().map(|&j| enc[j].margin).collect();
+        let margin = margins
+            .iter()
+            .any(|&m| m != 0.0)
+            .then(|| floats(margins, [n], &device));
+        let accuracy = pair_accuracy(&to_f32(r_w.clone().detach()), &to_f32(r_l.clone().detach()));
+        (bt_loss(r_w, r_l, margin, &config.bt), accuracy)
+    };
+    let (model, done) = run_epochs(model, &plan, batch, on_step)?;
     Ok((
         model,
         RmTrainReport {
-            steps: total,
+            steps: done.steps,
             pairs: enc.len(),
             skipped,
-            last_epoch_loss: loss_sum / in_epoch.max(1) as f64,
-            last_epoch_accuracy: acc_sum / in_epoch.max(1) as f64,
+            last_epoch_loss: done.last_epoch_loss,
+            last_epoch_accuracy: done.last_epoch_accuracy,
             seconds: start.elapsed().as_secs_f64(),
         },
     ))

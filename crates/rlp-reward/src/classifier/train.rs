@@ -8,12 +8,13 @@ use std::time::Instant;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use rlp_core::tensor_io::{ints, to_f32};
-use rlp_core::{LabelledText, SeededRng};
-use rlp_models::optim::{require_autodiff, warmup_linear_decay};
-use rlp_models::{AdamW, OptimConfig, TextTokenizer};
+use rlp_core::LabelledText;
+use rlp_models::optim::require_autodiff;
+use rlp_models::{OptimConfig, TextTokenizer};
 
 use super::SequenceClassifier;
 use crate::encode::{Overlong, collate_scores, encode_text};
+use crate::epochs::{EpochPlan, run_epochs};
 use crate::error::{Result, RewardError};
 use crate::train::StepInfo;
 
@@ -155,57 +156,41 @@ pub fn train_classifier(
     }
     let device = model.backbone.device();
     let pad = tokenizer.pad_id.unwrap_or(0);
-    let per_epoch = enc.examples.len().div_ceil(config.batch_size);
-    let total = per_epoch * config.epochs;
-    let mut optim = AdamW::new(OptimConfig {
-        lr: config.lr,
-        weight_decay: config.weight_decay,
-        max_grad_norm: config.max_grad_norm,
-    });
-    let mut rng = SeededRng::new(config.seed).fork("classifier-train");
-    let mut order: Vec<usize> = (0..enc.examples.len()).collect();
-    let mut model = model;
-    let (mut loss_sum, mut acc_sum, mut in_epoch) = (0.0, 0.0, 0usize);
+    let plan = EpochPlan {
+        examples: enc.examples.len(),
+        batch_size: config.batch_size,
+        epochs: config.epochs,
+        optim: OptimConfig {
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            max_grad_norm: config.max_grad_norm,
+        },
+        seed: config.seed,
+        stream: "classifier-train",
+    };
     let start = Instant::now();
-    for epoch in 0..config.epochs {
-        rng.shuffle(&mut order);
-        (loss_sum, acc_sum, in_epoch) = (0.0, 0.0, 0);
-        for (i, idx) in order.chunks(config.batch_size).enumerate() {
-            let step = epoch * per_epoch + i;
-            let seqs: Vec<&[u32]> = idx.iter().map(|&j| enc.examples[j].0.as_slice()).collect();
-            let classes: Vec<usize> = idx.iter().map(|&j| enc.examples[j].1).collect();
-            let logits = model.logits(&collate_scores(&seqs, pad, &device));
-            let accuracy = accuracy(&to_f32(logits.clone().detach()), &classes);
-            let targets = ints(
-                classes.iter().map(|&c| c as i64).collect(),
-                [classes.len()],
-                &device,
-            );
-            let loss = cross_entropy(logits, targets);
-            let lr = warmup_linear_decay(step, total, config.lr);
-            let (m, value) = optim.minimize(model, loss, lr)?;
-            model = m;
-            loss_sum += value;
-            acc_sum += accuracy;
-            in_epoch += 1;
-            on_step(&StepInfo {
-                step: step + 1,
-                total,
-                loss: value,
-                accuracy,
-                lr,
-            });
-        }
-    }
+    let batch = |model: &SequenceClassifier, idx: &[usize]| {
+        let seqs: Vec<&[u32]> = idx.iter().map(|&j| enc.examples[j].0.as_slice()).collect();
+        let classes: Vec<usize> = idx.iter().map(|&j| enc.examples[j].1).collect();
+        let logits = model.logits(&collate_scores(&seqs, pad, &device));
+        let accuracy = accuracy(&to_f32(logits.clone().detach()), &classes);
+        let targets = ints(
+            classes.iter().map(|&c| c as i64).collect(),
+            [classes.len()],
+            &device,
+        );
+        (cross_entropy(logits, targets), accuracy)
+    };
+    let (model, done) = run_epochs(model, &plan, batch, on_step)?;
     Ok((
         model,
         ClassifierTrainReport {
-            steps: total,
+            steps: done.steps,
             examples: enc.examples.len(),
             skipped_empty: enc.empty,
             truncated: enc.truncated,
-            last_epoch_loss: loss_sum / in_epoch.max(1) as f64,
-            last_epoch_accuracy: acc_sum / in_epoch.max(1) as f64,
+            last_epoch_loss: done.last_epoch_loss,
+            last_epoch_accuracy: done.last_epoch_accuracy,
             seconds: start.elapsed().as_secs_f64(),
         },
     ))
