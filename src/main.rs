@@ -65,13 +65,17 @@ enum Command {
     /// Sequence classifiers (gold scorers): train on labelled texts, evaluate.
     #[command(subcommand)]
     Classifier(ClassifierCommand),
-    /// Write a shipped dataset (`toy-reverse`) to a directory.
+    /// Write a shipped dataset to a directory: `toy-reverse`, or `tweet-detox` (derived from
+    /// the tweet corpus with the toxicity model, fetched into the cache when missing).
     Data {
-        /// Dataset name (`toy-reverse`).
+        /// Dataset name (`toy-reverse` or `tweet-detox`).
         name: String,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// `tweet-detox`: the `datasets/tweet-sentiment` directory to read tweets from.
+        #[arg(long, default_value = "datasets/tweet-sentiment")]
+        source: PathBuf,
     },
 }
 
@@ -157,7 +161,7 @@ enum RewardCommand {
         /// Policy checkpoint directory (with tokenizer.json; default: the task's base policy).
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Task: tweet-sentiment or synthetic.
+        /// Task: tweet-sentiment, tweet-detox or synthetic.
         #[arg(long, default_value = "tweet-sentiment")]
         task: String,
         /// Output JSONL.
@@ -475,10 +479,25 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reward(c) => reward(c),
         Command::Classifier(c) => classifier(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
-        Command::Data { name, out } => {
+        Command::Data { name, out, source } if name == "tweet-detox" => {
+            let d = rlp::runs::detox_data::write_tweet_detox(&source, &out, None)?;
+            println!(
+                "{} tweets, {} flagged by R1 ({} too short, {} duplicate prompts): wrote {} train \
+                 and {} eval prompts to {}",
+                d.tweets,
+                d.flagged,
+                d.too_short,
+                d.duplicate_prompts,
+                d.train.len(),
+                d.eval.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Data { name, out, .. } => {
             anyhow::ensure!(
                 name == "toy-reverse",
-                "unknown dataset `{name}` (known: toy-reverse)"
+                "unknown dataset `{name}` (known: toy-reverse, tweet-detox)"
             );
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let (train, eval) = rlp::toy::dataset(0, 4000, 200);

@@ -513,3 +513,39 @@ fn classifier_train_eval() {
     ]);
     assert_clean_failure(&o, "labels.json");
 }
+
+/// `rlp data tweet-detox` writes exactly the shipped `datasets/tweet-detox` (R1 is fetched into
+/// the cache by the project's script when missing); a source without the tweets is an error
+/// naming the file.
+#[test]
+fn data_tweet_detox_reproduces_the_shipped_files() {
+    let dir = tmp("detox");
+    let out = dir.path().join("tweet-detox");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = root.join("datasets/tweet-sentiment");
+    let o = rlp(&[
+        "data",
+        "tweet-detox",
+        "--source",
+        source.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in ["prompts_train.jsonl", "prompts_eval.jsonl"] {
+        let made = std::fs::read(out.join(file)).unwrap();
+        let shipped = std::fs::read(root.join("datasets/tweet-detox").join(file)).unwrap();
+        assert!(made == shipped, "{file} differs from the shipped one");
+    }
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = rlp(&[
+        "data",
+        "tweet-detox",
+        "--source",
+        empty.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "pretrain.txt");
+}

@@ -1,6 +1,7 @@
 //! The runs the `rlp` binary drives, callable from code and tests.
 
 pub mod classifier;
+pub mod detox_data;
 pub mod generate;
 pub mod reward;
 pub mod sft;

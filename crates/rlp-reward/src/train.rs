@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use rlp_core::tensor_io::{floats, to_f32};
 use rlp_core::PreferencePair;
+use rlp_core::tensor_io::{floats, to_f32};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{OptimConfig, TextTokenizer};
 

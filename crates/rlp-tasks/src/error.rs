@@ -21,6 +21,12 @@ pub enum TaskError {
         /// Why.
         message: String,
     },
+    /// A model that had to be fetched could not be (the message says why).
+    #[error("fetching a task asset: {0}")]
+    Fetch(String),
+    /// From the toxicity model's loader.
+    #[error(transparent)]
+    Profanity(#[from] crate::profanity::ProfanityError),
     /// From the model layer (checkpoints, tokenizers).
     #[error(transparent)]
     Model(#[from] rlp_models::ModelError),

@@ -6,6 +6,8 @@
 //!
 //! - [`tweet_sentiment`]: the embedded default — real tweets, a shipped pretrained base decoder
 //!   and a gold sentiment classifier trained on human labels;
+//! - [`tweet_detox`]: continue tweets the toxicity model flags, scored by `1 − P(toxic)` of the
+//!   continuation;
 //! - [`synthetic`]: a 40-word toy world whose reward models train in seconds (tests);
 //! - [`profanity`]: a pure-Rust port of the `alt-profanity-check` toxicity model, the gold
 //!   scorer of the detoxification task, with its numbers fetched by [`fetch::fetch_profanity`].
@@ -16,6 +18,7 @@ pub mod fetch;
 pub mod profanity;
 pub mod synthetic;
 pub mod task;
+pub mod tweet_detox;
 pub mod tweet_sentiment;
 
 use rlp_core::burn::tensor::Device;
@@ -29,6 +32,7 @@ pub fn load_task(name: &str, seed: u64, device: &Device) -> Result<Task, TaskErr
     match name {
         "synthetic" => Ok(synthetic::synthetic(seed)),
         tweet_sentiment::NAME => tweet_sentiment::tweet_sentiment(device),
+        tweet_detox::NAME => tweet_detox::tweet_detox(device),
         other => Err(TaskError::Unknown {
             name: other.into(),
             known: TASKS.join(", "),
@@ -41,6 +45,7 @@ pub fn load_base_policy(task: &Task, seed: u64, device: &Device) -> Result<BaseP
     match task.name.as_str() {
         "synthetic" => Ok(synthetic::base_policy(task, seed, device)?),
         tweet_sentiment::NAME => tweet_sentiment::base_policy(device),
+        tweet_detox::NAME => tweet_detox::base_policy(device),
         other => Err(TaskError::Unknown {
             name: other.into(),
             known: TASKS.join(", "),

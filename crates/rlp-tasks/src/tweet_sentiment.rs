@@ -62,8 +62,13 @@ pub fn tweet_sentiment(device: &Device) -> Result<Task, TaskError> {
         train_prompts: field(PROMPTS_TRAIN, "prompt", "prompts_train.jsonl"),
         eval_prompts: field(PROMPTS_EVAL, "prompt", "prompts_eval.jsonl"),
         gold: Box::new(gold(device)?),
-        drift: field(DRIFT, "text", "drift.jsonl"),
+        drift: drift(),
     })
+}
+
+/// The drift corpus: 1,000 held-out tweets (never in the base's pretraining text).
+pub fn drift() -> Vec<String> {
+    field(DRIFT, "text", "drift.jsonl")
 }
 
 /// The gold scorer: `P(positive) − P(negative)` from the shipped classifier.

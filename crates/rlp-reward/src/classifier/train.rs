@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
-use rlp_core::tensor_io::{ints, to_f32};
 use rlp_core::LabelledText;
+use rlp_core::tensor_io::{ints, to_f32};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{OptimConfig, TextTokenizer};
 
