@@ -9,12 +9,16 @@
 //!   checkpoints and the SFT trainer;
 //! - [`reward`] (`rlp-reward`): reward models, Bradley–Terry training, ensembles, labelling;
 //! - [`tasks`] (`rlp-tasks`): benchmark tasks with their gold scorers;
+//! - [`policy`] (`rlp-policy-opt`): PPO with KL anchors, best-of-n, DPO;
+//! - [`eval`] (`rlp-eval`): gold score, KL, drift, diversity, win-rates, reports;
 //! - [`runs`]: SFT, generation and reward models as the CLI runs them; [`toy`]: the shipped
 //!   example data.
 #![warn(missing_docs)]
 
 pub use rlp_core as core;
+pub use rlp_eval as eval;
 pub use rlp_models as models;
+pub use rlp_policy_opt as policy;
 pub use rlp_reward as reward;
 pub use rlp_tasks as tasks;
 
