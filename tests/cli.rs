@@ -549,3 +549,69 @@ fn data_tweet_detox_reproduces_the_shipped_files() {
     ]);
     assert_clean_failure(&o, "pretrain.txt");
 }
+
+/// `rlp ppo` end to end on the synthetic task against its gold scorer (two iterations): the
+/// run directory holds the resolved config, per-iteration metrics, evaluations, the plots, the
+/// report and the final policy. A config with an unknown key and a missing reward model are
+/// errors naming the file or the directory.
+#[test]
+fn ppo_run_directory_and_bad_configs() {
+    let dir = tmp("ppo");
+    let out = dir.path().join("run");
+    let config = dir.path().join("ppo.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nreward = \"gold\"\niterations = 2\neval_every = 1\n\
+         eval_prompts = 8\ndrift_texts = 8\n[ppo]\nrollout_batch_size = 8\n\
+         mini_batch_size = 4\nppo_epochs = 1\nmax_new_tokens = 6\nvalue_init = \"policy\"\n\
+         [eval]\nmax_new_tokens = 6\n",
+    )
+    .unwrap();
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "eval.jsonl",
+        "report.md",
+        "gold_proxy_vs_kl.svg",
+        "gold_proxy_vs_kl.png",
+        "policy/model.safetensors",
+        "policy/tokenizer.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    let evals = std::fs::read_to_string(out.join("eval.jsonl")).unwrap();
+    assert_eq!(evals.lines().count(), 3, "before, after 1, after 2");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "task = \"synthetic\"\n[ppo]\nlearning_rate = 1.0\n").unwrap();
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "bad.toml");
+    assert!(stderr(&o).contains("learning_rate"), "{}", stderr(&o));
+
+    let o = rlp(&[
+        "ppo",
+        "--task",
+        "synthetic",
+        "--reward",
+        dir.path().join("nowhere").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "nowhere");
+}

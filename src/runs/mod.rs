@@ -3,6 +3,7 @@
 pub mod classifier;
 pub mod detox_data;
 pub mod generate;
+pub mod ppo;
 pub mod reward;
 pub mod sft;
 

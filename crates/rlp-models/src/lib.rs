@@ -10,6 +10,7 @@
 //! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
 //! - [`bert`]: a BERT encoder with mean pooling (all-MiniLM-L6-v2 sentence embeddings);
 //! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
+//! - [`soup`]: weight soups `Σ w_i θ_i` and EMA updates of whole models;
 //! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
 //! - [`train`]: the response-masked next-token loss and an AdamW trainer.
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ pub mod model;
 pub mod optim;
 pub mod rope;
 pub mod sampling;
+pub mod soup;
 pub mod tokenizer;
 pub mod train;
 
@@ -46,5 +48,6 @@ pub use heads::{ScoreHead, ValueHead, last_hidden};
 pub use model::{CausalLm, LmOutput};
 pub use optim::{AdamW, OptimConfig};
 pub use sampling::SamplingParams;
+pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
 pub use train::{SftBatch, StepStats, Trainer, collate_sft, response_nll};

@@ -4,3 +4,16 @@
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
 //! adaptive KL controllers; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO.
 #![warn(missing_docs)]
+
+pub mod anchor;
+pub mod best_of_n;
+pub mod dpo;
+pub mod error;
+pub mod ppo;
+
+pub use anchor::{
+    Anchor, DEFAULT_EMA_ETA, DEFAULT_SOUP_ALPHA, EmaAnchor, FrozenAnchor, SoupAnchor,
+};
+pub use best_of_n::{BestOfN, best_of_n};
+pub use dpo::{DpoConfig, DpoLossStats, DpoReport, DpoStepStats, DpoTrainer, dpo_loss};
+pub use error::{PolicyError, Result};

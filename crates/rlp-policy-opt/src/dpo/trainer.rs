@@ -1,0 +1,333 @@
+//! [`DpoTrainer`]: DPO on preference pairs with AdamW, a frozen reference model and a seeded
+//! data order.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use rlp_core::tensor_io::{floats, to_f32};
+use rlp_core::{PreferencePair, SeededRng};
+use rlp_models::optim::{require_autodiff, warmup_linear_decay};
+use rlp_models::{AdamW, CausalLm, OptimConfig, TextTokenizer, collate_sft};
+use rlp_reward::SkipCounts;
+
+use super::encode::{EncodedPreference, encode_preferences, rows, sequence_logprobs};
+use super::loss::{DpoLossStats, dpo_loss};
+use crate::error::{PolicyError, Result};
+
+/// Every setting of a DPO run (defaults: the DPO paper's β = 0.1, lr 1e-6, batch 64; tiny
+/// models need a far larger learning rate, ~1e-3).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DpoConfig {
+    /// β: strength of the implicit KL constraint to the reference model.
+    pub beta: f64,
+    /// ε ∈ [0, ½): the probability that a label is flipped (conservative DPO; 0 = plain DPO).
+    pub label_smoothing: f64,
+    /// Peak learning rate (linear warm-up over the first 5% of [`DpoTrainer::train`]'s steps,
+    /// then linear decay to 10%; [`DpoTrainer::step`] uses it as is).
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f32,
+    /// Global gradient-norm clip (`None`: off).
+    pub max_grad_norm: Option<f32>,
+    /// Pairs per step (each step runs `2 × batch_size` sequences through both models).
+    pub batch_size: usize,
+    /// Passes over the pairs in [`DpoTrainer::train`].
+    pub epochs: usize,
+    /// Longest prompt + response (+ eos) in tokens; longer pairs are skipped and counted.
+    pub max_len: usize,
+    /// Seed of the data order.
+    pub seed: u64,
+}
+
+impl Default for DpoConfig {
+    fn default() -> Self {
+        Self {
+            beta: 0.1,
+            label_smoothing: 0.0,
+            lr: 1e-6,
+            weight_decay: 0.0,
+            max_grad_norm: Some(10.0),
+            batch_size: 64,
+            epochs: 1,
+            max_len: 512,
+            seed: 0,
+        }
+    }
+}
+
+impl DpoConfig {
+    /// Checks every field; the error names the first one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, message: String| Err(PolicyError::invalid(field, message));
+        if !(self.beta.is_finite() && self.beta > 0.0) {
+            return bad("beta", format!("{} is not positive", self.beta));
+        }
+        if !(0.0..0.5).contains(&self.label_smoothing) {
+            return bad(
+                "label_smoothing",
+                format!("{} is not in [0, 0.5)", self.label_smoothing),
+            );
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", format!("{} is not positive", self.lr));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("weight_decay", format!("{} is negative", self.weight_decay));
+        }
+        if let Some(n) = self.max_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
+            return bad("max_grad_norm", format!("{n} is not positive"));
+        }
+        for (field, value, min) in [
+            ("batch_size", self.batch_size, 1),
+            ("epochs", self.epochs, 1),
+            ("max_len", self.max_len, 2),
+        ] {
+            if value < min {
+                return bad(field, format!("{value} is below {min}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one step reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DpoStepStats {
+    /// Steps taken so far, this one included.
+    pub step: u64,
+    /// The loss before the update.
+    pub loss: f64,
+    /// Margin, accuracy and implicit rewards of the batch before the update.
+    pub stats: DpoLossStats,
+    /// Pairs in the step.
+    pub pairs: usize,
+    /// Pairs of the step's input that were left out (always zero inside [`DpoTrainer::train`],
+    /// which encodes the data once and reports its skips in [`DpoReport`]).
+    pub skipped: SkipCounts,
+    /// The learning rate used.
+    pub lr: f64,
+}
+
+/// The loss and statistics of the current policy on a set of pairs, without an update.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DpoEval {
+    /// Mean DPO loss.
+    pub loss: f64,
+    /// Mean margin, accuracy and implicit rewards.
+    pub stats: DpoLossStats,
+    /// Pairs evaluated.
+    pub pairs: usize,
+    /// Pairs left out, and why.
+    pub skipped: SkipCounts,
+}
+
+/// What [`DpoTrainer::train`] reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DpoReport {
+    /// Optimiser steps taken.
+    pub steps: usize,
+    /// Pairs trained on (after skips).
+    pub pairs: usize,
+    /// Pairs left out, and why.
+    pub skipped: SkipCounts,
+    /// Mean loss over the last epoch.
+    pub last_epoch_loss: f64,
+    /// Mean margin `β Δ` over the last epoch (before each update).
+    pub last_epoch_margin: f64,
+    /// Mean accuracy over the last epoch (before each update).
+    pub last_epoch_accuracy: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// DPO: the policy (on an autodiff device) is trained with [`dpo_loss`] against a frozen
+/// reference model (kept on its plain device).
+pub struct DpoTrainer {
+    /// The policy being trained.
+    pub policy: CausalLm,
+    /// The frozen reference `π_ref` (plain device).
+    pub reference: CausalLm,
+    /// The optimiser (steps taken in `optim.step`).
+    pub optim: AdamW,
+    /// The settings.
+    pub config: DpoConfig,
+    tokenizer: TextTokenizer,
+}
+
+impl DpoTrainer {
+    /// A trainer for `policy` (on an autodiff device) against `reference` (any device; stored
+    /// with `valid()`), usually the same initial model. Errors: an invalid config, a policy not
+    /// on an autodiff device, a tokenizer larger than either vocabulary, or a `max_len` beyond
+    /// the policy's context window.
+    pub fn new(
+        policy: CausalLm,
+        reference: &CausalLm,
+        tokenizer: TextTokenizer,
+        config: DpoConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        require_autodiff(&policy, "policy")?;
+        tokenizer.check_model_vocab(policy.config.vocab_size)?;
+        tokenizer.check_model_vocab(reference.config.vocab_size)?;
+        let context = policy.config.max_position_embeddings;
+        if config.max_len > context {
+            return Err(PolicyError::invalid(
+                "max_len",
+                format!(
+                    "{} exceeds the policy's context window {context}",
+                    config.max_len
+                ),
+            ));
+        }
+        let optim = AdamW::new(OptimConfig {
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            max_grad_norm: config.max_grad_norm,
+        });
+        Ok(Self {
+            policy,
+            reference: reference.valid(),
+            optim,
+            config,
+            tokenizer,
+        })
+    }
+
+    /// One update on `pairs` at the configured learning rate. Unusable pairs are skipped and
+    /// counted; if none is left the step is an error and nothing changes. A non-finite loss is
+    /// an error and leaves the policy unchanged.
+    pub fn step(&mut self, pairs: &[PreferencePair]) -> Result<DpoStepStats> {
+        let (enc, skipped) = encode_preferences(&self.tokenizer, pairs, self.config.max_len)?;
+        if enc.is_empty() {
+            return Err(PolicyError::NoPairs {
+                what: "the step's batch".into(),
+                skipped: skipped.to_string(),
+            });
+        }
+        let refs: Vec<&EncodedPreference> = enc.iter().collect();
+        let mut stats = self.update(&refs, self.config.lr)?;
+        stats.skipped = skipped;
+        Ok(stats)
+    }
+
+    /// Trains on `pairs` for `config.epochs` epochs of seeded-shuffled minibatches with linear
+    /// warm-up then decay; `on_step` sees every step. Deterministic for a seed and backend.
+    pub fn train(
+        &mut self,
+        pairs: &[PreferencePair],
+        on_step: &mut dyn FnMut(&DpoStepStats),
+    ) -> Result<DpoReport> {
+        let start = Instant::now();
+        let (enc, skipped) = encode_preferences(&self.tokenizer, pairs, self.config.max_len)?;
+        if enc.is_empty() {
+            return Err(PolicyError::NoPairs {
+                what: "the training set".into(),
+                skipped: skipped.to_string(),
+            });
+        }
+        let per_epoch = enc.len().div_ceil(self.config.batch_size);
+        let total = per_epoch * self.config.epochs;
+        let mut rng = SeededRng::new(self.config.seed).fork("dpo-train");
+        let mut order: Vec<usize> = (0..enc.len()).collect();
+        let (mut loss, mut margin, mut accuracy) = (0.0, 0.0, 0.0);
+        for epoch in 0..self.config.epochs {
+            rng.shuffle(&mut order);
+            (loss, margin, accuracy) = (0.0, 0.0, 0.0);
+            for (i, idx) in order.chunks(self.config.batch_size).enumerate() {
+                let lr = warmup_linear_decay(epoch * per_epoch + i, total, self.config.lr);
+                let batch: Vec<&EncodedPreference> = idx.iter().map(|&j| &enc[j]).collect();
+                let stats = self.update(&batch, lr)?;
+                loss += stats.loss;
+                margin += stats.stats.margin;
+                accuracy += stats.stats.accuracy;
+                on_step(&stats);
+            }
+        }
+        let n = per_epoch as f64;
+        Ok(DpoReport {
+            steps: total,
+            pairs: enc.len(),
+            skipped,
+            last_epoch_loss: loss / n,
+            last_epoch_margin: margin / n,
+            last_epoch_accuracy: accuracy / n,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The current policy's loss and statistics on `pairs` (in minibatches of `batch_size`,
+    /// without autodiff), averaged over pairs. No usable pair is an error.
+    pub fn evaluate(&self, pairs: &[PreferencePair]) -> Result<DpoEval> {
+        let (enc, skipped) = encode_preferences(&self.tokenizer, pairs, self.config.max_len)?;
+        if enc.is_empty() {
+            return Err(PolicyError::NoPairs {
+                what: "the evaluation set".into(),
+                skipped: skipped.to_string(),
+            });
+        }
+        let policy = self.policy.valid();
+        let mut sum = DpoEval {
+            loss: 0.0,
+            stats: DpoLossStats::default(),
+            pairs: enc.len(),
+            skipped,
+        };
+        for chunk in enc.chunks(self.config.batch_size) {
+            let batch: Vec<&EncodedPreference> = chunk.iter().collect();
+            let (loss, s) = self.batch_loss(&policy, &batch)?;
+            let w = batch.len() as f64 / enc.len() as f64;
+            sum.loss += to_f32(loss)[0] as f64 * w;
+            sum.stats.margin += s.margin * w;
+            sum.stats.accuracy += s.accuracy * w;
+            sum.stats.chosen_reward += s.chosen_reward * w;
+            sum.stats.rejected_reward += s.rejected_reward * w;
+        }
+        Ok(sum)
+    }
+
+    /// One AdamW step on a batch at learning rate `lr`.
+    fn update(&mut self, batch: &[&EncodedPreference], lr: f64) -> Result<DpoStepStats> {
+        let (loss, stats) = self.batch_loss(&self.policy, batch)?;
+        let (policy, value) = self.optim.minimize(self.policy.clone(), loss, lr)?;
+        self.policy = policy;
+        Ok(DpoStepStats {
+            step: self.optim.step,
+            loss: value,
+            stats,
+            pairs: batch.len(),
+            skipped: SkipCounts::default(),
+            lr,
+        })
+    }
+
+    /// The DPO loss of `policy` against the reference on a batch.
+    fn batch_loss(
+        &self,
+        policy: &CausalLm,
+        batch: &[&EncodedPreference],
+    ) -> Result<(burn::tensor::Tensor<1>, DpoLossStats)> {
+        let n = batch.len();
+        let examples = rows(batch);
+        let pad = self.tokenizer.pad_id.unwrap_or(0);
+        let device = policy.device();
+        let logp = sequence_logprobs(
+            policy,
+            &collate_sft(&examples, pad, self.config.max_len, &device)?,
+        );
+        let ref_device = self.reference.device();
+        let ref_logp = to_f32(sequence_logprobs(
+            &self.reference,
+            &collate_sft(&examples, pad, self.config.max_len, &ref_device)?,
+        ));
+        let (ref_chosen, ref_rejected) = ref_logp.split_at(n);
+        Ok(dpo_loss(
+            logp.clone().slice(0..n),
+            logp.slice(n..2 * n),
+            floats(ref_chosen.to_vec(), [n], &device),
+            floats(ref_rejected.to_vec(), [n], &device),
+            self.config.beta,
+            self.config.label_smoothing,
+        ))
+    }
+}

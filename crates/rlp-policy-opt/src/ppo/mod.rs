@@ -1,0 +1,21 @@
+//! PPO for RLHF (`../shared/ALGORITHMS.md`, "Standard RLHF with PPO"): per-token KL penalty
+//! against a [`crate::anchor::Anchor`] with the score on the last token, GAE, whitened
+//! advantages, clipped policy and value losses, fixed or adaptive KL control.
+
+pub mod config;
+pub mod gae;
+pub mod kl_control;
+pub mod losses;
+pub mod rewards;
+pub mod rollout;
+pub mod trainer;
+pub mod value;
+
+pub use config::{LrSchedule, PpoConfig, ValueInit};
+pub use gae::{Gae, gae};
+pub use kl_control::{KlControl, KlController};
+pub use losses::{PolicyLossStats, ValueLossStats, policy_loss, value_loss};
+pub use rewards::{TokenRewards, token_rewards};
+pub use rollout::{Rollout, RolloutTensors, response_logprobs, sample_rollout};
+pub use trainer::{PpoStats, PpoTrainer};
+pub use value::ValueModel;

@@ -1,0 +1,187 @@
+//! PPO learns on the `synthetic` task (a 40-word world whose gold reward is the net share of
+//! good words): a tiny decoder is first taught to write words (SFT on uniformly random word
+//! strings, so its gold starts near 0), then PPO against the gold reward raises the gold score
+//! of fresh samples on held-out prompts; a larger KL coefficient keeps the policy closer to the
+//! anchor after the same iterations; the policy's weights move and the anchor's do not.
+//! Measured on flex: gold −0.015 → 0.994 after 40 iterations at β = 0.01 (sequence KL 10.1),
+//! and KL 0.85 at β = 0.5; about 14 s.
+//! Seeded: the numbers are the same on every run of a backend.
+
+use burn::module::Module;
+use rlp_core::SeededRng;
+use rlp_core::device::test_backend;
+use rlp_core::tensor_io::to_f32;
+use rlp_models::{
+    CausalLm, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer, Trainer, collate_sft,
+    generate_text,
+};
+use rlp_policy_opt::anchor::{Anchor, FrozenAnchor};
+use rlp_policy_opt::ppo::{KlControl, PpoConfig, PpoTrainer, ValueModel};
+use rlp_tasks::Task;
+use rlp_tasks::synthetic::{base_policy, random_responses, synthetic};
+
+/// The synthetic base after 150 SFT steps on prompts followed by 6 uniformly random words.
+fn word_writer(task: &Task) -> (CausalLm, TextTokenizer) {
+    let device = test_backend().autodiff_device().unwrap();
+    let base = base_policy(task, 0, &device).unwrap();
+    let mut rng = SeededRng::new(1);
+    let mut trainer = Trainer::new(
+        base.model,
+        OptimConfig {
+            lr: 3e-3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let pad = base.tokenizer.pad_id.unwrap_or(0);
+    let eos = base.tokenizer.eos_id;
+    for _ in 0..150 {
+        let idx: Vec<usize> = (0..32)
+            .map(|_| rng.below(task.train_prompts.len()))
+            .collect();
+        let responses = random_responses(&mut rng, idx.len(), 6);
+        let examples: Vec<(Vec<u32>, Vec<u32>)> = idx
+            .iter()
+            .zip(&responses)
+            .map(|(&i, r)| {
+                let mut resp = base.tokenizer.encode(r).unwrap();
+                resp.extend(eos);
+                (base.tokenizer.encode(&task.train_prompts[i]).unwrap(), resp)
+            })
+            .collect();
+        let batch = collate_sft(&examples, pad, 64, &device).unwrap();
+        trainer.step(&batch, 3e-3).unwrap();
+    }
+    (trainer.model, base.tokenizer)
+}
+
+/// Mean gold of 4 samples per eval prompt (temperature 1, seeded).
+fn mean_gold(model: &CausalLm, tokenizer: &TextTokenizer, task: &Task, seed: u64) -> f64 {
+    let generation = GenerationConfig {
+        max_new_tokens: 12,
+        sampling: SamplingParams {
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+        },
+        ..Default::default()
+    };
+    let plain = model.valid();
+    let mut rng = SeededRng::new(seed);
+    let mut all = Vec::new();
+    for _ in 0..4 {
+        let out =
+            generate_text(&plain, tokenizer, &task.eval_prompts, &generation, &mut rng).unwrap();
+        let texts: Vec<String> = out.into_iter().map(|c| c.text).collect();
+        all.extend(task.gold.score(&task.eval_prompts, &texts).unwrap());
+    }
+    all.iter().map(|&v| v as f64).sum::<f64>() / all.len() as f64
+}
+
+fn config(beta: f64) -> PpoConfig {
+    PpoConfig {
+        rollout_batch_size: 32,
+        mini_batch_size: 16,
+        ppo_epochs: 2,
+        kl: KlControl::Fixed { beta },
+        lr: 1e-3,
+        max_new_tokens: 12,
+        value_init: rlp_policy_opt::ppo::ValueInit::Policy,
+        seed: 5,
+        ..Default::default()
+    }
+}
+
+/// Runs `iterations` PPO iterations from `start`; returns the trainer and the last KL.
+fn run_ppo(
+    start: &CausalLm,
+    tokenizer: &TextTokenizer,
+    task: &Task,
+    beta: f64,
+    iterations: usize,
+) -> (PpoTrainer, f64) {
+    let anchor = FrozenAnchor::new(start);
+    let value = ValueModel::from_policy(start.clone(), &mut SeededRng::new(9));
+    let mut ppo = PpoTrainer::new(
+        start.clone(),
+        value,
+        Box::new(anchor),
+        tokenizer.clone(),
+        config(beta),
+    )
+    .unwrap();
+    let mut rng = SeededRng::new(3);
+    let mut kl = 0.0;
+    for _ in 0..iterations {
+        let prompts: Vec<String> = (0..32)
+            .map(|_| task.train_prompts[rng.below(task.train_prompts.len())].clone())
+            .collect();
+        let stats = ppo.step(&prompts, task.gold.as_ref()).unwrap();
+        assert!(stats.policy.loss.is_finite() && stats.value.loss.is_finite());
+        kl = stats.kl;
+    }
+    (ppo, kl)
+}
+
+fn flat(model: &CausalLm) -> Vec<f32> {
+    to_f32(model.valid().embed_tokens.weight.val().reshape([-1]))
+}
+
+#[test]
+fn ppo_raises_gold_and_kl_coefficient_holds_it_back() {
+    let task = synthetic(0);
+    let (start, tokenizer) = word_writer(&task);
+    let before = mean_gold(&start, &tokenizer, &task, 11);
+
+    let (free, kl_free) = run_ppo(&start, &tokenizer, &task, 0.01, 40);
+    let after = mean_gold(&free.policy, &tokenizer, &task, 11);
+    eprintln!(
+        "gold on eval prompts: {before:.3} before PPO, {after:.3} after 40 iterations (β = 0.01, KL {kl_free:.3})"
+    );
+    assert!(after > before + 0.5, "gold {before} → {after}");
+
+    // The policy moved; the frozen anchor did not.
+    let moved = flat(&free.policy)
+        .iter()
+        .zip(flat(&start))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(moved > 1e-3, "policy weights did not change ({moved})");
+    assert_eq!(flat(free.anchor.model()), flat(&start));
+
+    let (_, kl_held) = run_ppo(&start, &tokenizer, &task, 0.5, 40);
+    eprintln!("sequence KL after 40 iterations: {kl_free:.3} at β = 0.01, {kl_held:.3} at β = 0.5");
+    assert!(
+        kl_held < kl_free,
+        "KL {kl_held} (β = 0.5) vs {kl_free} (β = 0.01)"
+    );
+}
+
+#[test]
+fn bad_config_and_plain_device_are_errors() {
+    let task = synthetic(0);
+    let plain = test_backend().device().unwrap();
+    let base = base_policy(&task, 0, &plain).unwrap();
+    let value = ValueModel::from_policy(base.model.clone(), &mut SeededRng::new(0));
+    let anchor: Box<dyn Anchor> = Box::new(FrozenAnchor::new(&base.model));
+    let err = PpoTrainer::new(
+        base.model.clone(),
+        value,
+        anchor,
+        base.tokenizer.clone(),
+        PpoConfig::default(),
+    )
+    .err()
+    .expect("a plain-device policy cannot be trained");
+    assert!(err.to_string().contains("autodiff"), "{err}");
+    let bad = PpoConfig {
+        mini_batch_size: 0,
+        ..Default::default()
+    };
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("mini_batch_size")
+    );
+}

@@ -1,0 +1,287 @@
+//! `rlp ppo`: PPO on a task's prompts against a reward — a reward-model directory (a proxy) or
+//! the task's gold scorer — from one TOML file holding every setting (`PpoRunConfig`), with
+//! periodic evaluation (gold, proxy, KL to the initial policy, drift, diversity).
+//!
+//! The run directory receives `config.toml` (the resolved settings), `metrics.jsonl` (one line
+//! per iteration: score, KL, β, losses, timings), `eval.jsonl` (one line per evaluation),
+//! `policy/` (the final checkpoint with its tokenizer), `checkpoint-N/` every
+//! `checkpoint_every` iterations (the policy's weights), the plots `gold_proxy_vs_kl.{svg,png}`
+//! and `reward_vs_drift.{svg,png}`, and `report.md`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use rlp_core::{BackendSpec, RewardFn, SeededRng};
+use rlp_eval::{EvalConfig, EvalSummary, LinePlot, Report, evaluate_policy};
+use rlp_models::{CausalLm, TextTokenizer, checkpoint};
+use rlp_policy_opt::anchor::FrozenAnchor;
+use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
+use rlp_reward::{LearnedReward, RewardModel};
+use rlp_tasks::{DEFAULT_TASK, load_base_policy, load_task};
+use serde::{Deserialize, Serialize};
+
+use super::progress_bar;
+
+/// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PpoRunConfig {
+    /// Task whose train prompts are optimised on and eval prompts evaluated on.
+    pub task: String,
+    /// Policy checkpoint directory with `tokenizer.json` (default: the task's base policy).
+    pub policy: Option<PathBuf>,
+    /// The reward PPO maximises: a reward-model directory, or `gold` (the task's gold scorer).
+    pub reward: String,
+    /// PPO iterations.
+    pub iterations: usize,
+    /// Evaluate every this many iterations (and before the first and after the last).
+    pub eval_every: usize,
+    /// Eval prompts used per evaluation (from the start of the task's eval split).
+    pub eval_prompts: usize,
+    /// Drift-corpus texts used per evaluation.
+    pub drift_texts: usize,
+    /// Save the policy into `checkpoint-N/` every this many iterations (0: never).
+    pub checkpoint_every: usize,
+    /// Backend.
+    pub backend: BackendSpec,
+    /// Seed of the task (where it is generated) and of the prompt order.
+    pub seed: u64,
+    /// PPO's settings.
+    pub ppo: PpoConfig,
+    /// Evaluation settings.
+    pub eval: EvalConfig,
+}
+
+impl Default for PpoRunConfig {
+    fn default() -> Self {
+        Self {
+            task: DEFAULT_TASK.into(),
+            policy: None,
+            reward: "gold".into(),
+            iterations: 50,
+            eval_every: 10,
+            eval_prompts: 128,
+            drift_texts: 200,
+            checkpoint_every: 0,
+            backend: BackendSpec::default(),
+            seed: 0,
+            ppo: PpoConfig::default(),
+            eval: EvalConfig {
+                max_new_tokens: 24,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl PpoRunConfig {
+    /// Reads a TOML file; errors name the file (and the key, as the TOML parser reports it).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}: invalid PPO config", path.display()))
+    }
+}
+
+/// What a run ends with.
+#[derive(Debug, Clone)]
+pub struct PpoRunReport {
+    /// Per-iteration statistics.
+    pub stats: Vec<PpoStats>,
+    /// `(iteration, summary)` of every evaluation.
+    pub evals: Vec<(usize, EvalSummary)>,
+    /// The run directory.
+    pub out: PathBuf,
+}
+
+fn write_line(path: &Path, value: &impl Serialize) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(f, "{}", serde_json::to_string(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs PPO as `config` says, writing into `out`.
+pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
+    config.ppo.validate()?;
+    config.eval.validate()?;
+    if config.iterations == 0 {
+        bail!("iterations must be at least 1");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(out.join("config.toml"), toml::to_string_pretty(config)?)?;
+    for f in ["metrics.jsonl", "eval.jsonl"] {
+        let _ = std::fs::remove_file(out.join(f));
+    }
+    let plain = config.backend.device()?;
+    let train = config.backend.autodiff_device()?;
+    let task = load_task(&config.task, config.seed, &plain)?;
+    // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
+    let (policy, tokenizer): (CausalLm, TextTokenizer) = match &config.policy {
+        Some(dir) => (
+            checkpoint::load(dir, &train)?,
+            TextTokenizer::load(dir.join("tokenizer.json"))?,
+        ),
+        None => {
+            let b = load_base_policy(&task, config.seed, &train)?;
+            (b.model, b.tokenizer)
+        }
+    };
+    let start = policy.valid();
+    let proxy: Option<LearnedReward> = if config.reward == "gold" {
+        None
+    } else {
+        let mut r = LearnedReward::load(&config.reward, &plain)
+            .with_context(|| format!("loading the reward model {}", config.reward))?;
+        r.max_len = r.max_len.min(start.config.max_position_embeddings);
+        Some(r)
+    };
+    let reward: &dyn RewardFn = match &proxy {
+        Some(p) => p,
+        None => task.gold.as_ref(),
+    };
+    let rng = SeededRng::new(config.seed).fork("ppo-run");
+    let value = match (config.ppo.value_init, &proxy) {
+        (ValueInit::RewardModel, Some(_)) => {
+            ValueModel::from_reward_model(RewardModel::load(&config.reward, &train)?)
+        }
+        _ => ValueModel::from_policy(policy.clone(), &mut rng.fork("value-head")),
+    };
+    let anchor = FrozenAnchor::new(&start);
+    let mut ppo = PpoTrainer::new(
+        policy,
+        value,
+        Box::new(anchor),
+        tokenizer.clone(),
+        config.ppo.clone(),
+    )?;
+    let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
+    let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
+    let eval_rng = SeededRng::new(config.seed).fork("ppo-eval");
+    let evaluate = |policy: &CausalLm| -> Result<EvalSummary> {
+        Ok(evaluate_policy(
+            &policy.valid(),
+            &start,
+            &tokenizer,
+            eval_prompts,
+            task.gold.as_ref(),
+            proxy.as_ref().map(|p| p as &dyn RewardFn),
+            drift,
+            &config.eval,
+            &eval_rng,
+        )?)
+    };
+
+    let mut evals = vec![(0, evaluate(&ppo.policy)?)];
+    write_line(
+        &out.join("eval.jsonl"),
+        &serde_json::json!({"iteration": 0, "eval": evals[0].1}),
+    )?;
+    let bar = progress_bar(config.iterations);
+    let mut prompt_rng = rng.fork("prompts");
+    let mut stats = Vec::with_capacity(config.iterations);
+    for it in 1..=config.iterations {
+        let prompts: Vec<String> = (0..config.ppo.rollout_batch_size)
+            .map(|_| task.train_prompts[prompt_rng.below(task.train_prompts.len())].clone())
+            .collect();
+        let s = ppo.step(&prompts, reward)?;
+        let secs = s.time_generate + s.time_score + s.time_update;
+        bar.set_position(it as u64);
+        bar.set_message(format!(
+            "score {:.3}  kl {:.2}  β {:.3}  {:.1} s/it",
+            s.score, s.kl, s.beta, secs
+        ));
+        write_line(&out.join("metrics.jsonl"), &s)?;
+        stats.push(s);
+        if config.checkpoint_every > 0 && it % config.checkpoint_every == 0 {
+            let dir = out.join(format!("checkpoint-{it}"));
+            checkpoint::save(&ppo.policy.valid(), &dir)?;
+            tokenizer.save(dir.join("tokenizer.json"))?;
+        }
+        if it % config.eval_every.max(1) == 0 || it == config.iterations {
+            let e = evaluate(&ppo.policy)?;
+            bar.println(format!(
+                "iteration {it}: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}",
+                e.gold.mean,
+                e.gold.se,
+                e.proxy
+                    .map(|p| format!("  proxy {:.3}", p.mean))
+                    .unwrap_or_default(),
+                e.kl_k1.mean,
+                e.drift_ppl.map(|p| format!("{p:.1}")).unwrap_or("-".into()),
+            ));
+            write_line(
+                &out.join("eval.jsonl"),
+                &serde_json::json!({"iteration": it, "eval": e}),
+            )?;
+            evals.push((it, e));
+        }
+    }
+    bar.finish_and_clear();
+    let dir = out.join("policy");
+    checkpoint::save(&ppo.policy.valid(), &dir)?;
+    tokenizer.save(dir.join("tokenizer.json"))?;
+    write_report(config, &evals, out)?;
+    Ok(PpoRunReport {
+        stats,
+        evals,
+        out: out.to_path_buf(),
+    })
+}
+
+/// `report.md` and the two plots.
+fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Path) -> Result<()> {
+    let kl = |e: &EvalSummary| e.kl_k1.mean.max(0.0);
+    let mut plot = LinePlot::new(
+        format!("PPO on {} against {}", config.task, config.reward),
+        "KL(π ‖ π_init) (nats, k1)",
+        "score",
+    )
+    .with_series(
+        "gold",
+        evals.iter().map(|(_, e)| (kl(e), e.gold.mean)).collect(),
+    );
+    if evals.iter().all(|(_, e)| e.proxy.is_some()) {
+        plot = plot.with_series(
+            "proxy",
+            evals
+                .iter()
+                .map(|(_, e)| (kl(e), e.proxy.map_or(0.0, |p| p.mean)))
+                .collect(),
+        );
+    }
+    plot.save_svg(out.join("gold_proxy_vs_kl.svg"))?;
+    plot.save_png(out.join("gold_proxy_vs_kl.png"))?;
+    let drift: Vec<(f64, f64)> = evals
+        .iter()
+        .filter_map(|(_, e)| e.drift_ppl.map(|p| (p, e.gold.mean)))
+        .collect();
+    let mut report = Report::new(format!("PPO on {}", config.task));
+    report.paragraph(format!(
+        "Reward: `{}`; β control: `{:?}`; {} iterations of {} prompts; seed {}.",
+        config.reward, config.ppo.kl, config.iterations, config.ppo.rollout_batch_size, config.seed
+    ));
+    let runs: Vec<(String, EvalSummary)> = evals
+        .iter()
+        .map(|(i, e)| (format!("iteration {i}"), e.clone()))
+        .collect();
+    report.summary_table(&runs)?;
+    report.image("gold and proxy vs KL", "gold_proxy_vs_kl.png");
+    if !drift.is_empty() {
+        LinePlot::reward_vs_drift(
+            format!("gold vs drift, PPO on {}", config.task),
+            &[("PPO".into(), drift.clone())],
+        )
+        .save_png(out.join("reward_vs_drift.png"))?;
+        LinePlot::reward_vs_drift("gold vs drift", &[("PPO".into(), drift.clone())])
+            .save_svg(out.join("reward_vs_drift.svg"))?;
+        report.image("gold vs drift", "reward_vs_drift.png");
+    }
+    report.write(out)?;
+    Ok(())
+}
