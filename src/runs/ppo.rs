@@ -205,7 +205,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
         }
         if it % config.eval_every.max(1) == 0 || it == config.iterations {
             let e = evaluate(&ppo.policy)?;
-            bar.println(format!(
+            let line = format!(
                 "iteration {it}: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}",
                 e.gold.mean,
                 e.gold.se,
@@ -214,7 +214,9 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
                     .unwrap_or_default(),
                 e.kl_k1.mean,
                 e.drift_ppl.map(|p| format!("{p:.1}")).unwrap_or("-".into()),
-            ));
+            );
+            // Printed whether or not stderr is a terminal (a hidden bar drops `println`).
+            bar.suspend(|| eprintln!("{line}"));
             write_line(
                 &out.join("eval.jsonl"),
                 &serde_json::json!({"iteration": it, "eval": e}),

@@ -30,7 +30,7 @@ pub use error::{CoreError, Result};
 pub use metrics::MetricsSink;
 pub use rng::SeededRng;
 pub use scratch::ScratchDir;
-pub use traits::{BoxError, FnReward, Judge, RewardFn};
+pub use traits::{BoxError, FnReward, Judge, RewardFn, check_pairing};
 
 /// Re-export of burn so downstream crates use the exact same version.
 pub use burn;

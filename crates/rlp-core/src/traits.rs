@@ -24,6 +24,20 @@ pub trait Judge {
     fn prefer(&self, prompts: &[String], a: &[String], b: &[String]) -> Result<Vec<f64>, BoxError>;
 }
 
+/// The check every [`RewardFn`] makes first: one response per prompt (the error names the
+/// reward).
+pub fn check_pairing(name: &str, prompts: &[String], responses: &[String]) -> Result<(), BoxError> {
+    if prompts.len() != responses.len() {
+        return Err(format!(
+            "{name}: {} prompts but {} responses",
+            prompts.len(),
+            responses.len()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// A [`RewardFn`] from a closure scoring one pair, for rule-based rewards and tests.
 pub struct FnReward<F> {
     name: String,
@@ -46,15 +60,7 @@ impl<F: Fn(&str, &str) -> f32> RewardFn for FnReward<F> {
     }
 
     fn score(&self, prompts: &[String], responses: &[String]) -> Result<Vec<f32>, BoxError> {
-        if prompts.len() != responses.len() {
-            return Err(format!(
-                "{}: {} prompts but {} responses",
-                self.name,
-                prompts.len(),
-                responses.len()
-            )
-            .into());
-        }
+        check_pairing(&self.name, prompts, responses)?;
         Ok(prompts
             .iter()
             .zip(responses)

@@ -40,6 +40,20 @@ impl SkipCounts {
     pub fn skipped(&self) -> usize {
         self.identical + self.empty + self.too_long
     }
+
+    /// Whether `pair` has two distinct, non-empty responses; if not, counts why (`empty`
+    /// before `identical`) and returns false. Every trainer on preference pairs screens with it.
+    pub fn admit(&mut self, pair: &PreferencePair) -> bool {
+        if pair.chosen.trim().is_empty() || pair.rejected.trim().is_empty() {
+            self.empty += 1;
+            return false;
+        }
+        if pair.chosen == pair.rejected {
+            self.identical += 1;
+            return false;
+        }
+        true
+    }
 }
 
 impl std::fmt::Display for SkipCounts {
@@ -125,12 +139,7 @@ pub fn encode_pairs(
     let mut out = Vec::with_capacity(pairs.len());
     let mut skips = SkipCounts::default();
     for p in pairs {
-        if p.chosen.trim().is_empty() || p.rejected.trim().is_empty() {
-            skips.empty += 1;
-            continue;
-        }
-        if p.chosen == p.rejected {
-            skips.identical += 1;
+        if !skips.admit(p) {
             continue;
         }
         let c = encode_text(tokenizer, &p.prompt, &p.chosen, max_len, overlong)?;

@@ -39,12 +39,7 @@ pub fn encode_preferences(
     let mut skips = SkipCounts::default();
     let context = tokenizer.pad_id.or(tokenizer.eos_id).unwrap_or(0);
     for p in pairs {
-        if p.chosen.trim().is_empty() || p.rejected.trim().is_empty() {
-            skips.empty += 1;
-            continue;
-        }
-        if p.chosen == p.rejected {
-            skips.identical += 1;
+        if !skips.admit(p) {
             continue;
         }
         let mut prompt = tokenizer.encode(&p.prompt)?;

@@ -75,14 +75,7 @@ impl RewardFn for ToxicityReward {
     }
 
     fn score(&self, prompts: &[String], responses: &[String]) -> Result<Vec<f32>, BoxError> {
-        if prompts.len() != responses.len() {
-            return Err(format!(
-                "{} prompts but {} responses",
-                prompts.len(),
-                responses.len()
-            )
-            .into());
-        }
+        rlp_core::check_pairing(&self.name(), prompts, responses)?;
         Ok(prompts
             .iter()
             .zip(responses)
