@@ -116,6 +116,9 @@ struct PpoArgs {
     /// Backend: flex, ndarray, wgpu, cuda[:N].
     #[arg(long)]
     backend: Option<String>,
+    /// Continue the run in --out from its last `checkpoint-N/` (see `checkpoint_every`).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Subcommand)]
@@ -587,7 +590,7 @@ fn ppo(a: PpoArgs) -> Result<()> {
         c.backend = v.parse()?;
     }
     let t = Instant::now();
-    let r = run_ppo(&c, &a.out)?;
+    let r = run_ppo(&c, &a.out, a.resume)?;
     let (first, last) = (&r.evals[0].1, &r.evals[r.evals.len() - 1].1);
     println!(
         "ppo: {} iterations in {:.1} min; gold {:.3} → {:.3} (± {:.3}), KL {:.2}; report in {}",

@@ -592,6 +592,69 @@ fn ppo_run_directory_and_bad_configs() {
     let evals = std::fs::read_to_string(out.join("eval.jsonl")).unwrap();
     assert_eq!(evals.lines().count(), 3, "before, after 1, after 2");
 
+    // Resumption: a second run checkpointed at iteration 2 of 3, treated as killed after the
+    // checkpoint (its records of iteration 3 are there too) and resumed, ends exactly where
+    // an uninterrupted run ends.
+    let with_ckpt = dir.path().join("ckpt.toml");
+    std::fs::write(
+        &with_ckpt,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("iterations = 2", "iterations = 3\ncheckpoint_every = 2"),
+    )
+    .unwrap();
+    let (full, killed) = (dir.path().join("full"), dir.path().join("killed"));
+    for run in [&full, &killed] {
+        let o = rlp(&[
+            "ppo",
+            "--config",
+            with_ckpt.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert!(killed.join("checkpoint-2/trainer/state.json").is_file());
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        with_ckpt.to_str().unwrap(),
+        "--out",
+        killed.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let untimed = |run: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                for k in ["time_generate", "time_score", "time_update"] {
+                    v.as_object_mut().unwrap().remove(k);
+                }
+                v
+            })
+            .collect()
+    };
+    assert_eq!(untimed(&full).len(), 3);
+    assert_eq!(untimed(&killed), untimed(&full));
+    for f in ["eval.jsonl", "policy/model.safetensors"] {
+        assert!(
+            std::fs::read(full.join(f)).unwrap() == std::fs::read(killed.join(f)).unwrap(),
+            "{f} differs after resuming"
+        );
+    }
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.path().join("fresh").to_str().unwrap(),
+        "--resume",
+    ]);
+    assert_clean_failure(&o, "no checkpoint");
+
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "task = \"synthetic\"\n[ppo]\nlearning_rate = 1.0\n").unwrap();
     let o = rlp(&[

@@ -106,17 +106,79 @@ fn write_line(path: &Path, value: &impl Serialize) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Runs PPO as `config` says, writing into `out`.
-pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
+/// The last `checkpoint-N/` under `out` holding a resumable trainer state, and `N`.
+pub fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
+    std::fs::read_dir(out)
+        .ok()?
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let n = path
+                .file_name()?
+                .to_str()?
+                .strip_prefix("checkpoint-")?
+                .parse()
+                .ok()?;
+            path.join("trainer/state.json")
+                .is_file()
+                .then_some((n, path))
+        })
+        .max_by_key(|(n, _)| *n)
+}
+
+/// Keeps the JSON lines of `path` whose `key` is at most `last` (all lines of a metrics file
+/// are per-iteration records).
+fn truncate_lines(path: &Path, key: &str, last: usize) -> Result<Vec<serde_json::Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut kept = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
+        let at = v[key]
+            .as_u64()
+            .with_context(|| format!("{}:{}: no `{key}`", path.display(), i + 1))?;
+        if at as usize <= last {
+            kept.push(v);
+        }
+    }
+    let body: String = kept.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
+    Ok(kept)
+}
+
+/// Runs PPO as `config` says, writing into `out`. With `resume`, continues from the last
+/// resumable `checkpoint-N/` in `out` (written every `checkpoint_every` iterations): the
+/// trainer's weights, optimiser moments, β and iteration are restored, and the records of
+/// iterations after `N` (from a run killed later) are dropped, so the finished run is the
+/// uninterrupted one.
+pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRunReport> {
     config.ppo.validate()?;
     config.eval.validate()?;
     if config.iterations == 0 {
         bail!("iterations must be at least 1");
     }
+    let restart = if resume {
+        let found = latest_checkpoint(out);
+        if found.is_none() {
+            bail!(
+                "--resume: no checkpoint-N/trainer/state.json under {}",
+                out.display()
+            );
+        }
+        found
+    } else {
+        None
+    };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("config.toml"), toml::to_string_pretty(config)?)?;
-    for f in ["metrics.jsonl", "eval.jsonl"] {
-        let _ = std::fs::remove_file(out.join(f));
+    if restart.is_none() {
+        for f in ["metrics.jsonl", "eval.jsonl"] {
+            let _ = std::fs::remove_file(out.join(f));
+        }
     }
     let plain = config.backend.device()?;
     let train = config.backend.autodiff_device()?;
@@ -177,15 +239,41 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
         )?)
     };
 
-    let mut evals = vec![(0, evaluate(&ppo.policy)?)];
-    write_line(
-        &out.join("eval.jsonl"),
-        &serde_json::json!({"iteration": 0, "eval": evals[0].1}),
-    )?;
+    let (first, mut evals, mut stats) = match &restart {
+        Some((n, dir)) => {
+            ppo.load_checkpoint(&dir.join("trainer"))
+                .with_context(|| format!("resuming from {}", dir.display()))?;
+            let stats: Vec<PpoStats> =
+                truncate_lines(&out.join("metrics.jsonl"), "iteration", n - 1)?
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<std::result::Result<_, _>>()?;
+            let evals = truncate_lines(&out.join("eval.jsonl"), "iteration", *n)?
+                .into_iter()
+                .map(|v| {
+                    Ok((
+                        v["iteration"].as_u64().unwrap_or(0) as usize,
+                        serde_json::from_value(v["eval"].clone())?,
+                    ))
+                })
+                .collect::<Result<Vec<(usize, EvalSummary)>>>()?;
+            (n + 1, evals, stats)
+        }
+        None => {
+            let e = evaluate(&ppo.policy)?;
+            write_line(
+                &out.join("eval.jsonl"),
+                &serde_json::json!({"iteration": 0, "eval": e}),
+            )?;
+            (1, vec![(0, e)], Vec::with_capacity(config.iterations))
+        }
+    };
     let bar = progress_bar(config.iterations);
-    let mut prompt_rng = rng.fork("prompts");
-    let mut stats = Vec::with_capacity(config.iterations);
-    for it in 1..=config.iterations {
+    bar.set_position(first as u64 - 1);
+    for it in first..=config.iterations {
+        // Each iteration's prompts come from a stream forked by the iteration, so a resumed
+        // run draws what the uninterrupted one would have.
+        let mut prompt_rng = rng.fork(&format!("prompts-{it}"));
         let prompts: Vec<String> = (0..config.ppo.rollout_batch_size)
             .map(|_| task.train_prompts[prompt_rng.below(task.train_prompts.len())].clone())
             .collect();
@@ -202,6 +290,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path) -> Result<PpoRunReport> {
             let dir = out.join(format!("checkpoint-{it}"));
             checkpoint::save(&ppo.policy.valid(), &dir)?;
             tokenizer.save(dir.join("tokenizer.json"))?;
+            ppo.save_checkpoint(&dir.join("trainer"))?;
         }
         if it % config.eval_every.max(1) == 0 || it == config.iterations {
             let e = evaluate(&ppo.policy)?;

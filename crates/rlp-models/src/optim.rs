@@ -7,6 +7,7 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use rlp_core::tensor_io::scalar;
+use std::path::Path;
 
 use crate::error::{ModelError, Result};
 
@@ -71,6 +72,46 @@ impl AdamW {
         let module = self.optim.step(lr, module, grads);
         self.step += 1;
         Ok((module, value))
+    }
+
+    /// Writes the moment estimates to `path` (burn's burnpack format). They are keyed by
+    /// parameter id, so they apply to a module restored with [`save_module`] /
+    /// [`load_module`], which keep the ids; the step count is the caller's to keep.
+    pub fn save_state(&self, path: &Path) -> Result<()> {
+        self.optim.save(path).map_err(|e| record_error(path, e))
+    }
+
+    /// Restores the moment estimates written by [`AdamW::save_state`] and sets the step count.
+    pub fn load_state(mut self, path: &Path, step: u64) -> Result<Self> {
+        self.optim = self.optim.load(path).map_err(|e| record_error(path, e))?;
+        self.step = step;
+        Ok(self)
+    }
+}
+
+/// Saves `module`'s parameters with their ids (burnpack), for exact resumption of training:
+/// optimiser state is keyed by parameter id. Checkpoints for users are safetensors
+/// (`checkpoint::save`); this is the trainer's own format.
+pub fn save_module<M: Module>(module: &M, path: &Path) -> Result<()> {
+    module
+        .clone()
+        .save_file(path)
+        .map_err(|e| record_error(path, e))
+}
+
+/// Loads parameters (and their ids) written by [`save_module`] into `module`, a module of the
+/// same structure on the device they should live on.
+pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M> {
+    module
+        .try_load_file(path)
+        .map_err(|e| record_error(path, e))
+}
+
+fn record_error(path: &Path, e: impl std::fmt::Display) -> ModelError {
+    ModelError::Checkpoint {
+        path: path.to_path_buf(),
+        tensor: "*".into(),
+        message: e.to_string(),
     }
 }
 

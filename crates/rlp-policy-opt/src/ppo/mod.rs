@@ -2,6 +2,7 @@
 //! against a [`crate::anchor::Anchor`] with the score on the last token, GAE, whitened
 //! advantages, clipped policy and value losses, fixed or adaptive KL control.
 
+pub mod checkpoint;
 pub mod config;
 pub mod gae;
 pub mod kl_control;
@@ -11,6 +12,7 @@ pub mod rollout;
 pub mod trainer;
 pub mod value;
 
+pub use checkpoint::PpoState;
 pub use config::{LrSchedule, PpoConfig, ValueInit};
 pub use gae::{Gae, gae};
 pub use kl_control::{KlControl, KlController};

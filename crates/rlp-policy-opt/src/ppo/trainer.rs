@@ -126,6 +126,25 @@ impl PpoTrainer {
         }
     }
 
+    /// The policy's and the value model's optimisers.
+    pub(crate) fn optimizers(&self) -> (&AdamW, &AdamW) {
+        (&self.policy_opt, &self.value_opt)
+    }
+
+    /// Replaces both optimisers' state with saved moments and step counts.
+    pub(crate) fn restore_optimizers(
+        &mut self,
+        policy: &std::path::Path,
+        policy_steps: u64,
+        value: &std::path::Path,
+        value_steps: u64,
+    ) -> Result<(), PolicyError> {
+        let optim = self.policy_opt.config.clone();
+        self.policy_opt = AdamW::new(optim.clone()).load_state(policy, policy_steps)?;
+        self.value_opt = AdamW::new(optim).load_state(value, value_steps)?;
+        Ok(())
+    }
+
     fn lr(&self, step: u64) -> f64 {
         match self.config.lr_schedule {
             LrSchedule::Constant => self.config.lr,
