@@ -452,8 +452,12 @@ fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Pat
         .collect();
     let mut report = Report::new(format!("PPO on {}", config.task));
     report.paragraph(format!(
-        "Reward: `{}`; β control: `{:?}`; {} iterations of {} prompts; seed {}.",
-        config.reward, config.ppo.kl, config.iterations, config.ppo.rollout_batch_size, config.seed
+        "Reward: `{}`; KL control: {}; {} iterations of {} prompts; seed {}.",
+        config.reward,
+        kl_name(config),
+        config.iterations,
+        config.ppo.rollout_batch_size,
+        config.seed
     ));
     let runs: Vec<(String, EvalSummary)> = evals
         .iter()
