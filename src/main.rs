@@ -49,6 +49,14 @@ enum Command {
     /// PPO against a reward model (or a task's gold scorer) from a TOML config, with periodic
     /// evaluation, plots and a report in the run directory.
     Ppo(PpoArgs),
+    /// Evaluate a policy on a task's eval prompts against its base policy: gold, proxy, KL,
+    /// drift, diversity, win-rates (gold judge, annotator pool); eval.json and a report.
+    Eval(EvalArgs),
+    /// Best-of-n: gold and proxy of the proxy-best of n samples vs its analytic KL, for n up
+    /// to N; bon.jsonl, a plot and a report.
+    Bon(BonArgs),
+    /// DPO on preference JSONL from a policy checkpoint (the reference: the starting policy).
+    Dpo(DpoArgs),
     /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
     Compare {
         /// Run directories (each with config.toml and eval.jsonl).
@@ -93,6 +101,124 @@ enum Command {
         #[arg(long, default_value = "datasets/tweet-sentiment")]
         source: PathBuf,
     },
+}
+
+/// The flags `rlp eval`, `rlp bon` and `rlp dpo` share; each overrides its config field.
+#[derive(clap::Args)]
+struct RunFlags {
+    /// TOML config (every field optional; the run's `*RunConfig` type).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Task (tweet-sentiment, tweet-detox or synthetic).
+    #[arg(long)]
+    task: Option<String>,
+    /// Policy checkpoint directory (default: the task's base policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+impl RunFlags {
+    /// The config (`load` reads `--config`; the default without it) with the shared flags
+    /// applied through `fields` (task, policy, seed, backend of the config).
+    fn resolve<C: Default>(
+        self,
+        load: impl Fn(&std::path::Path) -> Result<C>,
+        fields: impl Fn(
+            &mut C,
+        ) -> (
+            &mut String,
+            &mut Option<PathBuf>,
+            &mut u64,
+            &mut BackendSpec,
+        ),
+    ) -> Result<C> {
+        let mut c = self
+            .config
+            .as_deref()
+            .map(load)
+            .transpose()?
+            .unwrap_or_default();
+        let (task, policy, seed, backend) = fields(&mut c);
+        if let Some(v) = self.task {
+            *task = v;
+        }
+        if let Some(v) = self.policy {
+            *policy = Some(v);
+        }
+        if let Some(v) = self.seed {
+            *seed = v;
+        }
+        if let Some(v) = self.backend {
+            *backend = v.parse()?;
+        }
+        Ok(c)
+    }
+}
+
+/// `rlp eval`: the TOML config (`EvalRunConfig`) and flags overriding it.
+#[derive(clap::Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    run: RunFlags,
+    /// Run directory.
+    #[arg(long, default_value = "runs/eval")]
+    out: PathBuf,
+    /// Proxy reward-model directory, or `gold` for none.
+    #[arg(long)]
+    reward: Option<String>,
+    /// Eval prompts used.
+    #[arg(long)]
+    prompts: Option<usize>,
+}
+
+/// `rlp bon`: the TOML config (`BonRunConfig`) and flags overriding it.
+#[derive(clap::Args)]
+struct BonArgs {
+    #[command(flatten)]
+    run: RunFlags,
+    /// Run directory.
+    #[arg(long, default_value = "runs/bon")]
+    out: PathBuf,
+    /// The proxy that picks the best: a reward-model directory, or `gold`.
+    #[arg(long)]
+    reward: Option<String>,
+    /// Samples per prompt (the largest n).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Eval prompts used.
+    #[arg(long)]
+    prompts: Option<usize>,
+}
+
+/// `rlp dpo`: the TOML config (`DpoRunConfig`) and flags overriding it.
+#[derive(clap::Args)]
+struct DpoArgs {
+    #[command(flatten)]
+    run: RunFlags,
+    /// Run directory.
+    #[arg(long, default_value = "runs/dpo")]
+    out: PathBuf,
+    /// Preference JSONL to train on.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Held-out preference JSONL, evaluated after training.
+    #[arg(long)]
+    eval: Option<PathBuf>,
+    /// β.
+    #[arg(long)]
+    beta: Option<f64>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
 }
 
 /// `rlp ppo`: every field lives in the TOML config; these flags override it.
@@ -533,6 +659,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Reward(c) => reward(c),
         Command::Ppo(a) => ppo(a),
+        Command::Eval(a) => eval(a),
+        Command::Bon(a) => bon(a),
+        Command::Dpo(a) => dpo(a),
         Command::Compare { runs, out, labels } => {
             anyhow::ensure!(
                 labels.is_empty() || labels.len() == runs.len(),
@@ -634,6 +763,112 @@ fn ppo(a: PpoArgs) -> Result<()> {
         last.gold.se,
         last.kl_k1.mean,
         r.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    use rlp::runs::eval::{EvalRunConfig, run_eval};
+    let mut c = a.run.resolve(EvalRunConfig::load, |c| {
+        (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
+    })?;
+    if let Some(v) = a.reward {
+        c.reward = v;
+    }
+    if let Some(v) = a.prompts {
+        c.eval_prompts = v;
+    }
+    let o = run_eval(&c, &a.out)?;
+    let s = &o.summary;
+    println!(
+        "eval: gold {:.3} ± {:.3} (base {:.3}){}  KL {:.2}  drift ppl {}  win-rate {:.3} ± {:.3} \
+         (gold), {:.3} ± {:.3} (annotators); report in {}",
+        s.gold.mean,
+        s.gold.se,
+        o.reference_gold.mean,
+        s.proxy
+            .map(|p| format!("  proxy {:.3}", p.mean))
+            .unwrap_or_default(),
+        s.kl_k1.mean,
+        s.drift_ppl.map_or("-".into(), |p| format!("{p:.1}")),
+        o.win_rate_gold.rate,
+        o.win_rate_gold.se,
+        o.win_rate_annotators.rate,
+        o.win_rate_annotators.se,
+        a.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn bon(a: BonArgs) -> Result<()> {
+    use rlp::runs::bon::{BonRunConfig, run_bon};
+    let mut c = a.run.resolve(BonRunConfig::load, |c| {
+        (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
+    })?;
+    if let Some(v) = a.reward {
+        c.reward = v;
+    }
+    if let Some(v) = a.n {
+        c.n = v;
+    }
+    if let Some(v) = a.prompts {
+        c.prompts = v;
+    }
+    let points = run_bon(&c, &a.out)?;
+    let (first, last) = (&points[0], &points[points.len() - 1]);
+    println!(
+        "bon: n = 1 → {}: gold {:.3} → {:.3} (± {:.3}), proxy {:.3} → {:.3}, KL {:.2}; report \
+         in {}",
+        last.n,
+        first.gold,
+        last.gold,
+        last.gold_se,
+        first.proxy,
+        last.proxy,
+        last.kl,
+        a.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+fn dpo(a: DpoArgs) -> Result<()> {
+    use rlp::runs::dpo::{DpoRunConfig, run_dpo};
+    let mut c = a.run.resolve(DpoRunConfig::load, |c| {
+        (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
+    })?;
+    if let Some(v) = a.data {
+        c.data = Some(v);
+    }
+    if let Some(v) = a.eval {
+        c.eval = Some(v);
+    }
+    if let Some(v) = a.beta {
+        c.dpo.beta = v;
+    }
+    if let Some(v) = a.lr {
+        c.dpo.lr = v;
+    }
+    if let Some(v) = a.epochs {
+        c.dpo.epochs = v;
+    }
+    let o = run_dpo(&c, &a.out)?;
+    let t = &o.train;
+    println!(
+        "dpo: {} steps on {} pairs in {:.1} s; last epoch loss {:.4}, margin {:.3}, accuracy \
+         {:.3}{}; policy in {}",
+        t.steps,
+        t.pairs,
+        t.seconds,
+        t.last_epoch_loss,
+        t.last_epoch_margin,
+        t.last_epoch_accuracy,
+        o.eval
+            .map(|e| format!(
+                "; held-out margin {:.3}, accuracy {:.3}",
+                e.stats.margin, e.stats.accuracy
+            ))
+            .unwrap_or_default(),
+        a.out.join("policy").display()
     );
     Ok(())
 }

@@ -28,6 +28,29 @@ fn assert_clean_failure(o: &Output, needle: &str) {
     assert!(e.contains(needle), "error should mention `{needle}`: {e}");
 }
 
+/// `rlp COMMAND --config bad.toml` with `toml` (an unknown `key`) fails naming the file and key.
+fn assert_unknown_key(command: &str, dir: &Path, toml: &str, key: &str) {
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, toml).unwrap();
+    let o = rlp(&[command, "--config", bad.to_str().unwrap()]);
+    assert_clean_failure(&o, "bad.toml");
+    assert!(stderr(&o).contains(key), "{}", stderr(&o));
+}
+
+/// `rlp COMMAND --task synthetic FLAG DIR/nowhere` fails naming the missing directory.
+fn assert_missing_dir(command: &str, flag: &str, dir: &Path) {
+    let o = rlp(&[
+        command,
+        "--task",
+        "synthetic",
+        flag,
+        dir.join("nowhere").to_str().unwrap(),
+        "--out",
+        dir.join("bad-run").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "nowhere");
+}
+
 fn tiny_sft(dir: &Path) -> PathBuf {
     let out = dir.join("model");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
@@ -680,26 +703,248 @@ fn ppo_run_directory_and_bad_configs() {
     ]);
     assert_clean_failure(&o, "--label");
 
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "task = \"synthetic\"\n[ppo]\nlearning_rate = 1.0\n").unwrap();
-    let o = rlp(&[
+    assert_unknown_key(
         "ppo",
-        "--config",
-        bad.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_clean_failure(&o, "bad.toml");
-    assert!(stderr(&o).contains("learning_rate"), "{}", stderr(&o));
+        dir.path(),
+        "task = \"synthetic\"\n[ppo]\nlearning_rate = 1.0\n",
+        "learning_rate",
+    );
+    // Nested tables reject unknown keys too.
+    assert_unknown_key(
+        "ppo",
+        dir.path(),
+        "task = \"synthetic\"\n[eval]\nsamples = 3\n",
+        "samples",
+    );
+    assert_missing_dir("ppo", "--reward", dir.path());
+}
 
-    let o = rlp(&[
-        "ppo",
+/// Hand-made preference pairs on synthetic-task prompts (the synthetic base policy is random,
+/// so its own samples all tie under the gold): `n` copies of positive ≻ negative words.
+fn synthetic_pairs(path: &Path, n: usize) {
+    let line = "{\"prompt\": \"review: so city\", \"chosen\": \" good great good\", \
+                \"rejected\": \" bad worst bad\"}\n";
+    std::fs::write(path, line.repeat(n)).unwrap();
+}
+
+/// `rlp dpo` from the synthetic task's base policy on `pairs` (2 epochs, one step each): the
+/// run directory `out`, with the final checkpoint in `out/policy`.
+fn synthetic_dpo(pairs: &Path, held_out: Option<&Path>, out: &Path) -> Output {
+    let mut args = vec![
+        "dpo",
         "--task",
         "synthetic",
-        "--reward",
-        dir.path().join("nowhere").to_str().unwrap(),
+        "--data",
+        pairs.to_str().unwrap(),
+        "--lr",
+        "1e-3",
+        "--epochs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(p) = held_out {
+        args.extend(["--eval", p.to_str().unwrap()]);
+    }
+    rlp(&args)
+}
+
+/// `rlp dpo` end to end on hand-made synthetic pairs: the resolved config, a metrics line per
+/// step, the final policy, the held-out margin and accuracy; a missing data file, no data at
+/// all, an unknown config key and an invalid β are clean errors naming the file or field.
+#[test]
+fn dpo_run_directory_and_bad_configs() {
+    let dir = tmp("dpo");
+    let (pairs, held, out) = (
+        dir.path().join("pairs.jsonl"),
+        dir.path().join("held.jsonl"),
+        dir.path().join("run"),
+    );
+    synthetic_pairs(&pairs, 24);
+    synthetic_pairs(&held, 8);
+    let o = synthetic_dpo(&pairs, Some(&held), &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("2 steps on 24 pairs") && stdout.contains("held-out margin"),
+        "{stdout}"
+    );
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "dpo.json",
+        "policy/model.safetensors",
+        "policy/tokenizer.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dpo.json")).unwrap()).unwrap();
+    assert!(report["eval"]["stats"]["margin"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["eval"]["stats"]["accuracy"].as_f64().unwrap(), 1.0);
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        config.contains("epochs = 2") && config.contains("[dpo]"),
+        "{config}"
+    );
+
+    let missing = dir.path().join("nowhere.jsonl");
+    let o = synthetic_dpo(&missing, None, &out);
+    assert_clean_failure(&o, "nowhere.jsonl");
+    let o = rlp(&["dpo", "--task", "synthetic", "--out", out.to_str().unwrap()]);
+    assert_clean_failure(&o, "--data");
+    assert_unknown_key(
+        "dpo",
+        dir.path(),
+        "task = \"synthetic\"\nlearning_rate = 1.0\n",
+        "learning_rate",
+    );
+    let o = rlp(&[
+        "dpo",
+        "--task",
+        "synthetic",
+        "--data",
+        pairs.to_str().unwrap(),
+        "--beta=-1",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_clean_failure(&o, "nowhere");
+    assert_clean_failure(&o, "beta");
+}
+
+/// `rlp eval` end to end on the synthetic task: the base policy against itself (KL 0, no
+/// gold winner) and a DPO checkpoint (KL > 0) write the summary, win-rates, samples and
+/// report; an unknown config key, a missing policy and a missing proxy are clean errors.
+#[test]
+fn eval_run_directory_and_bad_configs() {
+    let dir = tmp("eval");
+    let (pairs, trained) = (dir.path().join("pairs.jsonl"), dir.path().join("dpo"));
+    synthetic_pairs(&pairs, 16);
+    assert!(synthetic_dpo(&pairs, None, &trained).status.success());
+    let config = dir.path().join("eval.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\neval_prompts = 16\ndrift_texts = 8\n[eval]\nmax_new_tokens = 6\n\
+         [annotators]\nseed = 3\n",
+    )
+    .unwrap();
+    let kl_of = |policy: Option<&Path>, out: &Path| -> serde_json::Value {
+        let mut args = vec![
+            "eval",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(p) = policy {
+            args.extend(["--policy", p.to_str().unwrap()]);
+        }
+        let o = rlp(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("win-rate"));
+        for f in ["config.toml", "eval.json", "samples.jsonl", "report.md"] {
+            assert!(out.join(f).is_file(), "{f} missing");
+        }
+        let samples = std::fs::read_to_string(out.join("samples.jsonl")).unwrap();
+        assert_eq!(samples.lines().count(), 16);
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap()
+    };
+    let base = kl_of(None, &dir.path().join("base"));
+    assert_eq!(base["summary"]["kl_k1"]["mean"].as_f64().unwrap(), 0.0);
+    assert_eq!(base["win_rate_gold"]["n"].as_u64().unwrap(), 16);
+    assert!(base["win_rate_annotators"]["se"].as_f64().unwrap() >= 0.0);
+    let tuned = kl_of(Some(&trained.join("policy")), &dir.path().join("tuned"));
+    assert!(tuned["summary"]["kl_k1"]["mean"].as_f64().unwrap() > 0.0);
+
+    assert_unknown_key(
+        "eval",
+        dir.path(),
+        "task = \"synthetic\"\nprompts = 4\n",
+        "prompts",
+    );
+    for flag in ["--policy", "--reward"] {
+        assert_missing_dir("eval", flag, dir.path());
+    }
+}
+
+/// `rlp bon` end to end on the synthetic task, against the gold and against a reward model
+/// trained on hand-made pairs: one `bon.jsonl` line per n in 1, 2, 4, 8 with best-of-n's
+/// analytic KL, the plot and the report; bad n, an unknown key and a missing reward model are
+/// clean errors.
+#[test]
+fn bon_run_directory_and_bad_configs() {
+    let dir = tmp("bon");
+    let (pairs, trained, rm) = (
+        dir.path().join("pairs.jsonl"),
+        dir.path().join("dpo"),
+        dir.path().join("rm"),
+    );
+    synthetic_pairs(&pairs, 16);
+    assert!(synthetic_dpo(&pairs, None, &trained).status.success());
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        pairs.to_str().unwrap(),
+        "--init",
+        trained.join("policy").to_str().unwrap(),
+        "--out",
+        rm.to_str().unwrap(),
+        "--trainable",
+        "top:0",
+        "--max-len",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (reward, out) in [("gold", "gold"), (rm.to_str().unwrap(), "proxy")] {
+        let out = dir.path().join(out);
+        let o = rlp(&[
+            "bon",
+            "--task",
+            "synthetic",
+            "--reward",
+            reward,
+            "--n",
+            "8",
+            "--prompts",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("n = 1 → 8"));
+        for f in [
+            "config.toml",
+            "bon.jsonl",
+            "bon.svg",
+            "bon.png",
+            "report.md",
+        ] {
+            assert!(out.join(f).is_file(), "{f} missing");
+        }
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("bon.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let ns: Vec<u64> = lines.iter().map(|v| v["n"].as_u64().unwrap()).collect();
+        assert_eq!(ns, [1, 2, 4, 8]);
+        let kl8 = lines[3]["kl"].as_f64().unwrap();
+        assert!((kl8 - (8f64.ln() - 7.0 / 8.0)).abs() < 1e-12);
+        // The proxy of the proxy-best never falls as n grows.
+        let proxy: Vec<f64> = lines.iter().map(|v| v["proxy"].as_f64().unwrap()).collect();
+        assert!(proxy.windows(2).all(|w| w[1] >= w[0] - 1e-9), "{proxy:?}");
+    }
+
+    let o = rlp(&["bon", "--task", "synthetic", "--n", "0"]);
+    assert_clean_failure(&o, "n and prompts");
+    assert_unknown_key(
+        "bon",
+        dir.path(),
+        "task = \"synthetic\"\nsamples = 4\n",
+        "samples",
+    );
+    assert_missing_dir("bon", "--reward", dir.path());
 }

@@ -1,7 +1,10 @@
 //! The runs the `rlp` binary drives, callable from code and tests.
 
+pub mod bon;
 pub mod classifier;
 pub mod detox_data;
+pub mod dpo;
+pub mod eval;
 pub mod generate;
 pub mod ppo;
 pub mod reward;
@@ -10,9 +13,80 @@ pub mod sft;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use rlp_core::MetricsSink;
-use rlp_reward::StepInfo;
+use rlp_models::{CausalLm, TextTokenizer, checkpoint};
+use rlp_reward::{LearnedReward, StepInfo};
+use rlp_tasks::{Task, load_base_policy};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A run's TOML config (`what` names it in errors, e.g. `PPO`); errors name the file and, as
+/// the TOML parser reports it, the key.
+pub(crate) fn read_toml<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid {what} config", path.display()))
+}
+
+/// Creates the run directory `out` and writes the resolved `config` to `out/config.toml`.
+pub(crate) fn start_run_dir(out: &Path, config: &impl Serialize) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join("config.toml");
+    std::fs::write(&path, toml::to_string_pretty(config)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Appends `value` as one JSON line to `path`.
+pub(crate) fn write_line(path: &Path, value: &impl Serialize) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(f, "{}", serde_json::to_string(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The policy checkpoint `dir` (with its `tokenizer.json`) on `device`, or `task`'s base
+/// policy (`seed` initialises generated ones) when `dir` is `None`.
+pub(crate) fn load_policy(
+    dir: Option<&Path>,
+    task: &Task,
+    seed: u64,
+    device: &Device,
+) -> Result<(CausalLm, TextTokenizer)> {
+    match dir {
+        Some(dir) => Ok((
+            checkpoint::load(dir, device)
+                .with_context(|| format!("loading the policy {}", dir.display()))?,
+            TextTokenizer::load(dir.join("tokenizer.json"))
+                .with_context(|| format!("loading the policy {}", dir.display()))?,
+        )),
+        None => {
+            let b = load_base_policy(task, seed, device)?;
+            Ok((b.model, b.tokenizer))
+        }
+    }
+}
+
+/// The proxy reward `reward` names: `None` for `gold` (the task's gold scorer), else the
+/// reward-model directory on `device`, its length limit clipped to the policy's `context`.
+pub(crate) fn load_proxy(
+    reward: &str,
+    context: usize,
+    device: &Device,
+) -> Result<Option<LearnedReward>> {
+    if reward == "gold" {
+        return Ok(None);
+    }
+    let mut r = LearnedReward::load(reward, device)
+        .with_context(|| format!("loading the reward model {reward}"))?;
+    r.max_len = r.max_len.min(context);
+    Ok(Some(r))
+}
 
 /// The progress bar every run shows: bar, position, elapsed and ETA, and a message.
 pub(crate) fn progress_bar(total: usize) -> ProgressBar {
@@ -73,5 +147,17 @@ impl StepLog {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
+    }
+}
+
+/// Sampling at `temperature`, at most `max_new_tokens` new tokens per response.
+pub(crate) fn sampling(max_new_tokens: usize, temperature: f32) -> rlp_models::GenerationConfig {
+    rlp_models::GenerationConfig {
+        max_new_tokens,
+        sampling: rlp_models::SamplingParams {
+            temperature,
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }

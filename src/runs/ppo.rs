@@ -14,14 +14,14 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
 use rlp_eval::{EvalConfig, EvalSummary, LinePlot, Report, evaluate_policy};
-use rlp_models::{CausalLm, TextTokenizer, checkpoint};
+use rlp_models::{CausalLm, checkpoint};
 use rlp_policy_opt::anchor::FrozenAnchor;
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
-use rlp_reward::{LearnedReward, RewardModel};
-use rlp_tasks::{DEFAULT_TASK, load_base_policy, load_task};
+use rlp_reward::RewardModel;
+use rlp_tasks::{DEFAULT_TASK, load_task};
 use serde::{Deserialize, Serialize};
 
-use super::progress_bar;
+use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir, write_line};
 
 /// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,9 +78,7 @@ impl Default for PpoRunConfig {
 impl PpoRunConfig {
     /// Reads a TOML file; errors name the file (and the key, as the TOML parser reports it).
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{}: invalid PPO config", path.display()))
+        read_toml(path, "PPO")
     }
 }
 
@@ -93,17 +91,6 @@ pub struct PpoRunReport {
     pub evals: Vec<(usize, EvalSummary)>,
     /// The run directory.
     pub out: PathBuf,
-}
-
-fn write_line(path: &Path, value: &impl Serialize) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(f, "{}", serde_json::to_string(value)?)
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The last `checkpoint-N/` under `out` holding a resumable trainer state, and `N`.
@@ -173,8 +160,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     } else {
         None
     };
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    std::fs::write(out.join("config.toml"), toml::to_string_pretty(config)?)?;
+    start_run_dir(out, config)?;
     if restart.is_none() {
         for f in ["metrics.jsonl", "eval.jsonl"] {
             let _ = std::fs::remove_file(out.join(f));
@@ -184,25 +170,9 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     let train = config.backend.autodiff_device()?;
     let task = load_task(&config.task, config.seed, &plain)?;
     // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
-    let (policy, tokenizer): (CausalLm, TextTokenizer) = match &config.policy {
-        Some(dir) => (
-            checkpoint::load(dir, &train)?,
-            TextTokenizer::load(dir.join("tokenizer.json"))?,
-        ),
-        None => {
-            let b = load_base_policy(&task, config.seed, &train)?;
-            (b.model, b.tokenizer)
-        }
-    };
+    let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let start = policy.valid();
-    let proxy: Option<LearnedReward> = if config.reward == "gold" {
-        None
-    } else {
-        let mut r = LearnedReward::load(&config.reward, &plain)
-            .with_context(|| format!("loading the reward model {}", config.reward))?;
-        r.max_len = r.max_len.min(start.config.max_position_embeddings);
-        Some(r)
-    };
+    let proxy = load_proxy(&config.reward, start.config.max_position_embeddings, &plain)?;
     let reward: &dyn RewardFn = match &proxy {
         Some(p) => p,
         None => task.gold.as_ref(),

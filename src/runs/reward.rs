@@ -198,17 +198,7 @@ pub struct LabelRun {
 pub fn label(run: &LabelRun) -> Result<LabelReport> {
     let device = run.backend.device()?;
     let task = rlp_tasks::load_task(&run.task, run.label.seed, &device)?;
-    let (policy, tk) = match &run.policy {
-        Some(dir) => (
-            checkpoint::load(dir, &device)
-                .with_context(|| format!("loading --policy {}", dir.display()))?,
-            TextTokenizer::load(dir.join("tokenizer.json"))?,
-        ),
-        None => {
-            let base = rlp_tasks::load_base_policy(&task, run.label.seed, &device)?;
-            (base.model, base.tokenizer)
-        }
-    };
+    let (policy, tk) = super::load_policy(run.policy.as_deref(), &task, run.label.seed, &device)?;
     let split = if run.eval_split {
         &task.eval_prompts
     } else {

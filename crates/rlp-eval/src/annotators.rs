@@ -35,7 +35,7 @@ pub struct Annotator {
 
 /// The pool's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnnotatorPoolConfig {
     /// The annotators (at least one).
     pub annotators: Vec<Annotator>,

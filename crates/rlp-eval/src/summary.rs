@@ -15,7 +15,7 @@ use crate::teacher_forced::{ScoringConfig, pad_id, teacher_forced_ids};
 
 /// How [`evaluate_policy`] samples and batches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvalConfig {
     /// Responses sampled per prompt.
     pub samples_per_prompt: usize,

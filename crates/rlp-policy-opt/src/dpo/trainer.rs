@@ -17,7 +17,7 @@ use crate::error::{PolicyError, Result};
 /// Every setting of a DPO run (defaults: the DPO paper's β = 0.1, lr 1e-6, batch 64; tiny
 /// models need a far larger learning rate, ~1e-3).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DpoConfig {
     /// β: strength of the implicit KL constraint to the reference model.
     pub beta: f64,

@@ -1,0 +1,209 @@
+//! `rlp eval`: measures a policy checkpoint (default: the task's base policy) on a task's eval
+//! prompts against the task's base policy as reference — gold (and proxy) score, KL k1/k3,
+//! drift, diversity — and its win-rate over the base policy's responses to the same prompts
+//! under the gold judge and under a pool of simulated annotators.
+//!
+//! The run directory receives `config.toml` (the resolved settings), `eval.json` (the summary
+//! and win-rates), `samples.jsonl` (prompt, response, the base policy's response, gold, proxy)
+//! and `report.md`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use rlp_core::{BackendSpec, RewardFn, SeededRng};
+use rlp_eval::error::score_checked;
+use rlp_eval::{
+    AnnotatorPool, AnnotatorPoolConfig, EvalConfig, EvalSummary, GoldJudge, MeanSe, Report,
+    WinRate, evaluate_policy_detailed, win_rate,
+};
+use rlp_models::generate_text;
+use rlp_tasks::{DEFAULT_TASK, load_task};
+use serde::{Deserialize, Serialize};
+
+use super::{load_policy, load_proxy, read_toml, sampling, start_run_dir};
+
+/// Every setting of an evaluation (`rlp eval --config FILE`; flags override fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalRunConfig {
+    /// Task whose eval prompts, gold scorer, drift corpus and base policy are used.
+    pub task: String,
+    /// Policy checkpoint directory with `tokenizer.json` (default: the task's base policy).
+    pub policy: Option<PathBuf>,
+    /// An optional proxy: a reward-model directory, or `gold` for none.
+    pub reward: String,
+    /// Eval prompts used (from the start of the task's eval split).
+    pub eval_prompts: usize,
+    /// Drift-corpus texts used.
+    pub drift_texts: usize,
+    /// Backend.
+    pub backend: BackendSpec,
+    /// Seed of the task (where it is generated) and of sampling.
+    pub seed: u64,
+    /// Sampling and batching (the base policy's responses are sampled alike).
+    pub eval: EvalConfig,
+    /// The simulated annotators of the second win-rate.
+    pub annotators: AnnotatorPoolConfig,
+}
+
+impl Default for EvalRunConfig {
+    fn default() -> Self {
+        Self {
+            task: DEFAULT_TASK.into(),
+            policy: None,
+            reward: "gold".into(),
+            eval_prompts: 128,
+            drift_texts: 200,
+            backend: BackendSpec::default(),
+            seed: 0,
+            eval: EvalConfig {
+                max_new_tokens: 24,
+                ..Default::default()
+            },
+            annotators: AnnotatorPoolConfig::default(),
+        }
+    }
+}
+
+impl EvalRunConfig {
+    /// Reads a TOML file; errors name the file (and the key, as the TOML parser reports it).
+    pub fn load(path: &Path) -> Result<Self> {
+        read_toml(path, "eval")
+    }
+}
+
+/// What an evaluation ends with (`eval.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalOutcome {
+    /// The policy's measurements against the base policy as reference.
+    pub summary: EvalSummary,
+    /// Gold score of the base policy's responses.
+    pub reference_gold: MeanSe,
+    /// Win-rate over the base policy's responses under the gold judge.
+    pub win_rate_gold: WinRate,
+    /// Win-rate over the base policy's responses under the annotator pool.
+    pub win_rate_annotators: WinRate,
+}
+
+/// One line of `samples.jsonl`.
+#[derive(Serialize)]
+struct Sample<'a> {
+    prompt: &'a str,
+    response: &'a str,
+    reference: &'a str,
+    gold: f64,
+    proxy: Option<f64>,
+}
+
+/// Evaluates as `config` says, writing into `out`.
+pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
+    config.eval.validate()?;
+    config.annotators.validate()?;
+    if config.eval_prompts == 0 {
+        bail!("eval_prompts must be at least 1");
+    }
+    start_run_dir(out, config)?;
+    let device = config.backend.device()?;
+    let task = load_task(&config.task, config.seed, &device)?;
+    let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &device)?;
+    let (reference, ref_tokenizer) = load_policy(None, &task, config.seed, &device)?;
+    let proxy = load_proxy(
+        &config.reward,
+        policy.config.max_position_embeddings,
+        &device,
+    )?;
+    let prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
+    let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
+    let rng = SeededRng::new(config.seed).fork("eval-run");
+    let run = evaluate_policy_detailed(
+        &policy,
+        &reference,
+        &tokenizer,
+        prompts,
+        task.gold.as_ref(),
+        proxy.as_ref().map(|p| p as &dyn RewardFn),
+        drift,
+        &config.eval,
+        &rng,
+    )?;
+    let rows: Vec<String> = run.completions.iter().map(|c| c.prompt.clone()).collect();
+    let texts: Vec<String> = run.completions.iter().map(|c| c.text.clone()).collect();
+    let generation = sampling(config.eval.max_new_tokens, config.eval.temperature);
+    let mut sampler = rng.fork("reference");
+    let mut ref_texts = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(config.eval.batch_size) {
+        let c = generate_text(&reference, &ref_tokenizer, chunk, &generation, &mut sampler)?;
+        ref_texts.extend(c.into_iter().map(|c| c.text));
+    }
+    let ref_gold = score_checked(task.gold.as_ref(), &rows, &ref_texts)?;
+    let pool = AnnotatorPool::new(task.gold.as_ref(), config.annotators.clone())?;
+    let outcome = EvalOutcome {
+        summary: run.summary,
+        reference_gold: MeanSe::of(&ref_gold),
+        win_rate_gold: win_rate(
+            &GoldJudge::new(task.gold.as_ref()),
+            &rows,
+            &texts,
+            &ref_texts,
+        )?,
+        win_rate_annotators: win_rate(&pool, &rows, &texts, &ref_texts)?,
+    };
+    let samples: Vec<Sample> = (0..rows.len())
+        .map(|i| Sample {
+            prompt: &rows[i],
+            response: &texts[i],
+            reference: &ref_texts[i],
+            gold: run.gold[i],
+            proxy: run.proxy.as_ref().map(|p| p[i]),
+        })
+        .collect();
+    rlp_core::jsonl::write_jsonl(out.join("samples.jsonl"), &samples)?;
+    std::fs::write(
+        out.join("eval.json"),
+        serde_json::to_string_pretty(&outcome)?,
+    )?;
+    write_report(config, &outcome, out)?;
+    Ok(outcome)
+}
+
+/// `report.md`: the summary table and the win-rates.
+fn write_report(config: &EvalRunConfig, o: &EvalOutcome, out: &Path) -> Result<()> {
+    let policy = config
+        .policy
+        .as_ref()
+        .map_or("the base policy".into(), |p| format!("`{}`", p.display()));
+    let proxy = match config.reward.as_str() {
+        "gold" => "none".into(),
+        r => format!("`{r}`"),
+    };
+    let mut report = Report::new(format!("Evaluation on {}", config.task));
+    report.paragraph(format!(
+        "Policy: {policy}; reference: the task's base policy; proxy: {proxy}; {} prompts × {} \
+         samples at temperature {}; seed {}. The base policy's own responses score gold {:.3} \
+         ± {:.3}.",
+        o.summary.prompts,
+        config.eval.samples_per_prompt,
+        config.eval.temperature,
+        config.seed,
+        o.reference_gold.mean,
+        o.reference_gold.se,
+    ));
+    report.summary_table(&[("policy".into(), o.summary.clone())])?;
+    let row = |judge: &str, w: &WinRate| {
+        vec![
+            judge.to_string(),
+            format!("{:.3} ± {:.3}", w.rate, w.se),
+            format!("{} / {} / {}", w.wins, w.ties, w.losses),
+        ]
+    };
+    report.heading("Win-rate over the base policy");
+    report.table(
+        &["judge", "win rate ± SE", "wins / ties / losses"],
+        &[
+            row("gold", &o.win_rate_gold),
+            row("annotator pool", &o.win_rate_annotators),
+        ],
+    )?;
+    report.write(out)?;
+    Ok(())
+}
