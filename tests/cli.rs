@@ -678,6 +678,44 @@ fn ppo_run_directory_and_bad_configs() {
     ]);
     assert_clean_failure(&o, "no checkpoint");
 
+    // The other anchors: an EMA of the policy, and SALSA's soup of two checkpoints (which is
+    // also the starting policy, so `policy` must stay unset).
+    let ema = dir.path().join("ema.toml");
+    let soup = dir.path().join("soup.toml");
+    let base = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&ema, format!("{base}[anchor]\nkind = \"ema\"\neta = 0.9\n")).unwrap();
+    std::fs::write(
+        &soup,
+        format!(
+            "{base}[anchor]\nkind = \"soup\"\nmodels = [{:?}, {:?}]\nweights = [0.5, 0.5]\n",
+            full.join("policy").to_str().unwrap(),
+            dir.path().join("run/policy").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    for (cfg, name) in [(&ema, "ema"), (&soup, "soup")] {
+        let run = dir.path().join(name);
+        let o = rlp(&[
+            "ppo",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(run.join("policy/model.safetensors").is_file());
+    }
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        soup.to_str().unwrap(),
+        "--policy",
+        full.join("policy").to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "soup");
+
     // `rlp compare` plots runs together; a label per run, or none.
     let cmp = dir.path().join("cmp/both");
     let o = rlp(&[

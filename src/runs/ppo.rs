@@ -15,7 +15,7 @@ use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
 use rlp_eval::{EvalConfig, EvalSummary, LinePlot, Report, evaluate_policy};
 use rlp_models::{CausalLm, checkpoint};
-use rlp_policy_opt::anchor::FrozenAnchor;
+use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
 use rlp_reward::RewardModel;
 use rlp_tasks::{DEFAULT_TASK, load_task};
@@ -47,10 +47,35 @@ pub struct PpoRunConfig {
     pub backend: BackendSpec,
     /// Seed of the task (where it is generated) and of the prompt order.
     pub seed: u64,
+    /// What the KL penalty is measured against (`[anchor]`, `kind = "initial"` by default).
+    pub anchor: AnchorSpec,
     /// PPO's settings.
     pub ppo: PpoConfig,
     /// Evaluation settings.
     pub eval: EvalConfig,
+}
+
+/// The KL anchor of a run (`ALGORITHMS.md`: PPO, Elastic Reset, SALSA).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum AnchorSpec {
+    /// The frozen starting policy.
+    #[default]
+    Initial,
+    /// An EMA of the policy, `θ̄ ← η·θ̄ + (1 − η)·θ` after every iteration (η = 0.995 in
+    /// Elastic Reset).
+    Ema {
+        /// η.
+        eta: f64,
+    },
+    /// SALSA: the weight soup `Σ wᵢ θᵢ` of checkpoints is both the frozen anchor and the
+    /// policy's starting point (so `policy` must be unset).
+    Soup {
+        /// Checkpoint directories (with `tokenizer.json`; the first one's tokenizer is used).
+        models: Vec<PathBuf>,
+        /// Their weights, summing to 1 (SALSA: 0.5, 0.5).
+        weights: Vec<f64>,
+    },
 }
 
 impl Default for PpoRunConfig {
@@ -66,6 +91,7 @@ impl Default for PpoRunConfig {
             checkpoint_every: 0,
             backend: BackendSpec::default(),
             seed: 0,
+            anchor: AnchorSpec::Initial,
             ppo: PpoConfig::default(),
             eval: EvalConfig {
                 max_new_tokens: 24,
@@ -170,7 +196,10 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     let train = config.backend.autodiff_device()?;
     let task = load_task(&config.task, config.seed, &plain)?;
     // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
-    let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
+    let (policy, tokenizer) = match &config.anchor {
+        AnchorSpec::Soup { models, weights } => soup_policy(config, models, weights, &train)?,
+        _ => load_policy(config.policy.as_deref(), &task, config.seed, &train)?,
+    };
     let start = policy.valid();
     let proxy = load_proxy(&config.reward, start.config.max_position_embeddings, &plain)?;
     let reward: &dyn RewardFn = match &proxy {
@@ -184,14 +213,11 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         }
         _ => ValueModel::from_policy(policy.clone(), &mut rng.fork("value-head")),
     };
-    let anchor = FrozenAnchor::new(&start);
-    let mut ppo = PpoTrainer::new(
-        policy,
-        value,
-        Box::new(anchor),
-        tokenizer.clone(),
-        config.ppo.clone(),
-    )?;
+    let anchor: Box<dyn Anchor> = match &config.anchor {
+        AnchorSpec::Ema { eta } => Box::new(EmaAnchor::new(&start, *eta)?),
+        AnchorSpec::Initial | AnchorSpec::Soup { .. } => Box::new(FrozenAnchor::new(&start)),
+    };
+    let mut ppo = PpoTrainer::new(policy, value, anchor, tokenizer.clone(), config.ppo.clone())?;
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
     let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
     let eval_rng = SeededRng::new(config.seed).fork("ppo-eval");
@@ -293,6 +319,33 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         evals,
         out: out.to_path_buf(),
     })
+}
+
+/// SALSA's start: the weight soup of `models` on the training device, with the first one's
+/// tokenizer.
+fn soup_policy(
+    config: &PpoRunConfig,
+    models: &[PathBuf],
+    weights: &[f64],
+    train: &burn::tensor::Device,
+) -> Result<(CausalLm, rlp_models::TextTokenizer)> {
+    if config.policy.is_some() {
+        bail!("`policy` and `anchor.kind = \"soup\"` both name the starting policy: set one");
+    }
+    let Some(first) = models.first() else {
+        bail!("anchor.models: a soup needs at least one checkpoint");
+    };
+    let loaded = models
+        .iter()
+        .map(|d| {
+            rlp_models::checkpoint::load(d, train)
+                .with_context(|| format!("anchor.models: loading {}", d.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&CausalLm> = loaded.iter().collect();
+    let soup = rlp_models::weighted_average(&refs, weights).context("anchor.weights")?;
+    let tokenizer = rlp_models::TextTokenizer::load(first.join("tokenizer.json"))?;
+    Ok((soup, tokenizer))
 }
 
 /// The reward's short name: `gold`, or a reward model's directory name.
@@ -422,9 +475,10 @@ fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Pat
         .collect();
     let mut report = Report::new(format!("PPO on {}", config.task));
     report.paragraph(format!(
-        "Reward: `{}`; KL control: {}; {} iterations of {} prompts; seed {}.",
+        "Reward: `{}`; KL control: {}; anchor: {:?}; {} iterations of {} prompts; seed {}.",
         config.reward,
         kl_name(config),
+        config.anchor,
         config.iterations,
         config.ppo.rollout_batch_size,
         config.seed

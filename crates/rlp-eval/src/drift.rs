@@ -8,11 +8,11 @@
 //! the first token is context only and is not scored. Texts longer than the length limit are
 //! truncated or skipped as [`ScoringConfig::overflow`] says, with counts in the result.
 
-use rlp_models::{CausalLm, TextTokenizer};
+use rlp_models::{CausalLm, TextTokenizer, pad_token};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result, non_empty};
-use crate::teacher_forced::{ScoringConfig, pad_id, teacher_forced_ids};
+use crate::teacher_forced::{ScoringConfig, teacher_forced_ids};
 
 /// Perplexity of a model on a corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ pub fn perplexity(
         model,
         &ids,
         model.config.bos_token_id,
-        pad_id(model, tokenizer),
+        pad_token(model, tokenizer),
         config,
     )
 }

@@ -3,7 +3,9 @@
 //! [`EvalSummary`].
 
 use rlp_core::{Completion, RewardFn, SeededRng};
-use rlp_models::{CausalLm, GenerationConfig, SamplingParams, TextTokenizer, generate_text};
+use rlp_models::{
+    CausalLm, GenerationConfig, SamplingParams, TextTokenizer, generate_text, pad_token,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::diversity::{distinct_n, mean_length, self_bleu};
@@ -11,7 +13,7 @@ use crate::drift::perplexity;
 use crate::error::{EvalError, Result, non_empty, score_checked};
 use crate::kl::sequence_kl;
 use crate::stats::MeanSe;
-use crate::teacher_forced::{ScoringConfig, pad_id, teacher_forced_ids};
+use crate::teacher_forced::{ScoringConfig, teacher_forced_ids};
 
 /// How [`evaluate_policy`] samples and batches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,7 +214,7 @@ pub fn evaluate_policy_detailed(
             m,
             &prompt_ids,
             &response_ids,
-            pad_id(m, tokenizer),
+            pad_token(m, tokenizer),
             &scoring,
         )?;
         s.logprobs

@@ -11,7 +11,7 @@
 use burn::tensor::Int;
 use rlp_core::logprobs::token_logprobs;
 use rlp_core::tensor_io::{ints, to_f32};
-use rlp_models::{CausalLm, TextTokenizer};
+use rlp_models::{CausalLm, TextTokenizer, pad_token};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result, same_len};
@@ -187,10 +187,5 @@ pub fn teacher_forced_logprobs(
         .iter()
         .map(|t| Ok(tokenizer.encode(t)?))
         .collect::<Result<Vec<_>>>()?;
-    teacher_forced_ids(model, &p_ids, &t_ids, pad_id(model, tokenizer), config)
-}
-
-/// The padding id: the tokenizer's, else the model config's, else 0.
-pub fn pad_id(model: &CausalLm, tokenizer: &TextTokenizer) -> u32 {
-    tokenizer.pad_id.or(model.config.pad_token_id).unwrap_or(0)
+    teacher_forced_ids(model, &p_ids, &t_ids, pad_token(model, tokenizer), config)
 }

@@ -195,6 +195,30 @@ fn full_last_logits(
     last_logits(model.forward(toks, Some(m)).logits)
 }
 
+/// The padding id text-level generation and scoring use: the tokenizer's, else the model
+/// config's, else 0.
+pub fn pad_token(model: &CausalLm, tokenizer: &TextTokenizer) -> u32 {
+    tokenizer.pad_id.or(model.config.pad_token_id).unwrap_or(0)
+}
+
+/// `config`, with its stop tokens defaulted (when empty) to the tokenizer's EOS, else the
+/// model config's.
+pub fn with_default_stops(
+    config: &GenerationConfig,
+    model: &CausalLm,
+    tokenizer: &TextTokenizer,
+) -> GenerationConfig {
+    let mut cfg = config.clone();
+    if cfg.stop_tokens.is_empty() {
+        cfg.stop_tokens = tokenizer
+            .eos_id
+            .or(model.config.eos_token_id)
+            .into_iter()
+            .collect();
+    }
+    cfg
+}
+
 /// Text in, [`Completion`]s out: encodes each prompt, generates, decodes the new tokens (stop
 /// token and other special tokens removed).
 pub fn generate_text(
@@ -209,16 +233,13 @@ pub fn generate_text(
         .iter()
         .map(|p| tokenizer.encode(p))
         .collect::<Result<Vec<_>>>()?;
-    let pad = tokenizer.pad_id.or(model.config.pad_token_id).unwrap_or(0);
-    let mut cfg = config.clone();
-    if cfg.stop_tokens.is_empty() {
-        cfg.stop_tokens = tokenizer
-            .eos_id
-            .or(model.config.eos_token_id)
-            .into_iter()
-            .collect();
-    }
-    let gens = generate(model, &ids, pad, &cfg, rng)?;
+    let gens = generate(
+        model,
+        &ids,
+        pad_token(model, tokenizer),
+        &with_default_stops(config, model, tokenizer),
+        rng,
+    )?;
     prompts
         .iter()
         .zip(gens)

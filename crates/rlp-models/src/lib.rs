@@ -42,7 +42,9 @@ pub mod train;
 pub use cache::KvCache;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
-pub use generate::{Generation, GenerationConfig, generate, generate_text};
+pub use generate::{
+    Generation, GenerationConfig, generate, generate_text, pad_token, with_default_stops,
+};
 pub use grow::grow_depth;
 pub use heads::{ScoreHead, ValueHead, last_hidden};
 pub use model::{CausalLm, LmOutput};

@@ -6,7 +6,9 @@ use burn::tensor::{Device, Int, Tensor};
 use rlp_core::SeededRng;
 use rlp_core::logprobs::token_logprobs;
 use rlp_core::tensor_io::{floats, ints};
-use rlp_models::{CausalLm, GenerationConfig, TextTokenizer, generate};
+use rlp_models::{
+    CausalLm, GenerationConfig, TextTokenizer, generate, pad_token, with_default_stops,
+};
 
 use crate::error::PolicyError;
 
@@ -123,15 +125,8 @@ pub fn sample_rollout(
             format!("prompt {i} encodes to no tokens"),
         ));
     }
-    let pad = tokenizer.pad_id.or(policy.config.pad_token_id).unwrap_or(0);
-    let mut config = generation.clone();
-    if config.stop_tokens.is_empty() {
-        config.stop_tokens = tokenizer
-            .eos_id
-            .or(policy.config.eos_token_id)
-            .into_iter()
-            .collect();
-    }
+    let pad = pad_token(policy, tokenizer);
+    let config = with_default_stops(generation, policy, tokenizer);
     let gens = generate(policy, &ids, pad, &config, rng)?;
     let p = ids.iter().map(Vec::len).max().unwrap_or(0);
     let r = gens
