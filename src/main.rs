@@ -764,6 +764,12 @@ fn ppo(a: PpoArgs) -> Result<()> {
         last.kl_k1.mean,
         r.out.join("report.md").display()
     );
+    if let Some(w) = &r.win_rates {
+        println!(
+            "ppo: win-rate over the starting policy {:.3} ± {:.3} (gold judge), {:.3} ± {:.3} (annotator pool)",
+            w.gold.rate, w.gold.se, w.annotators.rate, w.annotators.se
+        );
+    }
     Ok(())
 }
 

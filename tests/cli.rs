@@ -607,6 +607,7 @@ fn ppo_run_directory_and_bad_configs() {
         "gold_proxy_vs_kl.png",
         "policy/model.safetensors",
         "policy/tokenizer.json",
+        "win_rates.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }

@@ -95,6 +95,51 @@ struct Sample<'a> {
     proxy: Option<f64>,
 }
 
+/// Win-rates of an evaluation's responses over a reference policy's own samples on the same
+/// prompts (sampled as `eval` says, from `rng.fork("reference")`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WinRates {
+    /// Gold score of the reference's responses.
+    pub reference_gold: MeanSe,
+    /// Win-rate under the gold judge.
+    pub gold: WinRate,
+    /// Win-rate under the simulated annotator pool.
+    pub annotators: WinRate,
+    /// The reference's responses, in the order of the evaluation's.
+    #[serde(skip)]
+    pub reference_texts: Vec<String>,
+}
+
+/// Samples `reference` on the prompts of `run` and judges `run`'s responses against those
+/// samples with the gold judge and an annotator pool over `gold`.
+pub(crate) fn win_rates_over(
+    reference: &rlp_models::CausalLm,
+    tokenizer: &rlp_models::TextTokenizer,
+    run: &rlp_eval::EvalRun,
+    gold: &dyn RewardFn,
+    annotators: &AnnotatorPoolConfig,
+    eval: &EvalConfig,
+    rng: &SeededRng,
+) -> Result<WinRates> {
+    let rows: Vec<String> = run.completions.iter().map(|c| c.prompt.clone()).collect();
+    let texts: Vec<String> = run.completions.iter().map(|c| c.text.clone()).collect();
+    let generation = sampling(eval.max_new_tokens, eval.temperature);
+    let mut sampler = rng.fork("reference");
+    let mut ref_texts = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(eval.batch_size.max(1)) {
+        let c = generate_text(reference, tokenizer, chunk, &generation, &mut sampler)?;
+        ref_texts.extend(c.into_iter().map(|c| c.text));
+    }
+    let ref_gold = score_checked(gold, &rows, &ref_texts)?;
+    let pool = AnnotatorPool::new(gold, annotators.clone())?;
+    Ok(WinRates {
+        reference_gold: MeanSe::of(&ref_gold),
+        gold: win_rate(&GoldJudge::new(gold), &rows, &texts, &ref_texts)?,
+        annotators: win_rate(&pool, &rows, &texts, &ref_texts)?,
+        reference_texts: ref_texts,
+    })
+}
+
 /// Evaluates as `config` says, writing into `out`.
 pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
     config.eval.validate()?;
@@ -126,27 +171,23 @@ pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
         &config.eval,
         &rng,
     )?;
+    let wins = win_rates_over(
+        &reference,
+        &ref_tokenizer,
+        &run,
+        task.gold.as_ref(),
+        &config.annotators,
+        &config.eval,
+        &rng,
+    )?;
     let rows: Vec<String> = run.completions.iter().map(|c| c.prompt.clone()).collect();
     let texts: Vec<String> = run.completions.iter().map(|c| c.text.clone()).collect();
-    let generation = sampling(config.eval.max_new_tokens, config.eval.temperature);
-    let mut sampler = rng.fork("reference");
-    let mut ref_texts = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(config.eval.batch_size) {
-        let c = generate_text(&reference, &ref_tokenizer, chunk, &generation, &mut sampler)?;
-        ref_texts.extend(c.into_iter().map(|c| c.text));
-    }
-    let ref_gold = score_checked(task.gold.as_ref(), &rows, &ref_texts)?;
-    let pool = AnnotatorPool::new(task.gold.as_ref(), config.annotators.clone())?;
+    let ref_texts = wins.reference_texts.clone();
     let outcome = EvalOutcome {
         summary: run.summary,
-        reference_gold: MeanSe::of(&ref_gold),
-        win_rate_gold: win_rate(
-            &GoldJudge::new(task.gold.as_ref()),
-            &rows,
-            &texts,
-            &ref_texts,
-        )?,
-        win_rate_annotators: win_rate(&pool, &rows, &texts, &ref_texts)?,
+        reference_gold: wins.reference_gold,
+        win_rate_gold: wins.gold,
+        win_rate_annotators: wins.annotators,
     };
     let samples: Vec<Sample> = (0..rows.len())
         .map(|i| Sample {

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
-use rlp_eval::{EvalConfig, EvalSummary, LinePlot, Report, evaluate_policy};
+use rlp_eval::{
+    AnnotatorPoolConfig, EvalConfig, EvalRun, EvalSummary, LinePlot, Report,
+    evaluate_policy_detailed,
+};
 use rlp_models::{CausalLm, checkpoint};
 use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
@@ -21,6 +24,7 @@ use rlp_reward::RewardModel;
 use rlp_tasks::{DEFAULT_TASK, load_task};
 use serde::{Deserialize, Serialize};
 
+use super::eval::{WinRates, win_rates_over};
 use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir, write_line};
 
 /// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
@@ -115,6 +119,9 @@ pub struct PpoRunReport {
     pub stats: Vec<PpoStats>,
     /// `(iteration, summary)` of every evaluation.
     pub evals: Vec<(usize, EvalSummary)>,
+    /// Win-rates of the final policy's evaluation samples over the starting policy's (gold
+    /// judge and the default annotator pool); `None` when the run had nothing left to do.
+    pub win_rates: Option<WinRates>,
     /// The run directory.
     pub out: PathBuf,
 }
@@ -221,8 +228,8 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
     let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
     let eval_rng = SeededRng::new(config.seed).fork("ppo-eval");
-    let evaluate = |policy: &CausalLm| -> Result<EvalSummary> {
-        Ok(evaluate_policy(
+    let evaluate = |policy: &CausalLm| -> Result<EvalRun> {
+        Ok(evaluate_policy_detailed(
             &policy.valid(),
             &start,
             &tokenizer,
@@ -256,7 +263,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             (n + 1, evals, stats)
         }
         None => {
-            let e = evaluate(&ppo.policy)?;
+            let e = evaluate(&ppo.policy)?.summary;
             write_line(
                 &out.join("eval.jsonl"),
                 &serde_json::json!({"iteration": 0, "eval": e}),
@@ -264,6 +271,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             (1, vec![(0, e)], Vec::with_capacity(config.iterations))
         }
     };
+    let mut last_run: Option<EvalRun> = None;
     let bar = progress_bar(config.iterations);
     bar.set_position(first as u64 - 1);
     for it in first..=config.iterations {
@@ -289,7 +297,11 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             ppo.save_checkpoint(&dir.join("trainer"))?;
         }
         if it % config.eval_every.max(1) == 0 || it == config.iterations {
-            let e = evaluate(&ppo.policy)?;
+            let run = evaluate(&ppo.policy)?;
+            let e = run.summary.clone();
+            if it == config.iterations {
+                last_run = Some(run);
+            }
             let line = format!(
                 "iteration {it}: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}",
                 e.gold.mean,
@@ -313,10 +325,30 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     let dir = out.join("policy");
     checkpoint::save(&ppo.policy.valid(), &dir)?;
     tokenizer.save(dir.join("tokenizer.json"))?;
-    write_report(config, &evals, out)?;
+    let win_rates = match &last_run {
+        Some(run) => {
+            let w = win_rates_over(
+                &start,
+                &tokenizer,
+                run,
+                task.gold.as_ref(),
+                &AnnotatorPoolConfig::default(),
+                &config.eval,
+                &eval_rng,
+            )?;
+            std::fs::write(
+                out.join("win_rates.json"),
+                serde_json::to_string_pretty(&w)?,
+            )?;
+            Some(w)
+        }
+        None => None,
+    };
+    write_report(config, &evals, win_rates.as_ref(), out)?;
     Ok(PpoRunReport {
         stats,
         evals,
+        win_rates,
         out: out.to_path_buf(),
     })
 }
@@ -442,7 +474,12 @@ pub fn compare_runs(runs: &[(PathBuf, Option<String>)], out: &Path) -> Result<()
 }
 
 /// `report.md` and the two plots.
-fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Path) -> Result<()> {
+fn write_report(
+    config: &PpoRunConfig,
+    evals: &[(usize, EvalSummary)],
+    win_rates: Option<&WinRates>,
+    out: &Path,
+) -> Result<()> {
     let kl = |e: &EvalSummary| e.kl_k1.mean.max(0.0);
     let mut plot = LinePlot::new(
         format!(
@@ -488,6 +525,24 @@ fn write_report(config: &PpoRunConfig, evals: &[(usize, EvalSummary)], out: &Pat
         .map(|(i, e)| (format!("iteration {i}"), e.clone()))
         .collect();
     report.summary_table(&runs)?;
+    if let Some(w) = win_rates {
+        let row = |name: &str, r: &rlp_eval::WinRate| {
+            vec![
+                name.to_string(),
+                format!("{:.3} ± {:.3}", r.rate, r.se),
+                format!("{} / {} / {}", r.wins, r.ties, r.losses),
+            ]
+        };
+        report.heading("Win-rate of the final policy over the starting policy");
+        report.paragraph(format!(
+            "On the evaluation prompts; the starting policy's own samples score {:.3} ± {:.3} gold.",
+            w.reference_gold.mean, w.reference_gold.se
+        ));
+        report.table(
+            &["judge", "win rate ± SE", "wins / ties / losses"],
+            &[row("gold", &w.gold), row("annotator pool", &w.annotators)],
+        )?;
+    }
     report.image("gold and proxy vs KL", "gold_proxy_vs_kl.png");
     if !drift.is_empty() {
         LinePlot::reward_vs_drift(
