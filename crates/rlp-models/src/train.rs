@@ -84,12 +84,17 @@ pub fn collate_sft(
     })
 }
 
-/// The response-masked mean negative log-likelihood (one-element tensor).
-pub fn response_nll(model: &CausalLm, batch: &SftBatch) -> Tensor<1> {
+/// `log π(target_t | inputs_≤t)` at every position of a batch, `[b, T]` (mask it with
+/// `batch.loss_mask`): the one teacher-forced pass SFT and DPO share.
+pub fn target_logprobs(model: &CausalLm, batch: &SftBatch) -> Tensor<2> {
     // Right padding only: causal attention keeps real tokens from seeing it, so no mask.
     let logits = model.forward(batch.inputs.clone(), None).logits;
-    let logp = token_logprobs(logits, batch.targets.clone());
-    masked_mean(logp.neg(), batch.loss_mask.clone())
+    token_logprobs(logits, batch.targets.clone())
+}
+
+/// The response-masked mean negative log-likelihood (one-element tensor).
+pub fn response_nll(model: &CausalLm, batch: &SftBatch) -> Tensor<1> {
+    masked_mean(target_logprobs(model, batch).neg(), batch.loss_mask.clone())
 }
 
 /// What one step reports.

@@ -10,8 +10,8 @@
 
 use burn::tensor::Tensor;
 use rlp_core::PreferencePair;
-use rlp_core::logprobs::token_logprobs;
 use rlp_core::masked::masked_sum_rows;
+use rlp_models::train::target_logprobs;
 use rlp_models::{CausalLm, SftBatch, TextTokenizer};
 use rlp_reward::SkipCounts;
 
@@ -78,8 +78,5 @@ pub(crate) fn rows(pairs: &[&EncodedPreference]) -> Vec<(Vec<u32>, Vec<u32>)> {
 
 /// `log π(y | x) = Σ_{t ∈ response} log π(y_t | y_<t, x)` per row of a right-padded batch, `[b]`.
 pub fn sequence_logprobs(model: &CausalLm, batch: &SftBatch) -> Tensor<1> {
-    // Right padding only: causal attention keeps real tokens from seeing it, so no mask.
-    let logits = model.forward(batch.inputs.clone(), None).logits;
-    let logp = token_logprobs(logits, batch.targets.clone());
-    masked_sum_rows(logp, batch.loss_mask.clone())
+    masked_sum_rows(target_logprobs(model, batch), batch.loss_mask.clone())
 }

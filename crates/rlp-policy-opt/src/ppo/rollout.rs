@@ -31,8 +31,6 @@ pub struct Rollout {
     pub response_mask: Vec<Vec<f32>>,
     /// `P`, the padded prompt width.
     pub prompt_len: usize,
-    /// `log π(y_t)` of each response token as sampling computed it, `[b][R]` (0 on padding).
-    pub sample_logprobs: Vec<Vec<f32>>,
 }
 
 impl Rollout {
@@ -143,7 +141,6 @@ pub fn sample_rollout(
         attention: Vec::with_capacity(gens.len()),
         response_mask: Vec::with_capacity(gens.len()),
         prompt_len: p,
-        sample_logprobs: Vec::with_capacity(gens.len()),
     };
     for (prompt, g) in ids.iter().zip(gens) {
         let (lead, n, tail) = (p - prompt.len(), g.tokens.len(), r - g.tokens.len());
@@ -156,8 +153,6 @@ pub fn sample_rollout(
         att.extend(std::iter::repeat_n(0.0, tail));
         let mut mask = vec![1.0; n];
         mask.extend(std::iter::repeat_n(0.0, tail));
-        let mut lp = g.logprobs.clone();
-        lp.extend(std::iter::repeat_n(0.0, tail));
         let body = if g.finished {
             &g.tokens[..n - 1]
         } else {
@@ -168,7 +163,6 @@ pub fn sample_rollout(
         out.tokens.push(toks);
         out.attention.push(att);
         out.response_mask.push(mask);
-        out.sample_logprobs.push(lp);
     }
     Ok(out)
 }

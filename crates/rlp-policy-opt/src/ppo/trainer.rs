@@ -178,15 +178,14 @@ impl PpoTrainer {
         let scores = self.scores(&rollout, reward)?;
         let all: Vec<usize> = (0..rollout.len()).collect();
         let rows = rollout.tensors(&all, &plain_device);
-        let mask = to_f32(rows.response_mask.clone());
         let r = rollout.response_len();
         let unflat = |v: Vec<f32>| v.chunks(r).map(<[f32]>::to_vec).collect::<Vec<_>>();
         let old_logp = unflat(to_f32(response_logprobs(&plain_policy, &rows)));
         let ref_logp = unflat(to_f32(response_logprobs(self.anchor.model(), &rows)));
         let old_values = unflat(to_f32(self.value.valid().values(&rows)));
-        let mask = unflat(mask);
+        let mask = &rollout.response_mask;
         let beta = self.kl.beta;
-        let tr = token_rewards(&old_logp, &ref_logp, &mask, &scores, beta);
+        let tr = token_rewards(&old_logp, &ref_logp, mask, &scores, beta);
         let mut rewards = tr.rewards;
         if self.config.whiten_rewards {
             let b = rollout.len();
@@ -200,7 +199,7 @@ impl PpoTrainer {
         let g = gae(
             &rewards,
             &old_values,
-            &mask,
+            mask,
             self.config.gamma,
             self.config.lambda,
         );
@@ -239,7 +238,7 @@ impl PpoTrainer {
         let tokens: usize = lens.iter().sum();
         let entropy = -old_logp
             .iter()
-            .zip(&mask)
+            .zip(mask)
             .flat_map(|(l, m)| {
                 l.iter()
                     .zip(m)
