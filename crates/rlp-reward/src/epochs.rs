@@ -1,6 +1,7 @@
 //! The epoch loop every trainer in this crate shares: a seeded shuffle of the example indices
 //! each epoch, minibatches of them, AdamW with linear warm-up then linear decay, and one
-//! [`StepInfo`] per step. The caller supplies the batch's loss and accuracy.
+//! [`StepInfo`] per step. The caller supplies the batch's loss and accuracy. Other crates'
+//! reward-model trainers (RLP-UML in `rlp-ib`) reuse it.
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -12,7 +13,7 @@ use crate::error::Result;
 use crate::train::StepInfo;
 
 /// How to walk the data.
-pub(crate) struct EpochPlan {
+pub struct EpochPlan {
     /// Examples (indices `0..examples`).
     pub examples: usize,
     /// Indices per step.
@@ -28,14 +29,17 @@ pub(crate) struct EpochPlan {
 }
 
 /// What the loop reports: steps taken, and the mean loss and accuracy over the last epoch.
-pub(crate) struct EpochOutcome {
+pub struct EpochOutcome {
+    /// Optimiser steps taken.
     pub steps: usize,
+    /// Mean loss over the last epoch.
     pub last_epoch_loss: f64,
+    /// Mean batch accuracy over the last epoch.
     pub last_epoch_accuracy: f64,
 }
 
 /// Runs `plan`; `batch(model, indices)` returns the loss to minimise and the batch's accuracy.
-pub(crate) fn run_epochs<M: Module>(
+pub fn run_epochs<M: Module>(
     model: M,
     plan: &EpochPlan,
     mut batch: impl FnMut(&M, &[usize]) -> (Tensor<1>, f64),

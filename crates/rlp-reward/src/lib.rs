@@ -26,7 +26,7 @@ pub mod bradley_terry;
 pub mod classifier;
 pub mod encode;
 pub mod ensemble;
-mod epochs;
+pub mod epochs;
 pub mod error;
 pub mod eval;
 pub mod label;
@@ -46,6 +46,7 @@ pub use encode::{
     EncodedPair, Overlong, ScoreBatch, SkipCounts, collate_scores, encode_for_scoring, encode_pairs,
 };
 pub use ensemble::{Aggregation, Ensemble};
+pub use epochs::{EpochOutcome, EpochPlan, run_epochs};
 pub use error::{Result, RewardError};
 pub use eval::{EvalReport, evaluate, score_pairs};
 pub use label::{LabelConfig, LabelReport, label_pairs, sample_and_label};

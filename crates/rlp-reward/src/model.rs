@@ -66,6 +66,16 @@ impl RewardModel {
         self.head.forward(hidden, batch.last.clone())
     }
 
+    /// Scores `[b]` and the representation `h [b, d]` they are read from: the backbone's
+    /// final-layer hidden state at each row's last real token (what RLP-UML's encoder reads).
+    /// One forward pass; gradients reach the backbone through both.
+    pub fn score_and_hidden(&self, batch: &ScoreBatch) -> (Tensor<1>, Tensor<2>) {
+        let hidden = self.backbone.hidden_states(batch.tokens.clone(), None);
+        let h = rlp_models::heads::last_hidden(hidden, batch.last.clone());
+        let score = rlp_models::dense::linear(&self.head.proj, h.clone()).squeeze_dim(1);
+        (score, h)
+    }
+
     /// The same model with only the parameters `trainable` names left trainable.
     pub fn with_trainable(mut self, trainable: Trainable) -> Result<Self> {
         let Trainable::Top(n) = trainable else {

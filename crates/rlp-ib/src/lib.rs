@@ -1,0 +1,4 @@
+//! # rlp-ib
+//!
+//! The multi-view information bottleneck of RLP-UML (`../shared/ALGORITHMS.md`, RLP section).
+#![warn(missing_docs)]

@@ -1,0 +1,4 @@
+//! # rlp-spg
+//!
+//! Synthetic preference generation of RLP-SPG (`../shared/ALGORITHMS.md`, RLP section).
+#![warn(missing_docs)]
