@@ -455,60 +455,63 @@ fn parse_trainable(s: &str) -> Result<rlp::reward::Trainable, String> {
 
 #[derive(clap::Args)]
 struct SftArgs {
+    /// TOML config (`SftConfig`: every field optional, defaults as below); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Prompt/response JSONL, or a .txt file with one document per line (pretraining).
     #[arg(long)]
-    data: PathBuf,
-    /// Output directory (checkpoint, tokenizer, metrics.jsonl).
+    data: Option<PathBuf>,
+    /// Output directory (checkpoint, tokenizer, metrics.jsonl) [default: runs/sft].
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     /// Start from this checkpoint directory.
     #[arg(long)]
     init: Option<PathBuf>,
     /// tokenizer.json for a fresh model (default: train a byte-level BPE on the data).
     #[arg(long)]
     tokenizer: Option<PathBuf>,
-    /// BPE vocabulary size when training one.
-    #[arg(long, default_value_t = 512)]
-    vocab_size: usize,
-    /// Fresh model: layers.
-    #[arg(long, default_value_t = 4)]
-    layers: usize,
-    /// Fresh model: width.
-    #[arg(long, default_value_t = 128)]
-    hidden: usize,
-    /// Fresh model: query heads.
-    #[arg(long, default_value_t = 4)]
-    heads: usize,
-    /// Fresh model: key/value heads.
-    #[arg(long, default_value_t = 2)]
-    kv_heads: usize,
-    /// Fresh model: SwiGLU width.
-    #[arg(long, default_value_t = 344)]
-    ffn: usize,
-    /// Longest example in tokens (longer ones are skipped and counted).
-    #[arg(long, default_value_t = 128)]
-    max_len: usize,
-    /// Optimiser steps.
-    #[arg(long, default_value_t = 800)]
-    steps: usize,
-    /// Examples per step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 2e-3)]
-    lr: f64,
-    /// Seed (init and data order).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    backend: String,
-    /// Save a checkpoint every N steps (0: only at the end).
-    #[arg(long, default_value_t = 0)]
-    save_every: usize,
-    /// Storage type of the saved weights: f32, f16 or bf16 (half the size).
-    #[arg(long, default_value = "f32", value_parser = parse_store_dtype)]
-    save_dtype: rlp::models::checkpoint::StoreDtype,
+    /// BPE vocabulary size when training one [default: 512].
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    /// Fresh model: layers [default: 4].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Fresh model: width [default: 128].
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Fresh model: query heads [default: 4].
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Fresh model: key/value heads [default: 2].
+    #[arg(long)]
+    kv_heads: Option<usize>,
+    /// Fresh model: SwiGLU width [default: 344].
+    #[arg(long)]
+    ffn: Option<usize>,
+    /// Longest example in tokens (longer ones are skipped and counted) [default: 128].
+    #[arg(long)]
+    max_len: Option<usize>,
+    /// Optimiser steps [default: 800].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Examples per step [default: 32].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Peak learning rate [default: 2e-3].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed (init and data order) [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend: flex, ndarray, wgpu, cuda[:N] [default: flex].
+    #[arg(long)]
+    backend: Option<String>,
+    /// Save a checkpoint every N steps (0: only at the end) [default: 0].
+    #[arg(long)]
+    save_every: Option<usize>,
+    /// Storage type of the saved weights: f32, f16 or bf16 (half the size) [default: f32].
+    #[arg(long, value_parser = parse_store_dtype)]
+    save_dtype: Option<rlp::models::checkpoint::StoreDtype>,
 }
 
 fn parse_store_dtype(s: &str) -> Result<rlp::models::checkpoint::StoreDtype, String> {
@@ -584,26 +587,7 @@ fn run(cli: Cli) -> Result<()> {
             steps,
         } => demo(out, backend(&b)?, steps),
         Command::Sft(a) => {
-            let cfg = sft::SftConfig {
-                data: a.data,
-                out: a.out,
-                init: a.init,
-                tokenizer: a.tokenizer,
-                vocab_size: a.vocab_size,
-                layers: a.layers,
-                hidden: a.hidden,
-                heads: a.heads,
-                kv_heads: a.kv_heads,
-                ffn: a.ffn,
-                max_len: a.max_len,
-                steps: a.steps,
-                batch_size: a.batch_size,
-                lr: a.lr,
-                seed: a.seed,
-                backend: backend(&a.backend)?,
-                save_every: a.save_every,
-                save_dtype: a.save_dtype,
-            };
+            let cfg = sft_config(a)?;
             let r = sft::run(&cfg)?;
             println!(
                 "sft: {} examples ({} skipped), {} params, loss {:.4} → {:.4}, {:.0} tokens/s; saved to {}",
@@ -717,6 +701,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The SFT config: the TOML file (or the defaults), then every flag given.
+fn sft_config(a: SftArgs) -> Result<sft::SftConfig> {
+    let mut c = match &a.config {
+        Some(path) => sft::SftConfig::load(path)?,
+        None => sft::SftConfig::default(),
+    };
+    macro_rules! set {
+        ($($field:ident),*) => { $(if let Some(v) = a.$field { c.$field = v; })* };
+    }
+    set!(data, out, vocab_size, layers, hidden, heads, kv_heads, ffn, max_len, steps);
+    set!(batch_size, lr, seed, save_every, save_dtype);
+    if let Some(v) = a.init {
+        c.init = Some(v);
+    }
+    if let Some(v) = a.tokenizer {
+        c.tokenizer = Some(v);
+    }
+    if let Some(v) = a.backend {
+        c.backend = backend(&v)?;
+    }
+    Ok(c)
 }
 
 fn ppo(a: PpoArgs) -> Result<()> {

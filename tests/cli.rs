@@ -83,6 +83,42 @@ fn tiny_sft(dir: &Path) -> PathBuf {
     out
 }
 
+/// `rlp sft --config`: the TOML sets every field, a flag overrides one, the resolved config lands
+/// in `sft_config.json`; an unknown key and a missing `data` fail with clear errors.
+#[test]
+fn sft_from_toml_with_flag_override() {
+    let dir = tmp("sft-toml");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+    let out = dir.join("model");
+    let config = dir.join("sft.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data = {:?}\nout = {:?}\nsteps = 3\nbatch_size = 4\nlayers = 1\nhidden = 32\n\
+             heads = 2\nkv_heads = 1\nffn = 64\nvocab_size = 300\nmax_len = 64\nlr = 1e-3\n",
+            data.to_str().unwrap(),
+            out.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let o = rlp(&["sft", "--config", config.to_str().unwrap(), "--steps", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resolved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sft_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(resolved["steps"], 2, "the flag wins over the file");
+    assert_eq!(resolved["hidden"], 32, "the file wins over the default");
+    assert_eq!(resolved["lr"], 1e-3);
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+
+    assert_unknown_key("sft", dir.path(), "stpes = 3\n", "stpes");
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "steps = 2\n").unwrap();
+    let o = rlp(&["sft", "--config", empty.to_str().unwrap()]);
+    assert_clean_failure(&o, "data");
+}
+
 #[test]
 fn sft_then_generate() {
     let dir = tmp("ok");

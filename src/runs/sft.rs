@@ -16,8 +16,10 @@ use rlp_models::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Every setting of an SFT run.
+/// Every setting of an SFT run; in TOML every field is optional (defaults below) and unknown
+/// fields are an error.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SftConfig {
     /// Prompt/response JSONL (`{"prompt": …, "response": …}` per line), or plain text (`.txt`:
     /// one document per non-empty line, trained on every token: language-model pretraining).
@@ -55,7 +57,6 @@ pub struct SftConfig {
     /// Save a checkpoint into `out/checkpoint-N` every this many steps (0: only at the end).
     pub save_every: usize,
     /// Storage type of the saved weights (`f32`, or `f16`/`bf16` for half-size files).
-    #[serde(default)]
     pub save_dtype: StoreDtype,
 }
 
@@ -81,6 +82,14 @@ impl Default for SftConfig {
             save_every: 0,
             save_dtype: StoreDtype::F32,
         }
+    }
+}
+
+impl SftConfig {
+    /// Reads a TOML config; relative `data`, `init` and `tokenizer` paths stay relative to the
+    /// working directory, as on the command line.
+    pub fn load(path: &Path) -> Result<Self> {
+        super::read_toml(path, "SFT")
     }
 }
 
@@ -158,8 +167,11 @@ pub fn read_data(path: &Path) -> Result<Vec<PromptResponse>> {
 
 /// Runs SFT end to end; returns the report and leaves the checkpoint in `cfg.out`.
 pub fn run(cfg: &SftConfig) -> Result<SftReport> {
+    if cfg.data.as_os_str().is_empty() {
+        bail!("no training data: set `data` in the config or pass --data");
+    }
     if cfg.steps == 0 || cfg.batch_size == 0 {
-        bail!("--steps and --batch-size must be positive");
+        bail!("`steps` and `batch_size` (--steps, --batch-size) must be positive");
     }
     let data = read_data(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
