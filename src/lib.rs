@@ -11,16 +11,22 @@
 //! - [`tasks`] (`rlp-tasks`): benchmark tasks with their gold scorers;
 //! - [`policy`] (`rlp-policy-opt`): PPO with KL anchors, best-of-n, DPO;
 //! - [`eval`] (`rlp-eval`): gold score, KL, drift, diversity, win-rates, reports;
+//! - [`ib`] (`rlp-ib`): the multi-view information bottleneck of RLP-UML;
+//! - [`spg`] (`rlp-spg`): synthetic preference generation of RLP-SPG;
+//! - [`pipeline`]: RLP's Algorithm 1 and its baselines end to end (the main job);
 //! - [`runs`]: SFT, generation and reward models as the CLI runs them; [`toy`]: the shipped
 //!   example data.
 #![warn(missing_docs)]
 
 pub use rlp_core as core;
 pub use rlp_eval as eval;
+pub use rlp_ib as ib;
 pub use rlp_models as models;
 pub use rlp_policy_opt as policy;
 pub use rlp_reward as reward;
+pub use rlp_spg as spg;
 pub use rlp_tasks as tasks;
 
+pub mod pipeline;
 pub mod runs;
 pub mod toy;

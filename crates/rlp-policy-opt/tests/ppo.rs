@@ -11,48 +11,17 @@ use burn::module::Module;
 use rlp_core::SeededRng;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::to_f32;
-use rlp_models::{
-    CausalLm, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer, Trainer, collate_sft,
-    generate_text,
-};
+use rlp_models::{CausalLm, GenerationConfig, SamplingParams, TextTokenizer, generate_text};
 use rlp_policy_opt::anchor::{Anchor, FrozenAnchor};
 use rlp_policy_opt::ppo::{KlControl, PpoConfig, PpoTrainer, ValueModel};
 use rlp_tasks::Task;
-use rlp_tasks::synthetic::{base_policy, random_responses, synthetic};
+use rlp_tasks::synthetic::{base_policy, synthetic};
 
 /// The synthetic base after 150 SFT steps on prompts followed by 6 uniformly random words.
 fn word_writer(task: &Task) -> (CausalLm, TextTokenizer) {
     let device = test_backend().autodiff_device().unwrap();
-    let base = base_policy(task, 0, &device).unwrap();
-    let mut rng = SeededRng::new(1);
-    let mut trainer = Trainer::new(
-        base.model,
-        OptimConfig {
-            lr: 3e-3,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let pad = base.tokenizer.pad_id.unwrap_or(0);
-    let eos = base.tokenizer.eos_id;
-    for _ in 0..150 {
-        let idx: Vec<usize> = (0..32)
-            .map(|_| rng.below(task.train_prompts.len()))
-            .collect();
-        let responses = random_responses(&mut rng, idx.len(), 6);
-        let examples: Vec<(Vec<u32>, Vec<u32>)> = idx
-            .iter()
-            .zip(&responses)
-            .map(|(&i, r)| {
-                let mut resp = base.tokenizer.encode(r).unwrap();
-                resp.extend(eos);
-                (base.tokenizer.encode(&task.train_prompts[i]).unwrap(), resp)
-            })
-            .collect();
-        let batch = collate_sft(&examples, pad, 64, &device).unwrap();
-        trainer.step(&batch, 3e-3).unwrap();
-    }
-    (trainer.model, base.tokenizer)
+    let b = rlp_tasks::synthetic::word_writer(task, 0, 150, &device).unwrap();
+    (b.model, b.tokenizer)
 }
 
 /// Mean gold of 4 samples per eval prompt (temperature 1, seeded).

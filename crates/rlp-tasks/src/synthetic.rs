@@ -9,7 +9,7 @@
 
 use rlp_core::burn::tensor::Device;
 use rlp_core::{FnReward, SeededRng};
-use rlp_models::{CausalLm, LlamaConfig, TextTokenizer};
+use rlp_models::{CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, collate_sft};
 
 use crate::task::{BasePolicy, Task};
 
@@ -91,6 +91,48 @@ pub fn base_policy(task: &Task, seed: u64, device: &Device) -> rlp_models::Resul
     config.pad_token_id = tokenizer.pad_id;
     let model = CausalLm::init(&config, &mut SeededRng::new(seed), device)?;
     Ok(BasePolicy { model, tokenizer })
+}
+
+/// The base policy after `steps` SFT steps (batch 32, lr 3e-3) on train prompts followed by 6
+/// uniformly random words ([`random_responses`]): a policy that writes words, so its samples
+/// have gold scores to compare (the fresh base mostly writes word pieces, which score 0). Needs
+/// an autodiff `device`; deterministic for a seed.
+pub fn word_writer(
+    task: &Task,
+    seed: u64,
+    steps: usize,
+    device: &Device,
+) -> rlp_models::Result<BasePolicy> {
+    let base = base_policy(task, seed, device)?;
+    let mut rng = SeededRng::new(seed).fork("synthetic-word-writer");
+    let lr = 3e-3;
+    let mut trainer = Trainer::new(
+        base.model,
+        OptimConfig {
+            lr,
+            ..Default::default()
+        },
+    )?;
+    let tokenizer = base.tokenizer;
+    let pad = tokenizer.pad_id.unwrap_or(0);
+    for _ in 0..steps {
+        let idx: Vec<usize> = (0..32)
+            .map(|_| rng.below(task.train_prompts.len()))
+            .collect();
+        let responses = random_responses(&mut rng, idx.len(), 6);
+        let mut examples = Vec::with_capacity(idx.len());
+        for (&i, r) in idx.iter().zip(&responses) {
+            let mut response = tokenizer.encode(r)?;
+            response.extend(tokenizer.eos_id);
+            examples.push((tokenizer.encode(&task.train_prompts[i])?, response));
+        }
+        let batch = collate_sft(&examples, pad, 64, device)?;
+        trainer.step(&batch, lr)?;
+    }
+    Ok(BasePolicy {
+        model: trainer.model,
+        tokenizer,
+    })
 }
 
 #[cfg(test)]

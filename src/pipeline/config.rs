@@ -1,0 +1,288 @@
+//! Every setting of the RLP pipeline (`rlp pipeline --config FILE`; with no file, the embedded
+//! default `configs/pipeline-tweet-sentiment.toml`, which is what `cargo run --release` runs).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use rlp_core::BackendSpec;
+use rlp_eval::AnnotatorPoolConfig;
+use rlp_ib::UmlConfig;
+use rlp_policy_opt::ppo::PpoConfig;
+use rlp_reward::{RmTrainConfig, Trainable};
+use rlp_spg::SpgConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::runs::read_toml;
+
+/// The embedded default config (the main job).
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/pipeline-tweet-sentiment.toml");
+
+/// RLP's Algorithm 1 and its baselines, end to end (`../shared/ALGORITHMS.md`, RLP section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The task.
+    pub task: String,
+    /// The SFT model: a policy checkpoint directory with `tokenizer.json` (default: the task's
+    /// base policy).
+    pub policy: Option<std::path::PathBuf>,
+    /// One full run of every method per seed (PPO sampling, retraining, evaluation); the
+    /// preference data `D` and the first reward model `r` are shared by all seeds.
+    pub seeds: Vec<u64>,
+    /// Backend.
+    pub backend: BackendSpec,
+    /// The simulated human preferences `D`.
+    pub preferences: PreferenceConfig,
+    /// Which reward-model parameters train (for `r` and every retraining).
+    pub trainable: Trainable,
+    /// Training of the first reward model `r` on `D`.
+    pub reward: RmTrainConfig,
+    /// PPO iterations of each policy-optimisation round.
+    pub iterations: usize,
+    /// PPO's settings (both rounds).
+    pub ppo: PpoConfig,
+    /// The first-round policy's samples on unlabelled prompts (what RLP learns from).
+    pub policy_samples: PolicySampleConfig,
+    /// Where retraining starts.
+    pub retrain_init: RetrainInit,
+    /// Pairs of `D` revisited when retraining (a seeded subset; 0: all of `D`).
+    pub retrain_pairs: usize,
+    /// RLP-UML's retraining: Bradley–Terry on `D` plus `λ·L_M` on view pairs.
+    pub uml: UmlConfig,
+    /// RLP-SPG's pair rule.
+    pub spg: SpgConfig,
+    /// RLP-SPG's retraining on `D ∪ D̂`.
+    pub spg_train: RmTrainConfig,
+    /// RLP-SPG's semantic clusterer.
+    pub clusterer: ClustererSpec,
+    /// The best-of-n baseline.
+    pub bon: BonConfig,
+    /// Evaluation of every method against the SFT model's outputs.
+    pub eval: PipelineEval,
+}
+
+/// `D`: pairs of SFT samples on train prompts, labelled by the gold scorer with a fraction of
+/// the labels flipped (AlpacaFarm's simulated annotators: 25%).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreferenceConfig {
+    /// Prompts labelled (one pair each, from the start of the train split).
+    pub pairs: usize,
+    /// Fraction of labels flipped.
+    pub flip: f64,
+    /// New tokens per response.
+    pub max_new_tokens: usize,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Seed of the samples and the flips.
+    pub seed: u64,
+}
+
+impl Default for PreferenceConfig {
+    fn default() -> Self {
+        Self {
+            pairs: 2000,
+            flip: 0.25,
+            max_new_tokens: 24,
+            temperature: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// RLP's policy samples `P`: `n` responses per unlabelled prompt from the first-round policy
+/// (the paper: n = 10 at temperature 1.0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySampleConfig {
+    /// Unlabelled prompts, taken from the train split after the ones `D` used.
+    pub prompts: usize,
+    /// Responses per prompt.
+    pub n: usize,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// New tokens per response.
+    pub max_new_tokens: usize,
+}
+
+impl Default for PolicySampleConfig {
+    fn default() -> Self {
+        Self {
+            prompts: 128,
+            n: 10,
+            temperature: 1.0,
+            max_new_tokens: 24,
+        }
+    }
+}
+
+/// What the retrained reward model `r̂` starts from. The paper says "retrain" without saying
+/// from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetrainInit {
+    /// Continue from the first reward model `r` (cheaper; `D` is revisited, so `r̂` keeps what
+    /// `r` learnt).
+    #[default]
+    RewardModel,
+    /// Start again from the SFT model with a fresh head, as `r` did.
+    Sft,
+}
+
+/// RLP-SPG's semantic-equivalence clusterer (the paper: bidirectional entailment under an NLI
+/// model, which these machines do not have).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ClustererSpec {
+    /// Word-overlap leader clustering (Jaccard of normalised word sets ≥ `threshold`): offline,
+    /// nothing to fetch, so the main job runs without a network; a crude judge of meaning.
+    Lexical {
+        /// Jaccard threshold.
+        threshold: f64,
+    },
+    /// Cosine leader clustering of all-MiniLM-L6-v2 sentence embeddings (fetched once into
+    /// the cache with `rlp fetch minilm`).
+    Minilm {
+        /// Cosine threshold (0.75 measured on paraphrase pairs; see `rlp_spg::embedding`).
+        threshold: f32,
+    },
+    /// Cosine leader clustering of the SFT policy's mean-pooled final hidden states (measured
+    /// on tweets: opposite-meaning pairs score higher than paraphrases, so prefer the others).
+    Policy {
+        /// Cosine threshold.
+        threshold: f32,
+    },
+    /// Equal lower-cased, punctuation-free text (tiny tasks).
+    Normalized,
+}
+
+impl Default for ClustererSpec {
+    fn default() -> Self {
+        Self::Lexical {
+            threshold: rlp_spg::DEFAULT_LEXICAL_THRESHOLD,
+        }
+    }
+}
+
+/// The best-of-n baseline: the `r`-best of `n` SFT samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BonConfig {
+    /// Samples per prompt.
+    pub n: usize,
+    /// Sampling temperature of the candidates.
+    pub temperature: f32,
+}
+
+impl Default for BonConfig {
+    fn default() -> Self {
+        Self {
+            n: 16,
+            temperature: 1.0,
+        }
+    }
+}
+
+/// How every method is measured: win-rate against the SFT model's outputs on the task's eval
+/// prompts (gold judge and annotator pool), gold score; KL and drift come from each PPO run's
+/// final evaluation at temperature 1 (the KL estimators need samples from the policy itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineEval {
+    /// Eval prompts (from the start of the eval split).
+    pub prompts: usize,
+    /// Responses per prompt.
+    pub samples_per_prompt: usize,
+    /// Sampling temperature of the judged responses (RLP: 0.7).
+    pub temperature: f32,
+    /// New tokens per response.
+    pub max_new_tokens: usize,
+    /// Drift-corpus texts for perplexity.
+    pub drift_texts: usize,
+    /// The simulated annotator pool.
+    pub annotators: AnnotatorPoolConfig,
+}
+
+impl Default for PipelineEval {
+    fn default() -> Self {
+        Self {
+            prompts: 128,
+            samples_per_prompt: 2,
+            temperature: 0.7,
+            max_new_tokens: 24,
+            drift_texts: 200,
+            annotators: AnnotatorPoolConfig::default(),
+        }
+    }
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            task: rlp_tasks::DEFAULT_TASK.into(),
+            policy: None,
+            seeds: vec![0, 1, 2],
+            backend: BackendSpec::default(),
+            preferences: PreferenceConfig::default(),
+            trainable: Trainable::All,
+            reward: RmTrainConfig::default(),
+            iterations: 20,
+            ppo: PpoConfig::default(),
+            policy_samples: PolicySampleConfig::default(),
+            retrain_init: RetrainInit::default(),
+            retrain_pairs: 0,
+            uml: UmlConfig::default(),
+            spg: SpgConfig::default(),
+            spg_train: RmTrainConfig::default(),
+            clusterer: ClustererSpec::default(),
+            bon: BonConfig::default(),
+            eval: PipelineEval::default(),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Reads a TOML file; errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        read_toml(path, "pipeline")
+    }
+
+    /// The embedded default (the main job).
+    pub fn embedded_default() -> Result<Self> {
+        toml::from_str(DEFAULT_CONFIG)
+            .map_err(|e| anyhow::anyhow!("configs/pipeline-tweet-sentiment.toml: {e}"))
+    }
+
+    /// Errors on settings no run can use, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.seeds.is_empty() {
+            bail!("seeds: give at least one seed");
+        }
+        let mut sorted = self.seeds.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.seeds.len() {
+            bail!("seeds: {:?} repeats a seed", self.seeds);
+        }
+        if self.preferences.pairs == 0 {
+            bail!("preferences.pairs must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.preferences.flip) {
+            bail!("preferences.flip must lie in [0, 1], got {}", self.preferences.flip);
+        }
+        if self.iterations == 0 {
+            bail!("iterations must be at least 1");
+        }
+        if self.policy_samples.prompts == 0 || self.policy_samples.n < 2 {
+            bail!("policy_samples: need at least 1 prompt and n ≥ 2 responses per prompt");
+        }
+        if self.bon.n == 0 {
+            bail!("bon.n must be at least 1");
+        }
+        if self.eval.prompts == 0 || self.eval.samples_per_prompt == 0 {
+            bail!("eval.prompts and eval.samples_per_prompt must be at least 1");
+        }
+        self.ppo.validate()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,344 @@
+//! RLP's Algorithm 1 end to end, with its baselines (`../shared/ALGORITHMS.md`, RLP section):
+//!
+//! 1. SFT: the task's base policy.
+//! 2. `D`: simulated human preferences on SFT samples (gold scorer, a fraction flipped); the
+//!    first reward model `r` trained on `D`.
+//! 3. PPO from SFT against `r`: the first-round policy `π₁` (the PPO baseline).
+//! 4. `P`: `n` samples of `π₁` per unlabelled prompt.
+//! 5. Retrain: RLP-UML (`D` plus `λ·L_M` on view pairs from `P`) and RLP-SPG (`D ∪ D̂`, `D̂` the
+//!    synthetic pairs of `P`'s self-consistent prompts).
+//! 6. PPO again from SFT against each retrained `r̂`.
+//!
+//! Every method (SFT, best-of-n against `r`, PPO, RLP-UML, RLP-SPG) is judged against the SFT
+//! model's outputs on the eval prompts, per seed; the table reports mean ± SE across seeds, and
+//! the diagnostic reports how well `r` and `r̂` rank the policies' own samples.
+//!
+//! The run directory holds `config.toml`, `preferences.jsonl`, `rm/`, one `seed-N/` per seed
+//! (`ppo/`, `policy_samples.jsonl`, `rm-uml/`, `rm-spg/` with `spg_pairs.jsonl` and
+//! `spg_report.json`, `ppo-uml/`, `ppo-spg/`, `results.json`), `results.jsonl`, `table.md`,
+//! `win_rates.{svg,png}` and `report.md`.
+
+pub mod agreement;
+pub mod config;
+mod report;
+mod retrain;
+pub mod stages;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rlp_core::{RewardFn, SeededRng};
+use rlp_eval::error::score_checked;
+use rlp_eval::{AnnotatorPool, GoldJudge, MeanSe, bon_kl, win_rate};
+use rlp_models::{CausalLm, TextTokenizer, checkpoint};
+use rlp_reward::LearnedReward;
+use rlp_tasks::{Task, load_task};
+
+pub use agreement::{Agreement, pairwise_agreement};
+pub use config::{DEFAULT_CONFIG, PipelineConfig};
+pub use table::{AgreementResult, METHODS, MethodResult};
+
+use crate::runs::{load_policy, start_run_dir, write_line};
+
+/// What a pipeline run ends with.
+#[derive(Debug, Clone)]
+pub struct PipelineReport {
+    /// Every method in every seed.
+    pub results: Vec<MethodResult>,
+    /// The reward-model diagnostic in every seed.
+    pub agreement: Vec<AgreementResult>,
+    /// The table (Markdown).
+    pub table: String,
+    /// The diagnostic table (Markdown).
+    pub agreement_table: String,
+    /// Wall-clock seconds of each stage, summed over seeds.
+    pub timings: Vec<(String, f64)>,
+    /// The run directory.
+    pub out: PathBuf,
+}
+
+/// Wall-clock seconds per stage, summed over seeds, in first-seen order.
+#[derive(Default)]
+struct Timings(Vec<(String, f64)>);
+
+impl Timings {
+    fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let t = Instant::now();
+        let v = f()?;
+        let secs = t.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(s, _)| s == stage) {
+            Some((_, total)) => *total += secs,
+            None => self.0.push((stage.to_string(), secs)),
+        }
+        Ok(v)
+    }
+}
+
+/// Everything a seed needs that the seeds share.
+struct Shared<'a> {
+    config: &'a PipelineConfig,
+    task: Task,
+    sft: CausalLm,
+    tokenizer: TextTokenizer,
+    preferences: Vec<rlp_core::PreferencePair>,
+    r: LearnedReward,
+    r_dir: PathBuf,
+    plain: burn::tensor::Device,
+    train: burn::tensor::Device,
+    /// Eval prompts, each repeated `samples_per_prompt` times (prompt-major).
+    rows: Vec<String>,
+}
+
+/// Runs the pipeline as `config` says, writing into `out`.
+pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineReport> {
+    config.validate()?;
+    start_run_dir(out, config)?;
+    let _ = std::fs::remove_file(out.join("results.jsonl"));
+    let mut timings = Timings::default();
+    let plain = config.backend.device()?;
+    let train = config.backend.autodiff_device()?;
+    let task = load_task(&config.task, config.seeds[0], &plain)?;
+    let (sft, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seeds[0], &plain)?;
+    let unlabelled = config.preferences.pairs + config.policy_samples.prompts;
+    if task.train_prompts.len() < unlabelled {
+        anyhow::bail!(
+            "task {}: {} train prompts, but preferences.pairs + policy_samples.prompts = {unlabelled}",
+            task.name,
+            task.train_prompts.len()
+        );
+    }
+
+    eprintln!(
+        "[1/3] D: {} simulated preferences on SFT samples ({}% flipped)",
+        config.preferences.pairs,
+        config.preferences.flip * 100.0
+    );
+    let (preferences, label) = timings.time("label D", || {
+        stages::label_preferences(&task, &sft, &tokenizer, &config.preferences, out)
+    })?;
+    eprintln!(
+        "      {} pairs ({} flipped; skipped {} identical, {} gold ties)",
+        label.pairs, label.flipped, label.identical, label.ties
+    );
+    eprintln!("[2/3] r: Bradley–Terry on D");
+    let r_dir = out.join("rm");
+    let (r, r_report) = timings.time("train r", || {
+        let init = stages::fresh_rm(config, sft_on_train(config, &task, &train)?, config.seeds[0])?;
+        stages::train_rm(init, &tokenizer, &preferences, &config.reward, &r_dir, &plain)
+    })?;
+    eprintln!(
+        "      last-epoch loss {:.4}, batch accuracy {:.3}, {:.0} s",
+        r_report.last_epoch_loss, r_report.last_epoch_accuracy, r_report.seconds
+    );
+
+    let prompts = &task.eval_prompts[..config.eval.prompts.min(task.eval_prompts.len())];
+    let rows: Vec<String> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(p.clone(), config.eval.samples_per_prompt))
+        .collect();
+    let shared = Shared {
+        config,
+        task,
+        sft,
+        tokenizer,
+        preferences,
+        r,
+        r_dir,
+        plain,
+        train,
+        rows,
+    };
+    let mut results = Vec::new();
+    let mut agreement = Vec::new();
+    for (i, &seed) in config.seeds.iter().enumerate() {
+        eprintln!("[3/3] seed {seed} ({} of {})", i + 1, config.seeds.len());
+        let (res, agr) = run_seed(&shared, seed, &out.join(format!("seed-{seed}")), &mut timings)?;
+        for r in &res {
+            write_line(&out.join("results.jsonl"), r)?;
+        }
+        results.extend(res);
+        agreement.extend(agr);
+    }
+    let table = format!(
+        "{}\n{}",
+        table::markdown(&results, config.seeds.len()),
+        table::differences_markdown(&results)
+    );
+    let agreement_table = table::agreement_markdown(&agreement);
+    std::fs::write(out.join("table.md"), &table)?;
+    let report = PipelineReport {
+        results,
+        agreement,
+        table,
+        agreement_table,
+        timings: timings.0,
+        out: out.to_path_buf(),
+    };
+    report::write(config, &report)?;
+    Ok(report)
+}
+
+/// The SFT model loaded again, on the training device.
+fn sft_on_train(
+    config: &PipelineConfig,
+    task: &Task,
+    train: &burn::tensor::Device,
+) -> Result<CausalLm> {
+    Ok(load_policy(config.policy.as_deref(), task, config.seeds[0], train)?.0)
+}
+
+/// One seed: the baselines, both RLP variants, the judgements and the diagnostic.
+fn run_seed(
+    s: &Shared,
+    seed: u64,
+    dir: &Path,
+    timings: &mut Timings,
+) -> Result<(Vec<MethodResult>, Vec<AgreementResult>)> {
+    let c = s.config;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let rng = SeededRng::new(seed).fork("pipeline-seed");
+    let sample_eval = |policy: &CausalLm, stream: &str| -> Result<Vec<String>> {
+        let prompts: Vec<String> = s.rows.iter().step_by(c.eval.samples_per_prompt).cloned().collect();
+        stages::sample_texts(
+            policy,
+            &s.tokenizer,
+            &prompts,
+            c.eval.samples_per_prompt,
+            c.eval.max_new_tokens,
+            c.eval.temperature,
+            &mut rng.fork(stream),
+            stream,
+        )
+    };
+    let reference = timings.time("eval samples", || sample_eval(&s.sft, "SFT reference"))?;
+    let sft_texts = timings.time("eval samples", || sample_eval(&s.sft, "SFT"))?;
+    let bon_texts = timings.time("best-of-n", || {
+        stages::best_of_n_texts(c, &s.sft, &s.tokenizer, &s.rows, &s.r, &mut rng.fork("bon"))
+    })?;
+
+    eprintln!("  PPO against r");
+    let ppo = timings.time("PPO", || stages::ppo_round(c, &s.r_dir, seed, &dir.join("ppo")))?;
+    let pi1 = load_run_policy(&dir.join("ppo"), &s.plain)?;
+    let ppo_texts = timings.time("eval samples", || sample_eval(&pi1, "PPO"))?;
+
+    let start = c.preferences.pairs;
+    let unlabelled = &s.task.train_prompts[start..start + c.policy_samples.prompts];
+    let samples = timings.time("policy samples", || {
+        let generation = crate::runs::sampling(
+            c.policy_samples.max_new_tokens,
+            c.policy_samples.temperature,
+        );
+        let bar = crate::runs::progress_bar(unlabelled.len());
+        bar.set_message(format!("P: {} samples per prompt", c.policy_samples.n));
+        let out = rlp_spg::sample_responses_with_progress(
+            &pi1,
+            &s.tokenizer,
+            unlabelled,
+            c.policy_samples.n,
+            &generation,
+            seed,
+            |done, _| bar.set_position(done as u64),
+        )?;
+        bar.finish_and_clear();
+        Ok(out)
+    })?;
+    retrain::write_samples(&dir.join("policy_samples.jsonl"), unlabelled, &samples)?;
+
+    eprintln!("  RLP-UML: retrain r with the multi-view information bottleneck");
+    let uml_dir = dir.join("rm-uml");
+    let r_uml = timings.time("retrain UML", || {
+        retrain::uml(s, unlabelled, &samples, seed, &uml_dir)
+    })?;
+    eprintln!("  RLP-SPG: synthetic preferences from self-consistent samples");
+    let spg_dir = dir.join("rm-spg");
+    let r_spg = timings.time("retrain SPG", || {
+        retrain::spg(s, unlabelled, &samples, seed, &spg_dir)
+    })?;
+    eprintln!("  PPO against r̂ (UML)");
+    let ppo_uml = timings.time("PPO", || stages::ppo_round(c, &uml_dir, seed, &dir.join("ppo-uml")))?;
+    let pi_uml = load_run_policy(&dir.join("ppo-uml"), &s.plain)?;
+    eprintln!("  PPO against r̂ (SPG)");
+    let ppo_spg = timings.time("PPO", || stages::ppo_round(c, &spg_dir, seed, &dir.join("ppo-spg")))?;
+    let pi_spg = load_run_policy(&dir.join("ppo-spg"), &s.plain)?;
+    let uml_texts = timings.time("eval samples", || sample_eval(&pi_uml, "RLP-UML"))?;
+    let spg_texts = timings.time("eval samples", || sample_eval(&pi_spg, "RLP-SPG"))?;
+
+    let judged = timings.time("judging", || -> Result<_> {
+        let gold = s.task.gold.as_ref();
+        let pool = AnnotatorPool::new(gold, c.eval.annotators.clone())?;
+        let judge = GoldJudge::new(gold);
+        let last = |r: &crate::runs::ppo::PpoRunReport| {
+            let e = &r.evals[r.evals.len() - 1].1;
+            (e.kl_k1.mean, e.drift_ppl)
+        };
+        let sft_drift = ppo.evals[0].1.drift_ppl;
+        let methods: [(&str, &Vec<String>, (f64, Option<f64>)); 5] = [
+            ("SFT", &sft_texts, (0.0, sft_drift)),
+            ("Best-of-n", &bon_texts, (bon_kl(c.bon.n), None)),
+            ("PPO", &ppo_texts, last(&ppo)),
+            ("RLP-UML", &uml_texts, last(&ppo_uml)),
+            ("RLP-SPG", &spg_texts, last(&ppo_spg)),
+        ];
+        let mut out = Vec::new();
+        let mut gold_of = Vec::new();
+        for (method, texts, (kl, drift_ppl)) in methods {
+            let g = score_checked(gold, &s.rows, texts)?;
+            let wg = win_rate(&judge, &s.rows, texts, &reference)?;
+            let wa = win_rate(&pool, &s.rows, texts, &reference)?;
+            out.push(MethodResult {
+                method: method.into(),
+                seed,
+                win_gold: wg.rate,
+                win_gold_se: wg.se,
+                win_annotators: wa.rate,
+                win_annotators_se: wa.se,
+                gold: MeanSe::of(&g),
+                kl,
+                drift_ppl,
+            });
+            gold_of.push((method, g));
+        }
+        Ok((out, gold_of))
+    })?;
+    let (results, gold_of) = judged;
+    let gold = |m: &str| gold_of.iter().find(|(n, _)| *n == m).map(|(_, g)| g.clone()).unwrap_or_default();
+
+    let k = c.eval.samples_per_prompt;
+    let agree = |rm: &LearnedReward, texts: &[String], g: &[f64]| -> Result<Agreement> {
+        let scores: Vec<f64> = rm.score(&s.rows, texts).map_err(|e| anyhow::anyhow!("{e}"))?
+            .into_iter().map(f64::from).collect();
+        Ok(pairwise_agreement(&scores, g, k))
+    };
+    let mut agreement = Vec::new();
+    for (method, r_hat, final_texts) in [("RLP-UML", &r_uml, &uml_texts), ("RLP-SPG", &r_spg, &spg_texts)] {
+        for (samples, texts) in [("PPO", &ppo_texts), (method, final_texts)] {
+            let g = gold(samples);
+            agreement.push(AgreementResult {
+                method: method.into(),
+                seed,
+                samples: samples.into(),
+                before: agree(&s.r, texts, &g)?,
+                after: agree(r_hat, texts, &g)?,
+            });
+        }
+    }
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&serde_json::json!({"methods": results, "agreement": agreement}))?,
+    )?;
+    for r in &results {
+        eprintln!(
+            "  {:<10} win-rate {:.3} ± {:.3} (gold judge)  {:.3} ± {:.3} (annotators)  gold {:.3}  KL {:.2}",
+            r.method, r.win_gold, r.win_gold_se, r.win_annotators, r.win_annotators_se, r.gold.mean, r.kl
+        );
+    }
+    Ok((results, agreement))
+}
+
+/// The final policy of the PPO run in `dir` on `device`.
+fn load_run_policy(dir: &Path, device: &burn::tensor::Device) -> Result<CausalLm> {
+    let p = dir.join("policy");
+    checkpoint::load(&p, device).with_context(|| format!("loading {}", p.display()))
+}

@@ -1,0 +1,157 @@
+//! Step 5 of Algorithm 1: retrain the reward model on the first-round policy's samples, by
+//! RLP-UML (Bradley–Terry on `D` plus `λ·L_M` on view pairs) or RLP-SPG (Bradley–Terry on
+//! `D ∪ D̂`).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rlp_core::jsonl::write_jsonl;
+use rlp_core::{PreferencePair, SeededRng};
+use rlp_ib::{ViewPair, train_uml};
+use rlp_reward::{LearnedReward, RewardModel};
+use rlp_spg::{
+    EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PolicyEmbedder, SemanticClusterer, build_pairs,
+};
+
+use super::Shared;
+use super::config::{ClustererSpec, RetrainInit};
+use super::stages::{fresh_rm, save_rm, train_rm};
+use crate::runs::progress_bar;
+
+/// One line of `policy_samples.jsonl`.
+#[derive(serde::Serialize)]
+struct Samples<'a> {
+    prompt: &'a str,
+    responses: &'a [String],
+}
+
+/// Writes the policy samples, one prompt with its responses per line.
+pub fn write_samples(path: &Path, prompts: &[String], samples: &[Vec<String>]) -> Result<()> {
+    let lines: Vec<Samples> = prompts
+        .iter()
+        .zip(samples)
+        .map(|(p, r)| Samples {
+            prompt: p,
+            responses: r,
+        })
+        .collect();
+    Ok(write_jsonl(path, &lines)?)
+}
+
+/// The reward model retraining starts from, on the training device.
+fn init(s: &Shared, seed: u64) -> Result<RewardModel> {
+    match s.config.retrain_init {
+        RetrainInit::RewardModel => Ok(RewardModel::load(&s.r_dir, &s.train)
+            .with_context(|| format!("loading r from {}", s.r_dir.display()))?
+            .with_trainable(s.config.trainable)?),
+        RetrainInit::Sft => fresh_rm(
+            s.config,
+            super::sft_on_train(s.config, &s.task, &s.train)?,
+            seed,
+        ),
+    }
+}
+
+/// The pairs of `D` retraining revisits: all of them, or a seeded subset of `retrain_pairs`.
+fn revisited(s: &Shared, seed: u64) -> Vec<PreferencePair> {
+    let k = s.config.retrain_pairs;
+    if k == 0 || k >= s.preferences.len() {
+        return s.preferences.clone();
+    }
+    let mut idx: Vec<usize> = (0..s.preferences.len()).collect();
+    SeededRng::new(seed).fork("pipeline-retrain-subset").shuffle(&mut idx);
+    idx[..k].iter().map(|&i| s.preferences[i].clone()).collect()
+}
+
+/// RLP-UML: the views are disjoint pairs of one prompt's samples, `(y₁, y₂), (y₃, y₄), …`.
+pub fn uml(
+    s: &Shared,
+    prompts: &[String],
+    samples: &[Vec<String>],
+    seed: u64,
+    dir: &Path,
+) -> Result<LearnedReward> {
+    let views: Vec<ViewPair> = prompts
+        .iter()
+        .zip(samples)
+        .flat_map(|(p, ys)| {
+            ys.chunks_exact(2).map(move |v| ViewPair {
+                prompt: p.clone(),
+                a: v[0].clone(),
+                b: v[1].clone(),
+            })
+        })
+        .collect();
+    let d = revisited(s, seed);
+    let mut config = s.config.uml.clone();
+    config.rm.seed = seed;
+    std::fs::create_dir_all(dir)?;
+    let bar = progress_bar(0);
+    let (model, report) = train_uml(init(s, seed)?, &s.tokenizer, &d, &views, &config, &mut |st| {
+        bar.set_length(st.total as u64);
+        bar.set_position(st.step as u64);
+        bar.set_message(format!("UML: bt {:.3}  I {:.3}  SKL {:.3}", st.bt_loss, st.mi, st.skl));
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "    {} pairs of D, {} view pairs: MI {:.3}, SKL {:.3} over the last epoch ({:.0} s)",
+        d.len(),
+        views.len(),
+        report.mean_mi,
+        report.mean_skl,
+        report.seconds
+    );
+    std::fs::write(dir.join("uml_report.json"), serde_json::to_string_pretty(&report)?)?;
+    save_rm(&model, &s.tokenizer, dir, &s.plain)
+}
+
+/// The clusterer the config names.
+fn clusterer(s: &Shared) -> Result<Box<dyn SemanticClusterer>> {
+    Ok(match &s.config.clusterer {
+        ClustererSpec::Policy { threshold } => Box::new(
+            EmbeddingClusterer::new(PolicyEmbedder::new(s.sft.clone(), s.tokenizer.clone()))
+                .with_threshold(*threshold)?
+                .with_name("sft-policy-embedding"),
+        ),
+        ClustererSpec::Minilm { threshold } => {
+            let dir = rlp_models::fetch::fetch("minilm", None)?;
+            let encoder = rlp_models::bert::SentenceEncoder::load(&dir, &s.plain)?;
+            Box::new(EmbeddingClusterer::new(encoder).with_threshold(*threshold)?)
+        }
+        ClustererSpec::Lexical { threshold } => Box::new(LexicalClusterer::with_threshold(*threshold)?),
+        ClustererSpec::Normalized => Box::new(NormalizedTextClusterer::default()),
+    })
+}
+
+/// RLP-SPG: synthetic pairs `D̂` from the self-consistent prompts, then Bradley–Terry on
+/// `D ∪ D̂` (unweighted).
+pub fn spg(
+    s: &Shared,
+    prompts: &[String],
+    samples: &[Vec<String>],
+    seed: u64,
+    dir: &Path,
+) -> Result<LearnedReward> {
+    let mut config = s.config.spg.clone();
+    config.seed = seed;
+    let mut clusterer = clusterer(s)?;
+    let (synthetic, report) = build_pairs(prompts, samples, clusterer.as_mut(), &s.r, &config)?;
+    std::fs::create_dir_all(dir)?;
+    write_jsonl(dir.join("spg_pairs.jsonl"), &synthetic)?;
+    std::fs::write(dir.join("spg_report.json"), serde_json::to_string_pretty(&report)?)?;
+    eprintln!(
+        "    D̂: kept {} of {} prompts ({} below γ = {}, {} with one cluster); mean confidence {:.2}",
+        report.kept,
+        report.prompts,
+        report.skipped_low_confidence,
+        config.gamma,
+        report.skipped_single_cluster,
+        report.mean_confidence
+    );
+    let mut d = revisited(s, seed);
+    d.extend(synthetic);
+    let mut train = s.config.spg_train.clone();
+    train.seed = seed;
+    let (reward, _) = train_rm(init(s, seed)?, &s.tokenizer, &d, &train, dir, &s.plain)?;
+    Ok(reward)
+}

@@ -1,0 +1,216 @@
+//! The results table, shaped like RLP's Table 2: one row per method, each column the mean over
+//! seeds ± its standard error across seeds.
+
+use rlp_eval::MeanSe;
+use serde::{Deserialize, Serialize};
+
+use super::agreement::Agreement;
+
+/// The methods, in the table's order.
+pub const METHODS: [&str; 5] = ["SFT", "Best-of-n", "PPO", "RLP-UML", "RLP-SPG"];
+
+/// One method's measurements in one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodResult {
+    /// One of [`METHODS`].
+    pub method: String,
+    /// The seed.
+    pub seed: u64,
+    /// Win-rate against the SFT model's outputs under the gold judge.
+    pub win_gold: f64,
+    /// Its standard error within the seed.
+    pub win_gold_se: f64,
+    /// Win-rate under the simulated annotator pool.
+    pub win_annotators: f64,
+    /// Its standard error within the seed.
+    pub win_annotators_se: f64,
+    /// Gold score of the judged responses.
+    pub gold: MeanSe,
+    /// Sequence KL to the SFT model in nats (PPO runs: k1 at temperature 1; best-of-n: the
+    /// analytic bound `log n − (n−1)/n`; SFT: 0).
+    pub kl: f64,
+    /// Perplexity on the drift corpus (`None` for best-of-n, which has no single policy).
+    pub drift_ppl: Option<f64>,
+}
+
+/// Reward-model agreement with the gold scorer on a policy's samples, before and after
+/// retraining, in one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementResult {
+    /// `RLP-UML` or `RLP-SPG`.
+    pub method: String,
+    /// The seed.
+    pub seed: u64,
+    /// Whose samples: `PPO` (the first-round policy `r̂` learnt from) or the method's final
+    /// policy.
+    pub samples: String,
+    /// The first reward model `r`.
+    pub before: Agreement,
+    /// The retrained `r̂`.
+    pub after: Agreement,
+}
+
+/// `mean ± SE` across seeds of `f` over the rows of `method`.
+fn across(rows: &[MethodResult], method: &str, f: impl Fn(&MethodResult) -> f64) -> MeanSe {
+    let v: Vec<f64> = rows.iter().filter(|r| r.method == method).map(f).collect();
+    MeanSe::of(&v)
+}
+
+fn cell(m: MeanSe, scale: f64, digits: usize) -> String {
+    format!(
+        "{:.digits$} ± {:.digits$}",
+        m.mean * scale,
+        m.se * scale,
+        digits = digits
+    )
+}
+
+/// The table in Markdown: win-rates in percent (gold judge, annotator pool), gold score, KL,
+/// drift perplexity; mean ± SE across `seeds` seeds.
+pub fn markdown(rows: &[MethodResult], seeds: usize) -> String {
+    let mut s = format!(
+        "| method | win-rate vs SFT, gold judge (%) | win-rate vs SFT, annotators (%) | gold score | KL to SFT (nats) | drift ppl |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for m in METHODS {
+        if !rows.iter().any(|r| r.method == m) {
+            continue;
+        }
+        let drift: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.method == m)
+            .filter_map(|r| r.drift_ppl)
+            .collect();
+        s += &format!(
+            "| {m} | {} | {} | {} | {} | {} |\n",
+            cell(across(rows, m, |r| r.win_gold), 100.0, 1),
+            cell(across(rows, m, |r| r.win_annotators), 100.0, 1),
+            cell(across(rows, m, |r| r.gold.mean), 1.0, 3),
+            cell(across(rows, m, |r| r.kl), 1.0, 2),
+            if drift.is_empty() {
+                "–".to_string()
+            } else {
+                cell(MeanSe::of(&drift), 1.0, 0)
+            },
+        );
+    }
+    s += &format!("\nMean ± standard error across {seeds} seed(s).\n");
+    s
+}
+
+/// `a − b` per seed (seeds where both ran), mean ± SE across seeds, of `f`.
+pub fn paired_difference(
+    rows: &[MethodResult],
+    a: &str,
+    b: &str,
+    f: impl Fn(&MethodResult) -> f64,
+) -> MeanSe {
+    let diffs: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.method == a)
+        .filter_map(|ra| {
+            rows.iter()
+                .find(|rb| rb.method == b && rb.seed == ra.seed)
+                .map(|rb| f(ra) - f(rb))
+        })
+        .collect();
+    MeanSe::of(&diffs)
+}
+
+/// The paired comparisons of each RLP variant with PPO (same seed, same PPO settings and
+/// random streams; only the reward model differs), in win-rate points.
+pub fn differences_markdown(rows: &[MethodResult]) -> String {
+    let mut s = String::new();
+    for m in ["RLP-UML", "RLP-SPG"] {
+        if !rows.iter().any(|r| r.method == m) {
+            continue;
+        }
+        let g = paired_difference(rows, m, "PPO", |r| r.win_gold);
+        let a = paired_difference(rows, m, "PPO", |r| r.win_annotators);
+        s += &format!(
+            "- {m} − PPO, paired by seed: {:+.1} ± {:.1} points (gold judge), {:+.1} ± {:.1} (annotators)\n",
+            g.mean * 100.0,
+            g.se * 100.0,
+            a.mean * 100.0,
+            a.se * 100.0
+        );
+    }
+    s
+}
+
+/// The agreement table in Markdown: mean over seeds ± SE across seeds.
+pub fn agreement_markdown(rows: &[AgreementResult]) -> String {
+    let mut s = String::from(
+        "| retraining | samples from | agreement of r (before) | agreement of r̂ (after) | pairs per seed |\n\
+         |---|---|---|---|---|\n",
+    );
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let k = (r.method.clone(), r.samples.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    for (method, samples) in keys {
+        let sel: Vec<&AgreementResult> = rows
+            .iter()
+            .filter(|r| r.method == method && r.samples == samples)
+            .collect();
+        let before = MeanSe::of(&sel.iter().map(|r| r.before.rate).collect::<Vec<_>>());
+        let after = MeanSe::of(&sel.iter().map(|r| r.after.rate).collect::<Vec<_>>());
+        let pairs = sel.iter().map(|r| r.before.pairs).sum::<usize>() / sel.len().max(1);
+        s += &format!(
+            "| {method} | {samples} | {} | {} | {pairs} |\n",
+            cell(before, 100.0, 1),
+            cell(after, 100.0, 1)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(method: &str, seed: u64, win: f64) -> MethodResult {
+        MethodResult {
+            method: method.into(),
+            seed,
+            win_gold: win,
+            win_gold_se: 0.0,
+            win_annotators: win,
+            win_annotators_se: 0.0,
+            gold: MeanSe::of(&[win]),
+            kl: 1.0,
+            drift_ppl: Some(100.0),
+        }
+    }
+
+    /// PPO wins 0.6 and 0.7 in two seeds: mean 65.0%, sample SD 0.0707, SE = SD/√2 = 5.0%.
+    #[test]
+    fn table_reports_mean_and_se_across_seeds() {
+        let rows = [row("PPO", 0, 0.6), row("PPO", 1, 0.7), row("SFT", 0, 0.5)];
+        let t = markdown(&rows, 2);
+        assert!(t.contains("| PPO | 65.0 ± 5.0 |"), "{t}");
+        assert!(t.contains("| SFT | 50.0 ± 0.0 |"), "{t}");
+        assert!(!t.contains("RLP-UML"));
+    }
+
+    /// Seed 0: 0.70 − 0.60 = 0.10; seed 1: 0.60 − 0.70 = −0.10 → mean 0, SD 0.1414, SE 0.1.
+    #[test]
+    fn paired_difference_matches_seeds() {
+        let rows = [
+            row("PPO", 0, 0.6),
+            row("PPO", 1, 0.7),
+            row("RLP-UML", 0, 0.7),
+            row("RLP-UML", 1, 0.6),
+            row("RLP-SPG", 2, 0.9),
+        ];
+        let d = paired_difference(&rows, "RLP-UML", "PPO", |r| r.win_gold);
+        assert!(d.mean.abs() < 1e-12);
+        assert!((d.se - 0.1).abs() < 1e-9, "{}", d.se);
+        assert_eq!(paired_difference(&rows, "RLP-SPG", "PPO", |r| r.win_gold).n, 0);
+        let text = differences_markdown(&rows);
+        assert!(text.contains("RLP-UML − PPO, paired by seed: +0.0 ± 10.0 points"), "{text}");
+    }
+}
