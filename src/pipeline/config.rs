@@ -47,6 +47,10 @@ pub struct PipelineConfig {
     pub retrain_init: RetrainInit,
     /// Pairs of `D` revisited when retraining (a seeded subset; 0: all of `D`).
     pub retrain_pairs: usize,
+    /// Also run the control arm `Retrain-D`: `r` retrained exactly as RLP-SPG retrains it
+    /// (same init, pairs of `D`, settings) but with no policy samples, then PPO from SFT. It
+    /// separates what the policy samples add from what more reward-model training adds.
+    pub control: bool,
     /// RLP-UML's retraining: Bradley–Terry on `D` plus `λ·L_M` on view pairs.
     pub uml: UmlConfig,
     /// RLP-SPG's pair rule.
@@ -231,6 +235,7 @@ impl Default for PipelineConfig {
             policy_samples: PolicySampleConfig::default(),
             retrain_init: RetrainInit::default(),
             retrain_pairs: 0,
+            control: true,
             uml: UmlConfig::default(),
             spg: SpgConfig::default(),
             spg_train: RmTrainConfig::default(),

@@ -20,6 +20,7 @@
 
 pub mod agreement;
 pub mod config;
+mod judge;
 mod report;
 mod retrain;
 pub mod stages;
@@ -29,9 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use rlp_core::{RewardFn, SeededRng};
-use rlp_eval::error::score_checked;
-use rlp_eval::{AnnotatorPool, GoldJudge, MeanSe, bon_kl, win_rate};
+use rlp_core::{MemoReward, SeededRng};
+use rlp_eval::bon_kl;
 use rlp_models::{CausalLm, TextTokenizer, checkpoint};
 use rlp_reward::LearnedReward;
 use rlp_tasks::{Task, load_task};
@@ -89,6 +89,8 @@ struct Shared<'a> {
     train: burn::tensor::Device,
     /// Eval prompts, each repeated `samples_per_prompt` times (prompt-major).
     rows: Vec<String>,
+    /// The SFT model's drift perplexity.
+    sft_drift: f64,
 }
 
 /// Runs the pipeline as `config` says, writing into `out`.
@@ -138,6 +140,9 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
         .iter()
         .flat_map(|p| std::iter::repeat_n(p.clone(), config.eval.samples_per_prompt))
         .collect();
+    let sft_drift = timings.time("SFT drift", || {
+        stages::drift_ppl(&sft, &tokenizer, &task, config.eval.drift_texts)
+    })?;
     let shared = Shared {
         config,
         task,
@@ -149,6 +154,7 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
         plain,
         train,
         rows,
+        sft_drift,
     };
     let mut results = Vec::new();
     let mut agreement = Vec::new();
@@ -189,7 +195,8 @@ fn sft_on_train(
     Ok(load_policy(config.policy.as_deref(), task, config.seeds[0], train)?.0)
 }
 
-/// One seed: the baselines, both RLP variants, the judgements and the diagnostic.
+/// One seed: the baselines, the control, both RLP variants, the judgements and the
+/// diagnostic.
 fn run_seed(
     s: &Shared,
     seed: u64,
@@ -199,8 +206,13 @@ fn run_seed(
     let c = s.config;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let rng = SeededRng::new(seed).fork("pipeline-seed");
+    let prompts: Vec<String> = s
+        .rows
+        .iter()
+        .step_by(c.eval.samples_per_prompt)
+        .cloned()
+        .collect();
     let sample_eval = |policy: &CausalLm, stream: &str| -> Result<Vec<String>> {
-        let prompts: Vec<String> = s.rows.iter().step_by(c.eval.samples_per_prompt).cloned().collect();
         stages::sample_texts(
             policy,
             &s.tokenizer,
@@ -213,15 +225,39 @@ fn run_seed(
         )
     };
     let reference = timings.time("eval samples", || sample_eval(&s.sft, "SFT reference"))?;
-    let sft_texts = timings.time("eval samples", || sample_eval(&s.sft, "SFT"))?;
-    let bon_texts = timings.time("best-of-n", || {
-        stages::best_of_n_texts(c, &s.sft, &s.tokenizer, &s.rows, &s.r, &mut rng.fork("bon"))
-    })?;
-
-    eprintln!("  PPO against r");
-    let ppo = timings.time("PPO", || stages::ppo_round(c, &s.r_dir, seed, &dir.join("ppo")))?;
+    let mut arms = vec![judge::Arm {
+        method: "SFT",
+        texts: timings.time("eval samples", || sample_eval(&s.sft, "SFT"))?,
+        kl: 0.0,
+        drift_ppl: Some(s.sft_drift),
+    }];
+    arms.push(judge::Arm {
+        method: "Best-of-n",
+        texts: timings.time("best-of-n", || {
+            stages::best_of_n_texts(c, &s.sft, &s.tokenizer, &s.rows, &s.r, &mut rng.fork("bon"))
+        })?,
+        kl: bon_kl(c.bon.n),
+        drift_ppl: None,
+    });
+    // One PPO round from SFT against `reward_dir`; its final policy's eval samples.
+    let ppo_arm = |timings: &mut Timings,
+                   method: &'static str,
+                   reward_dir: &Path,
+                   run: &str|
+     -> Result<judge::Arm> {
+        eprintln!("  {method}: PPO against {}", reward_dir.display());
+        let report = timings.time("PPO", || stages::ppo_round(c, reward_dir, seed, &dir.join(run)))?;
+        let policy = load_run_policy(&dir.join(run), &s.plain)?;
+        let e = &report.evals[report.evals.len() - 1].1;
+        Ok(judge::Arm {
+            method,
+            texts: timings.time("eval samples", || sample_eval(&policy, method))?,
+            kl: e.kl_k1.mean,
+            drift_ppl: e.drift_ppl,
+        })
+    };
+    let ppo = ppo_arm(timings, "PPO", &s.r_dir, "ppo")?;
     let pi1 = load_run_policy(&dir.join("ppo"), &s.plain)?;
-    let ppo_texts = timings.time("eval samples", || sample_eval(&pi1, "PPO"))?;
 
     let start = c.preferences.pairs;
     let unlabelled = &s.task.train_prompts[start..start + c.policy_samples.prompts];
@@ -256,82 +292,59 @@ fn run_seed(
     let r_spg = timings.time("retrain SPG", || {
         retrain::spg(s, unlabelled, &samples, seed, &spg_dir)
     })?;
-    eprintln!("  PPO against r̂ (UML)");
-    let ppo_uml = timings.time("PPO", || stages::ppo_round(c, &uml_dir, seed, &dir.join("ppo-uml")))?;
-    let pi_uml = load_run_policy(&dir.join("ppo-uml"), &s.plain)?;
-    eprintln!("  PPO against r̂ (SPG)");
-    let ppo_spg = timings.time("PPO", || stages::ppo_round(c, &spg_dir, seed, &dir.join("ppo-spg")))?;
-    let pi_spg = load_run_policy(&dir.join("ppo-spg"), &s.plain)?;
-    let uml_texts = timings.time("eval samples", || sample_eval(&pi_uml, "RLP-UML"))?;
-    let spg_texts = timings.time("eval samples", || sample_eval(&pi_spg, "RLP-SPG"))?;
+    let control_dir = dir.join("rm-control");
+    if c.control {
+        eprintln!("  control: retrain r on D alone (no policy samples)");
+        timings.time("retrain control", || retrain::control(s, seed, &control_dir))?;
+    }
+    arms.push(ppo);
+    if c.control {
+        arms.push(ppo_arm(timings, "Retrain-D", &control_dir, "ppo-control")?);
+    }
+    arms.push(ppo_arm(timings, "RLP-UML", &uml_dir, "ppo-uml")?);
+    arms.push(ppo_arm(timings, "RLP-SPG", &spg_dir, "ppo-spg")?);
 
-    let judged = timings.time("judging", || -> Result<_> {
-        let gold = s.task.gold.as_ref();
-        let pool = AnnotatorPool::new(gold, c.eval.annotators.clone())?;
-        let judge = GoldJudge::new(gold);
-        let last = |r: &crate::runs::ppo::PpoRunReport| {
-            let e = &r.evals[r.evals.len() - 1].1;
-            (e.kl_k1.mean, e.drift_ppl)
-        };
-        let sft_drift = ppo.evals[0].1.drift_ppl;
-        let methods: [(&str, &Vec<String>, (f64, Option<f64>)); 5] = [
-            ("SFT", &sft_texts, (0.0, sft_drift)),
-            ("Best-of-n", &bon_texts, (bon_kl(c.bon.n), None)),
-            ("PPO", &ppo_texts, last(&ppo)),
-            ("RLP-UML", &uml_texts, last(&ppo_uml)),
-            ("RLP-SPG", &spg_texts, last(&ppo_spg)),
-        ];
-        let mut out = Vec::new();
-        let mut gold_of = Vec::new();
-        for (method, texts, (kl, drift_ppl)) in methods {
-            let g = score_checked(gold, &s.rows, texts)?;
-            let wg = win_rate(&judge, &s.rows, texts, &reference)?;
-            let wa = win_rate(&pool, &s.rows, texts, &reference)?;
-            out.push(MethodResult {
-                method: method.into(),
-                seed,
-                win_gold: wg.rate,
-                win_gold_se: wg.se,
-                win_annotators: wa.rate,
-                win_annotators_se: wa.se,
-                gold: MeanSe::of(&g),
-                kl,
-                drift_ppl,
-            });
-            gold_of.push((method, g));
-        }
-        Ok((out, gold_of))
+    let memo = MemoReward::new(s.task.gold.as_ref());
+    let results = timings.time("judging", || {
+        judge::judge_arms(&arms, &reference, &s.rows, &memo, &c.eval.annotators, seed)
     })?;
-    let (results, gold_of) = judged;
-    let gold = |m: &str| gold_of.iter().find(|(n, _)| *n == m).map(|(_, g)| g.clone()).unwrap_or_default();
-
-    let k = c.eval.samples_per_prompt;
-    let agree = |rm: &LearnedReward, texts: &[String], g: &[f64]| -> Result<Agreement> {
-        let scores: Vec<f64> = rm.score(&s.rows, texts).map_err(|e| anyhow::anyhow!("{e}"))?
-            .into_iter().map(f64::from).collect();
-        Ok(pairwise_agreement(&scores, g, k))
-    };
+    let texts = |m: &str| &arms.iter().find(|a| a.method == m).expect("arm").texts;
     let mut agreement = Vec::new();
-    for (method, r_hat, final_texts) in [("RLP-UML", &r_uml, &uml_texts), ("RLP-SPG", &r_spg, &spg_texts)] {
-        for (samples, texts) in [("PPO", &ppo_texts), (method, final_texts)] {
-            let g = gold(samples);
+    for (method, r_hat) in [("RLP-UML", &r_uml), ("RLP-SPG", &r_spg)] {
+        for samples in ["PPO", method] {
+            let (before, after) = judge::agreement_of(
+                &s.r,
+                r_hat,
+                &memo,
+                &s.rows,
+                texts(samples),
+                c.eval.samples_per_prompt,
+            )?;
             agreement.push(AgreementResult {
                 method: method.into(),
                 seed,
                 samples: samples.into(),
-                before: agree(&s.r, texts, &g)?,
-                after: agree(r_hat, texts, &g)?,
+                before,
+                after,
             });
         }
     }
     std::fs::write(
         dir.join("results.json"),
-        serde_json::to_string_pretty(&serde_json::json!({"methods": results, "agreement": agreement}))?,
+        serde_json::to_string_pretty(
+            &serde_json::json!({"methods": results, "agreement": agreement}),
+        )?,
     )?;
     for r in &results {
         eprintln!(
             "  {:<10} win-rate {:.3} ± {:.3} (gold judge)  {:.3} ± {:.3} (annotators)  gold {:.3}  KL {:.2}",
-            r.method, r.win_gold, r.win_gold_se, r.win_annotators, r.win_annotators_se, r.gold.mean, r.kl
+            r.method,
+            r.win_gold,
+            r.win_gold_se,
+            r.win_annotators,
+            r.win_annotators_se,
+            r.gold.mean,
+            r.kl
         );
     }
     Ok((results, agreement))

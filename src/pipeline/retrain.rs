@@ -123,6 +123,15 @@ fn clusterer(s: &Shared) -> Result<Box<dyn SemanticClusterer>> {
     })
 }
 
+/// The control: `r` retrained as [`spg`] retrains it, on the revisited pairs of `D` alone.
+pub fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
+    let d = revisited(s, seed);
+    let mut train = s.config.spg_train.clone();
+    train.seed = seed;
+    let (reward, _) = train_rm(init(s, seed)?, &s.tokenizer, &d, &train, dir, &s.plain)?;
+    Ok(reward)
+}
+
 /// RLP-SPG: synthetic pairs `D̂` from the self-consistent prompts, then Bradley–Terry on
 /// `D ∪ D̂` (unweighted).
 pub fn spg(

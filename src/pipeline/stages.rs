@@ -126,8 +126,8 @@ pub fn fresh_rm(config: &PipelineConfig, sft: CausalLm, seed: u64) -> Result<Rew
     Ok(RewardModel::from_policy(sft, rng).with_trainable(config.trainable)?)
 }
 
-/// One PPO round from the SFT model against the reward model in
-/// `reward_dir`, evaluated at the start and the end (temperature 1: KL and drift), into `out`.
+/// One PPO round from the SFT model against the reward model in `reward_dir`, evaluated at the
+/// end (temperature 1: KL and drift), into `out`.
 pub fn ppo_round(
     config: &PipelineConfig,
     reward_dir: &Path,
@@ -145,6 +145,9 @@ pub fn ppo_round(
         eval_prompts: config.eval.prompts,
         drift_texts: config.eval.drift_texts,
         checkpoint_every: 0,
+        // The pipeline measures the SFT model once and judges every method itself.
+        eval_at_start: false,
+        final_win_rates: false,
         backend: config.backend.clone(),
         seed,
         anchor: AnchorSpec::Initial,
@@ -158,6 +161,18 @@ pub fn ppo_round(
         },
     };
     run_ppo(&run, out, false)
+}
+
+/// The SFT model's perplexity on the first `texts` texts of the task's drift corpus.
+pub fn drift_ppl(
+    sft: &CausalLm,
+    tokenizer: &TextTokenizer,
+    task: &Task,
+    texts: usize,
+) -> Result<f64> {
+    let corpus = &task.drift[..texts.min(task.drift.len())];
+    let config = rlp_eval::teacher_forced::ScoringConfig::default();
+    Ok(rlp_eval::perplexity(sft, tokenizer, corpus, &config)?.ppl)
 }
 
 /// The best-of-`n` baseline: for every row (prompt), the `reward`-best of `n` SFT samples.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::agreement::Agreement;
 
 /// The methods, in the table's order.
-pub const METHODS: [&str; 5] = ["SFT", "Best-of-n", "PPO", "RLP-UML", "RLP-SPG"];
+pub const METHODS: [&str; 6] = ["SFT", "Best-of-n", "PPO", "Retrain-D", "RLP-UML", "RLP-SPG"];
 
 /// One method's measurements in one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,7 +117,7 @@ pub fn paired_difference(
     MeanSe::of(&diffs)
 }
 
-/// The paired comparisons of each RLP variant with PPO (same seed, same PPO settings and
+/// The paired comparisons of each RLP variant with PPO and with the control (same seed, same PPO settings and
 /// random streams; only the reward model differs), in win-rate points.
 pub fn differences_markdown(rows: &[MethodResult]) -> String {
     let mut s = String::new();
@@ -125,15 +125,20 @@ pub fn differences_markdown(rows: &[MethodResult]) -> String {
         if !rows.iter().any(|r| r.method == m) {
             continue;
         }
-        let g = paired_difference(rows, m, "PPO", |r| r.win_gold);
-        let a = paired_difference(rows, m, "PPO", |r| r.win_annotators);
-        s += &format!(
-            "- {m} − PPO, paired by seed: {:+.1} ± {:.1} points (gold judge), {:+.1} ± {:.1} (annotators)\n",
-            g.mean * 100.0,
-            g.se * 100.0,
-            a.mean * 100.0,
-            a.se * 100.0
-        );
+        for base in ["PPO", "Retrain-D"] {
+            if !rows.iter().any(|r| r.method == base) {
+                continue;
+            }
+            let g = paired_difference(rows, m, base, |r| r.win_gold);
+            let a = paired_difference(rows, m, base, |r| r.win_annotators);
+            s += &format!(
+                "- {m} − {base}, paired by seed: {:+.1} ± {:.1} points (gold judge), {:+.1} ± {:.1} (annotators)\n",
+                g.mean * 100.0,
+                g.se * 100.0,
+                a.mean * 100.0,
+                a.se * 100.0
+            );
+        }
     }
     s
 }

@@ -47,6 +47,11 @@ pub struct PpoRunConfig {
     pub drift_texts: usize,
     /// Save the policy into `checkpoint-N/` every this many iterations (0: never).
     pub checkpoint_every: usize,
+    /// Evaluate the starting policy before the first iteration (off where a caller measures
+    /// the same starting policy once for several runs, as the RLP pipeline does).
+    pub eval_at_start: bool,
+    /// End with the final policy's win-rates over the starting policy (`win_rates.json`).
+    pub final_win_rates: bool,
     /// Backend.
     pub backend: BackendSpec,
     /// Seed of the task (where it is generated) and of the prompt order.
@@ -93,6 +98,8 @@ impl Default for PpoRunConfig {
             eval_prompts: 128,
             drift_texts: 200,
             checkpoint_every: 0,
+            eval_at_start: true,
+            final_win_rates: true,
             backend: BackendSpec::default(),
             seed: 0,
             anchor: AnchorSpec::Initial,
@@ -262,7 +269,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
                 .collect::<Result<Vec<(usize, EvalSummary)>>>()?;
             (n + 1, evals, stats)
         }
-        None => {
+        None if config.eval_at_start => {
             let e = evaluate(&ppo.policy)?.summary;
             write_line(
                 &out.join("eval.jsonl"),
@@ -270,6 +277,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             )?;
             (1, vec![(0, e)], Vec::with_capacity(config.iterations))
         }
+        None => (1, Vec::new(), Vec::with_capacity(config.iterations)),
     };
     let mut last_run: Option<EvalRun> = None;
     let bar = progress_bar(config.iterations);
@@ -326,7 +334,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     checkpoint::save(&ppo.policy.valid(), &dir)?;
     tokenizer.save(dir.join("tokenizer.json"))?;
     let win_rates = match &last_run {
-        Some(run) => {
+        Some(run) if config.final_win_rates => {
             let w = win_rates_over(
                 &start,
                 &tokenizer,
@@ -342,7 +350,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             )?;
             Some(w)
         }
-        None => None,
+        _ => None,
     };
     write_report(config, &evals, win_rates.as_ref(), out)?;
     Ok(PpoRunReport {
