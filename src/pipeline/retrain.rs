@@ -90,13 +90,20 @@ pub fn uml(
     let (model, report) = train_uml(init(s, seed)?, &s.tokenizer, &d, &views, &config, &mut |st| {
         bar.set_length(st.total as u64);
         bar.set_position(st.step as u64);
-        bar.set_message(format!("UML: bt {:.3}  I {:.3}  SKL {:.3}", st.bt_loss, st.mi, st.skl));
+        bar.set_message(format!(
+            "UML: bt {:.3}  I_JS {:.3}  SKL {:.3}",
+            st.bt_loss, st.mi, st.skl
+        ));
     })?;
     bar.finish_and_clear();
     eprintln!(
-        "    {} pairs of D, {} view pairs: MI {:.3}, SKL {:.3} over the last epoch ({:.0} s)",
+        "    {} pairs of D, {} view pairs: I_JS {} after the head warm-up, {:.3} over the last \
+         epoch (−log 4 = −1.386 is no information); SKL {:.3} ({:.0} s)",
         d.len(),
         views.len(),
+        report
+            .warmup_mi
+            .map_or("–".to_string(), |m| format!("{m:.3}")),
         report.mean_mi,
         report.mean_skl,
         report.seconds

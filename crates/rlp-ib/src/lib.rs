@@ -26,6 +26,7 @@ pub mod mlp;
 pub mod objective;
 pub mod skl;
 pub mod uml;
+pub mod warmup;
 
 pub use encoder::{Gaussian, GaussianEncoder, standard_normal};
 pub use error::{IbError, Result};
@@ -35,3 +36,4 @@ pub use mlp::Mlp3;
 pub use objective::{BetaSchedule, LossTerms, Objective, ViewCode};
 pub use skl::{kl_diag, sample_skl, skl_diag};
 pub use uml::{UmlConfig, UmlModel, UmlReport, UmlStepInfo, ViewPair, train_uml};
+pub use warmup::{frozen_views, warm_up_head};

@@ -49,7 +49,7 @@ impl Critic {
     }
 }
 
-/// The Jensen–Shannon objective `I_JS(a; b)` of [the module docs](self) on a batch of aligned
+/// The Jensen–Shannon objective `I_JS(a; b)` of the module docs on a batch of aligned
 /// rows `a` `[B, d_a]`, `b` `[B, d_b]` (`B ≥ 2`) → a one-element tensor (to be maximised).
 pub fn js_mi(critic: &Critic, a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
     let pos = critic.forward(a.clone(), b.clone());

@@ -86,7 +86,7 @@ impl Objective {
         }
     }
 
-    /// `L_M` of [the module docs](self) on a batch of `B ≥ 2` view pairs with SKL weight `beta`.
+    /// `L_M` of the module docs on a batch of `B ≥ 2` view pairs with SKL weight `beta`.
     pub fn loss(self, critic: &Critic, v1: &ViewCode, v2: &ViewCode, beta: f64) -> LossTerms {
         let skl = sample_skl(&v1.posterior, &v2.posterior, v1.z.clone(), v2.z.clone());
         let mi = match self {

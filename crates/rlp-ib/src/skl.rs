@@ -12,7 +12,7 @@ use burn::tensor::Tensor;
 
 use crate::encoder::Gaussian;
 
-/// The sample-based `D_SKL` of [the module docs](self), averaged over the batch: `p1`, `p2` are
+/// The sample-based `D_SKL` of the module docs, averaged over the batch: `p1`, `p2` are
 /// the rows' posteriors and `z1 ~ p1`, `z2 ~ p2` their reparameterised samples `[b, k]` → a
 /// one-element tensor. Unbiased, not non-negative: a single batch can come out below 0.
 pub fn sample_skl(p1: &Gaussian, p2: &Gaussian, z1: Tensor<2>, z2: Tensor<2>) -> Tensor<1> {

@@ -10,7 +10,8 @@
 //! and reshuffled when fewer than a batch remain, so no batch holds a pair twice), scores all
 //! of their sequences in one forward pass, and minimises `L_BT + λ·L_M`. One AdamW and one
 //! learning rate drive the reward model and the head together (the reference MIB code also
-//! uses one rate, 1e-4, for encoder and critic).
+//! uses one rate, 1e-4, for encoder and critic), after a warm-up of the head alone on the
+//! reward model's frozen representations ([`crate::warmup`]; `head_warmup_steps = 0` skips it).
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -28,6 +29,7 @@ use rlp_reward::{
 use crate::error::{IbError, Result};
 use crate::head::{HeadShape, IbHead};
 use crate::objective::{BetaSchedule, Objective};
+use crate::warmup::{frozen_views, warm_up_head};
 
 /// Every setting of an RLP-UML retraining run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -53,6 +55,12 @@ pub struct UmlConfig {
     /// The Bradley–Terry part: epochs over `D`, its batch size, learning rate, clipping, context
     /// length, overlong policy (applied to the view pairs too) and the seed.
     pub rm: RmTrainConfig,
+    /// Steps of head warm-up before the joint training: the encoder and critic alone, on the
+    /// reward model's frozen representations of the view pairs (see [`crate::warmup`]; 0: off,
+    /// the head starts from random weights).
+    pub head_warmup_steps: usize,
+    /// The warm-up's learning rate (constant).
+    pub head_lr: f64,
 }
 
 impl Default for UmlConfig {
@@ -66,6 +74,8 @@ impl Default for UmlConfig {
             beta: BetaSchedule::default(),
             view_batch_size: 16,
             rm: RmTrainConfig::default(),
+            head_warmup_steps: 200,
+            head_lr: 1e-3,
         }
     }
 }
@@ -88,6 +98,12 @@ impl UmlConfig {
             if value == 0 {
                 return bad(field, "must be positive".into());
             }
+        }
+        if !(self.head_lr.is_finite() && self.head_lr > 0.0) {
+            return bad(
+                "head_lr",
+                format!("{} is not positive and finite", self.head_lr),
+            );
         }
         if self.view_batch_size < 2 {
             return bad(
@@ -174,6 +190,8 @@ pub struct UmlReport {
     pub last_epoch_loss: f64,
     /// Mean batch accuracy on `D` over the last epoch (before each update).
     pub last_epoch_accuracy: f64,
+    /// The mutual-information estimate at the end of the head warm-up (`None` without one).
+    pub warmup_mi: Option<f64>,
     /// Mean mutual-information estimate over the last epoch.
     pub mean_mi: f64,
     /// Mean sample `D_SKL` over the last epoch.
@@ -273,6 +291,18 @@ pub fn train_uml(
         critic_hidden: config.critic_hidden,
     };
     let head = IbHead::init(config.objective, shape, &mut root.fork("uml-head"), &device);
+    let (h1, h2) = frozen_views(&rm, &view_codes, pad);
+    let (head, warm_mi) = warm_up_head(
+        head,
+        &h1,
+        &h2,
+        config.head_warmup_steps,
+        view_batch,
+        config.head_lr,
+        config.beta.at(0, 1),
+        &mut root.fork("uml-warmup"),
+    )?;
+    drop((h1, h2));
     let model = UmlModel { rm, head };
     let plan = EpochPlan {
         examples: pairs.len(),
@@ -369,6 +399,7 @@ pub fn train_uml(
             last_epoch_bt_loss: mean(|p| p.bt),
             last_epoch_loss: done.last_epoch_loss,
             last_epoch_accuracy: done.last_epoch_accuracy,
+            warmup_mi: warm_mi,
             mean_mi: mean(|p| p.mi),
             mean_skl: mean(|p| p.skl),
             seconds: start.elapsed().as_secs_f64(),

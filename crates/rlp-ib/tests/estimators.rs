@@ -149,3 +149,34 @@ fn infonce_is_below_min_of_mi_and_log_batch() {
     assert!(big <= log_b + 1e-6, "{big}");
     assert!(big >= log_b - 0.6, "{big}");
 }
+
+/// The head warm-up learns the shared information of two views from frozen features: `h1`,
+/// `h2` are 8-dimensional with correlation 0.9 per dimension (I = 6.6 nats). Before training
+/// the JS estimate sits near `−log 4` (no information); after 300 steps at lr 1e-3 it is well
+/// above it. With 0 steps there is no estimate, and a seed fixes the result.
+#[test]
+fn head_warm_up_learns_the_shared_information() {
+    use rlp_ib::{HeadShape, IbHead, Objective, warm_up_head};
+    let device = test_backend().autodiff_device().unwrap();
+    let mut rng = SeededRng::new(11);
+    let (a, b) = correlated(&mut rng, 0.9, 256, 8);
+    let (h1, h2) = tensors(&a, &b, 8, &device);
+    let shape = HeadShape {
+        d: 8,
+        z_dim: 8,
+        encoder_hidden: 64,
+        critic_hidden: 64,
+    };
+    let run = |steps: usize| {
+        let head = IbHead::init(Objective::Mvi, shape, &mut SeededRng::new(1), &device);
+        warm_up_head(head, &h1, &h2, steps, 64, 1e-3, 0.0, &mut SeededRng::new(2))
+            .unwrap()
+            .1
+    };
+    assert_eq!(run(0), None);
+    let first = run(1).unwrap();
+    assert!((first + LN_4).abs() < 0.2, "untrained estimate {first}");
+    let trained = run(300).unwrap();
+    assert!(trained > -LN_4 + 0.5, "after warm-up {trained}");
+    assert_eq!(run(300), Some(trained), "seeded");
+}

@@ -17,7 +17,7 @@ use crate::model::RewardModel;
 
 /// Every setting of a reward-model training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RmTrainConfig {
     /// Passes over the training pairs.
     pub epochs: usize,
