@@ -122,6 +122,8 @@ fn every_method_in_every_seed_with_table_and_report() {
         "config.toml",
         "preferences.jsonl",
         "rm/model.safetensors",
+        "rm/normalization.json",
+        "seed-0/rm-uml/normalization.json",
         "results.jsonl",
         "table.md",
         "report.md",

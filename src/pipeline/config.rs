@@ -37,6 +37,11 @@ pub struct PipelineConfig {
     pub trainable: Trainable,
     /// Training of the first reward model `r` on `D`.
     pub reward: RmTrainConfig,
+    /// Normalise every reward model so that the SFT model's samples (the responses of the
+    /// first `normalize_pairs` pairs of `D`) score mean 0 and SD 1 (Ziegler et al. 2019), so a
+    /// fixed β weighs the KL penalty the same against each; 0 turns it off. Without it, a
+    /// retrained reward model with a larger scale gets a weaker effective KL penalty.
+    pub normalize_pairs: usize,
     /// PPO iterations of each policy-optimisation round.
     pub iterations: usize,
     /// PPO's settings (both rounds).
@@ -230,6 +235,7 @@ impl Default for PipelineConfig {
             preferences: PreferenceConfig::default(),
             trainable: Trainable::All,
             reward: RmTrainConfig::default(),
+            normalize_pairs: 256,
             iterations: 20,
             ppo: PpoConfig::default(),
             policy_samples: PolicySampleConfig::default(),

@@ -91,6 +91,8 @@ struct Shared<'a> {
     rows: Vec<String>,
     /// The SFT model's drift perplexity.
     sft_drift: f64,
+    /// The texts every reward model is normalised on (`None`: no normalisation).
+    norm: Option<stages::NormSet>,
 }
 
 /// Runs the pipeline as `config` says, writing into `out`.
@@ -124,11 +126,21 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
         "      {} pairs ({} flipped; skipped {} identical, {} gold ties)",
         label.pairs, label.flipped, label.identical, label.ties
     );
+    let norm = (config.normalize_pairs > 0)
+        .then(|| stages::NormSet::from_pairs(&preferences, config.normalize_pairs));
     eprintln!("[2/3] r: Bradley–Terry on D");
     let r_dir = out.join("rm");
     let (r, r_report) = timings.time("train r", || {
         let init = stages::fresh_rm(config, sft_on_train(config, &task, &train)?, config.seeds[0])?;
-        stages::train_rm(init, &tokenizer, &preferences, &config.reward, &r_dir, &plain)
+        stages::train_rm(
+            init,
+            &tokenizer,
+            &preferences,
+            &config.reward,
+            &r_dir,
+            &plain,
+            norm.as_ref(),
+        )
     })?;
     eprintln!(
         "      last-epoch loss {:.4}, batch accuracy {:.3}, {:.0} s",
@@ -155,6 +167,7 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
         train,
         rows,
         sft_drift,
+        norm,
     };
     let mut results = Vec::new();
     let mut agreement = Vec::new();

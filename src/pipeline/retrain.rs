@@ -109,7 +109,7 @@ pub fn uml(
         report.seconds
     );
     std::fs::write(dir.join("uml_report.json"), serde_json::to_string_pretty(&report)?)?;
-    save_rm(&model, &s.tokenizer, dir, &s.plain)
+    save_rm(&model, &s.tokenizer, dir, &s.plain, s.norm.as_ref())
 }
 
 /// The clusterer the config names.
@@ -135,7 +135,15 @@ pub fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
     let d = revisited(s, seed);
     let mut train = s.config.spg_train.clone();
     train.seed = seed;
-    let (reward, _) = train_rm(init(s, seed)?, &s.tokenizer, &d, &train, dir, &s.plain)?;
+    let (reward, _) = train_rm(
+        init(s, seed)?,
+        &s.tokenizer,
+        &d,
+        &train,
+        dir,
+        &s.plain,
+        s.norm.as_ref(),
+    )?;
     Ok(reward)
 }
 
@@ -168,6 +176,14 @@ pub fn spg(
     d.extend(synthetic);
     let mut train = s.config.spg_train.clone();
     train.seed = seed;
-    let (reward, _) = train_rm(init(s, seed)?, &s.tokenizer, &d, &train, dir, &s.plain)?;
+    let (reward, _) = train_rm(
+        init(s, seed)?,
+        &s.tokenizer,
+        &d,
+        &train,
+        dir,
+        &s.plain,
+        s.norm.as_ref(),
+    )?;
     Ok(reward)
 }

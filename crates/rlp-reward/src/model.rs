@@ -76,6 +76,22 @@ impl RewardModel {
         (score, h)
     }
 
+    /// The same model scoring `scale · r(x, y) + shift`: the head's weight and bias are mapped,
+    /// the backbone is untouched. With `scale = 1/σ`, `shift = −μ/σ` for the mean `μ` and
+    /// standard deviation `σ` of the scores of reference samples, the reference samples score
+    /// mean 0 and variance 1 (Ziegler et al. 2019, "Fine-Tuning Language Models from Human
+    /// Preferences", §2: the reward model is normalised this way before RL, so one KL
+    /// coefficient means the same for every reward model).
+    pub fn affine(mut self, scale: f32, shift: f32) -> Self {
+        let proj = &mut self.head.proj;
+        proj.weight = proj.weight.clone().map(|w| w.mul_scalar(scale));
+        proj.bias = proj
+            .bias
+            .take()
+            .map(|b| b.map(|b| b.mul_scalar(scale).add_scalar(shift)));
+        self
+    }
+
     /// The same model with only the parameters `trainable` names left trainable.
     pub fn with_trainable(mut self, trainable: Trainable) -> Result<Self> {
         let Trainable::Top(n) = trainable else {

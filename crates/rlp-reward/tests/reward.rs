@@ -233,3 +233,33 @@ fn unusable_pairs_are_counted_or_refused() {
         .to_string();
     assert!(e.contains("autodiff"), "{e}");
 }
+
+/// `affine(a, b)` scores `a·r + b` on every text (the head is mapped, the backbone kept), so
+/// normalising by the mean and SD of some texts' scores gives them mean 0 and SD 1.
+#[test]
+fn affine_maps_every_score() {
+    let device = test_backend().device().unwrap();
+    let tk = tokenizer();
+    let prompts = vec!["say: ".to_string(); 4];
+    let responses: Vec<String> = ["great cat", "bad", "the mat the mat", "cat"]
+        .map(String::from)
+        .to_vec();
+    let score = |m: RewardModel| {
+        LearnedReward::new(m, tk.clone(), "m")
+            .unwrap()
+            .score(&prompts, &responses)
+            .unwrap()
+    };
+    let r = score(fresh(&tk, 7, &device));
+    let mapped = score(fresh(&tk, 7, &device).affine(-2.0, 0.5));
+    for (x, y) in r.iter().zip(&mapped) {
+        assert!((y - (-2.0 * x + 0.5)).abs() < 1e-5, "{x} → {y}");
+    }
+    let n = r.len() as f32;
+    let mean = r.iter().sum::<f32>() / n;
+    let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
+    let z = score(fresh(&tk, 7, &device).affine(1.0 / sd, -mean / sd));
+    let zm = z.iter().sum::<f32>() / n;
+    let zsd = (z.iter().map(|x| (x - zm).powi(2)).sum::<f32>() / n).sqrt();
+    assert!(zm.abs() < 1e-4 && (zsd - 1.0).abs() < 1e-3, "{zm} {zsd}");
+}
