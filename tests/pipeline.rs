@@ -116,8 +116,9 @@ fn every_method_in_every_seed_with_table_and_report() {
     // SFT has KL 0 to itself; PPO moved away from it.
     let ppo = r.results.iter().find(|x| x.method == "PPO").unwrap();
     assert!(ppo.kl > 0.0, "{ppo:?}");
-    // The diagnostic: r and r̂ on the first-round policy's and on each final policy's samples.
-    assert_eq!(r.agreement.len(), 2 * 2 * 2);
+    // The diagnostic: r and r̂ on P, on the first-round policy's and on each final policy's
+    // eval samples.
+    assert_eq!(r.agreement.len(), 3 * 3 * 2);
     for f in [
         "config.toml",
         "preferences.jsonl",

@@ -22,7 +22,8 @@ pub mod agreement;
 pub mod config;
 mod judge;
 mod report;
-mod retrain;
+pub mod retrain;
+pub mod rundir;
 pub mod stages;
 pub mod table;
 
@@ -306,10 +307,14 @@ fn run_seed(
         retrain::spg(s, unlabelled, &samples, seed, &spg_dir)
     })?;
     let control_dir = dir.join("rm-control");
-    if c.control {
+    let r_control = if c.control {
         eprintln!("  control: retrain r on D alone (no policy samples)");
-        timings.time("retrain control", || retrain::control(s, seed, &control_dir))?;
-    }
+        Some(timings.time("retrain control", || {
+            retrain::control(s, seed, &control_dir)
+        })?)
+    } else {
+        None
+    };
     arms.push(ppo);
     if c.control {
         arms.push(ppo_arm(timings, "Retrain-D", &control_dir, "ppo-control")?);
@@ -323,7 +328,26 @@ fn run_seed(
     })?;
     let texts = |m: &str| &arms.iter().find(|a| a.method == m).expect("arm").texts;
     let mut agreement = Vec::new();
-    for (method, r_hat) in [("RLP-UML", &r_uml), ("RLP-SPG", &r_spg)] {
+    let mut retrained = vec![("RLP-UML", &r_uml), ("RLP-SPG", &r_spg)];
+    if let Some(r_control) = &r_control {
+        retrained.insert(0, ("Retrain-D", r_control));
+    }
+    for (method, r_hat) in retrained {
+        // All pairs within each prompt's n samples of P: the texts retraining saw (without
+        // gold labels), many more pairs than the eval samples give.
+        let (before, after) = timings.time("judging", || -> Result<_> {
+            Ok((
+                rundir::agreement_on_samples(&s.r, &memo, unlabelled, &samples)?,
+                rundir::agreement_on_samples(r_hat, &memo, unlabelled, &samples)?,
+            ))
+        })?;
+        agreement.push(AgreementResult {
+            method: method.into(),
+            seed,
+            samples: "P (π₁, all pairs)".into(),
+            before,
+            after,
+        });
         for samples in ["PPO", method] {
             let (before, after) = judge::agreement_of(
                 &s.r,

@@ -26,7 +26,7 @@ struct Samples<'a> {
 }
 
 /// Writes the policy samples, one prompt with its responses per line.
-pub fn write_samples(path: &Path, prompts: &[String], samples: &[Vec<String>]) -> Result<()> {
+pub(crate) fn write_samples(path: &Path, prompts: &[String], samples: &[Vec<String>]) -> Result<()> {
     let lines: Vec<Samples> = prompts
         .iter()
         .zip(samples)
@@ -54,24 +54,24 @@ fn init(s: &Shared, seed: u64) -> Result<RewardModel> {
 
 /// The pairs of `D` retraining revisits: all of them, or a seeded subset of `retrain_pairs`.
 fn revisited(s: &Shared, seed: u64) -> Vec<PreferencePair> {
-    let k = s.config.retrain_pairs;
-    if k == 0 || k >= s.preferences.len() {
-        return s.preferences.clone();
-    }
-    let mut idx: Vec<usize> = (0..s.preferences.len()).collect();
-    SeededRng::new(seed).fork("pipeline-retrain-subset").shuffle(&mut idx);
-    idx[..k].iter().map(|&i| s.preferences[i].clone()).collect()
+    revisited_pairs(&s.preferences, s.config.retrain_pairs, seed)
 }
 
-/// RLP-UML: the views are disjoint pairs of one prompt's samples, `(y₁, y₂), (y₃, y₄), …`.
-pub fn uml(
-    s: &Shared,
-    prompts: &[String],
-    samples: &[Vec<String>],
-    seed: u64,
-    dir: &Path,
-) -> Result<LearnedReward> {
-    let views: Vec<ViewPair> = prompts
+/// `k` pairs of `d` drawn by a seeded shuffle (all of `d` for `k = 0` or `k ≥ |d|`).
+pub fn revisited_pairs(d: &[PreferencePair], k: usize, seed: u64) -> Vec<PreferencePair> {
+    if k == 0 || k >= d.len() {
+        return d.to_vec();
+    }
+    let mut idx: Vec<usize> = (0..d.len()).collect();
+    SeededRng::new(seed)
+        .fork("pipeline-retrain-subset")
+        .shuffle(&mut idx);
+    idx[..k].iter().map(|&i| d[i].clone()).collect()
+}
+
+/// RLP-UML's views: disjoint pairs of one prompt's samples, `(y₁, y₂), (y₃, y₄), …`.
+pub fn view_pairs(prompts: &[String], samples: &[Vec<String>]) -> Vec<ViewPair> {
+    prompts
         .iter()
         .zip(samples)
         .flat_map(|(p, ys)| {
@@ -81,7 +81,18 @@ pub fn uml(
                 b: v[1].clone(),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// RLP-UML: Bradley–Terry on the revisited pairs of `D` plus `λ·L_M` on [`view_pairs`].
+pub(crate) fn uml(
+    s: &Shared,
+    prompts: &[String],
+    samples: &[Vec<String>],
+    seed: u64,
+    dir: &Path,
+) -> Result<LearnedReward> {
+    let views = view_pairs(prompts, samples);
     let d = revisited(s, seed);
     let mut config = s.config.uml.clone();
     config.rm.seed = seed;
@@ -114,15 +125,26 @@ pub fn uml(
 
 /// The clusterer the config names.
 fn clusterer(s: &Shared) -> Result<Box<dyn SemanticClusterer>> {
-    Ok(match &s.config.clusterer {
+    make_clusterer(&s.config.clusterer, &s.sft, &s.tokenizer, &s.plain)
+}
+
+/// The clusterer `spec` names (`sft` and `tokenizer` for the policy-embedding one; MiniLM is
+/// fetched into the cache on first use).
+pub fn make_clusterer(
+    spec: &ClustererSpec,
+    sft: &rlp_models::CausalLm,
+    tokenizer: &rlp_models::TextTokenizer,
+    plain: &burn::tensor::Device,
+) -> Result<Box<dyn SemanticClusterer>> {
+    Ok(match spec {
         ClustererSpec::Policy { threshold } => Box::new(
-            EmbeddingClusterer::new(PolicyEmbedder::new(s.sft.clone(), s.tokenizer.clone()))
+            EmbeddingClusterer::new(PolicyEmbedder::new(sft.clone(), tokenizer.clone()))
                 .with_threshold(*threshold)?
                 .with_name("sft-policy-embedding"),
         ),
         ClustererSpec::Minilm { threshold } => {
             let dir = rlp_models::fetch::fetch("minilm", None)?;
-            let encoder = rlp_models::bert::SentenceEncoder::load(&dir, &s.plain)?;
+            let encoder = rlp_models::bert::SentenceEncoder::load(&dir, plain)?;
             Box::new(EmbeddingClusterer::new(encoder).with_threshold(*threshold)?)
         }
         ClustererSpec::Lexical { threshold } => Box::new(LexicalClusterer::with_threshold(*threshold)?),
@@ -131,7 +153,7 @@ fn clusterer(s: &Shared) -> Result<Box<dyn SemanticClusterer>> {
 }
 
 /// The control: `r` retrained as [`spg`] retrains it, on the revisited pairs of `D` alone.
-pub fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
+pub(crate) fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
     let d = revisited(s, seed);
     let mut train = s.config.spg_train.clone();
     train.seed = seed;
@@ -149,7 +171,7 @@ pub fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
 
 /// RLP-SPG: synthetic pairs `D̂` from the self-consistent prompts, then Bradley–Terry on
 /// `D ∪ D̂` (unweighted).
-pub fn spg(
+pub(crate) fn spg(
     s: &Shared,
     prompts: &[String],
     samples: &[Vec<String>],

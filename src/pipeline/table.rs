@@ -37,12 +37,13 @@ pub struct MethodResult {
 /// retraining, in one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgreementResult {
-    /// `RLP-UML` or `RLP-SPG`.
+    /// `Retrain-D` (the control), `RLP-UML` or `RLP-SPG`.
     pub method: String,
     /// The seed.
     pub seed: u64,
-    /// Whose samples: `PPO` (the first-round policy `r̂` learnt from) or the method's final
-    /// policy.
+    /// Whose samples: `P (π₁, all pairs)` (the first-round policy's samples retraining read,
+    /// every pair within a prompt), `PPO` (the first-round policy's eval samples) or the
+    /// method's final policy (its eval samples).
     pub samples: String,
     /// The first reward model `r`.
     pub before: Agreement,
