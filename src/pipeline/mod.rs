@@ -78,7 +78,7 @@ impl Timings {
 }
 
 /// Everything a seed needs that the seeds share.
-struct Shared<'a> {
+pub(crate) struct Shared<'a> {
     config: &'a PipelineConfig,
     task: Task,
     sft: CausalLm,
