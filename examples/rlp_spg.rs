@@ -16,7 +16,8 @@ use rlp::core::{BackendSpec, MemoReward};
 use rlp::pipeline::config::ClustererSpec;
 use rlp::pipeline::retrain::{make_clusterer, revisited_pairs};
 use rlp::pipeline::rundir::{FinishedRun, agreement_on_samples};
-use rlp::reward::{LearnedReward, RewardModel, train_reward_model};
+use rlp::pipeline::stages::save_rm;
+use rlp::reward::{RewardModel, train_reward_model};
 use rlp::spg::build_pairs;
 
 fn main() -> Result<()> {
@@ -71,9 +72,7 @@ fn main() -> Result<()> {
         let rm = RewardModel::load(&run.r_dir, &train)?;
         let (rm, _) = train_reward_model(rm, &run.tokenizer, &pairs, &train_config, &mut |_| {})?;
         let tmp = std::env::temp_dir().join(format!("rlp-spg-example-{}", std::process::id()));
-        rm.save(&tmp)?;
-        run.tokenizer.save(tmp.join("tokenizer.json"))?;
-        let r_hat = LearnedReward::load(&tmp, &plain)?;
+        let r_hat = save_rm(&rm, &run.tokenizer, &tmp, &plain, None)?;
         let a = agreement_on_samples(&r_hat, &gold, held.0, held.1)?;
         println!(
             "{name:<38} {:>6.1} ± {:.1}%  (prompts kept {kept})",

@@ -16,7 +16,8 @@ use rlp::core::{BackendSpec, MemoReward};
 use rlp::ib::{Objective, train_uml};
 use rlp::pipeline::retrain::{revisited_pairs, view_pairs};
 use rlp::pipeline::rundir::{FinishedRun, agreement_on_samples};
-use rlp::reward::{LearnedReward, RewardModel};
+use rlp::pipeline::stages::save_rm;
+use rlp::reward::RewardModel;
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -56,9 +57,7 @@ fn main() -> Result<()> {
         let rm = RewardModel::load(&run.r_dir, &train)?;
         let (rm, report) = train_uml(rm, &run.tokenizer, &d, &views, &config, &mut |_| {})?;
         let dir = std::env::temp_dir().join(format!("rlp-uml-example-{}", std::process::id()));
-        rm.save(&dir)?;
-        run.tokenizer.save(dir.join("tokenizer.json"))?;
-        let r_hat = LearnedReward::load(&dir, &plain)?;
+        let r_hat = save_rm(&rm, &run.tokenizer, &dir, &plain, None)?;
         let a = agreement_on_samples(&r_hat, &gold, held.0, held.1)?;
         println!(
             "{name:<34} {:>6.1} ± {:.1}%  (I_JS {:.3}, SKL {:.2}, {:.0} s)",

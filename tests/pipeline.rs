@@ -118,7 +118,7 @@ fn every_method_in_every_seed_with_table_and_report() {
     assert!(ppo.kl > 0.0, "{ppo:?}");
     // The diagnostic: r and r̂ on P, on the first-round policy's and on each final policy's
     // eval samples.
-    assert_eq!(r.agreement.len(), 3 * 3 * 2);
+    assert_eq!(r.agreement.len(), 3 * 4 * 2);
     for f in [
         "config.toml",
         "preferences.jsonl",

@@ -348,7 +348,7 @@ fn run_seed(
             before,
             after,
         });
-        for samples in ["PPO", method] {
+        for samples in ["SFT", "PPO", method] {
             let (before, after) = judge::agreement_of(
                 &s.r,
                 r_hat,

@@ -154,7 +154,19 @@ pub fn make_clusterer(
 
 /// The control: `r` retrained as [`spg`] retrains it, on the revisited pairs of `D` alone.
 pub(crate) fn control(s: &Shared, seed: u64, dir: &Path) -> Result<LearnedReward> {
-    let d = revisited(s, seed);
+    bradley_terry(s, seed, Vec::new(), dir)
+}
+
+/// Bradley–Terry retraining on the revisited pairs of `D` plus `extra`, with `spg_train`'s
+/// settings, saved (normalised) into `dir`.
+fn bradley_terry(
+    s: &Shared,
+    seed: u64,
+    extra: Vec<PreferencePair>,
+    dir: &Path,
+) -> Result<LearnedReward> {
+    let mut d = revisited(s, seed);
+    d.extend(extra);
     let mut train = s.config.spg_train.clone();
     train.seed = seed;
     let (reward, _) = train_rm(
@@ -194,18 +206,5 @@ pub(crate) fn spg(
         report.skipped_single_cluster,
         report.mean_confidence
     );
-    let mut d = revisited(s, seed);
-    d.extend(synthetic);
-    let mut train = s.config.spg_train.clone();
-    train.seed = seed;
-    let (reward, _) = train_rm(
-        init(s, seed)?,
-        &s.tokenizer,
-        &d,
-        &train,
-        dir,
-        &s.plain,
-        s.norm.as_ref(),
-    )?;
-    Ok(reward)
+    bradley_terry(s, seed, synthetic, dir)
 }

@@ -42,8 +42,9 @@ pub struct AgreementResult {
     /// The seed.
     pub seed: u64,
     /// Whose samples: `P (π₁, all pairs)` (the first-round policy's samples retraining read,
-    /// every pair within a prompt), `PPO` (the first-round policy's eval samples) or the
-    /// method's final policy (its eval samples).
+    /// every pair within a prompt), `SFT` (the SFT model's eval samples, the distribution `r`
+    /// was trained on), `PPO` (the first-round policy's eval samples) or the method's final
+    /// policy (its eval samples).
     pub samples: String,
     /// The first reward model `r`.
     pub before: Agreement,
