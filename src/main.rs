@@ -778,6 +778,7 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
     println!("\n{}", r.table);
     println!("Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n");
     println!("{}", r.agreement_table);
+    println!("{}\n", r.verdict);
     println!(
         "{:.1} min in all; report in {}",
         t.elapsed().as_secs_f64() / 60.0,

@@ -1023,3 +1023,20 @@ fn bon_run_directory_and_bad_configs() {
     );
     assert_missing_dir("bon", "--reward", dir.path());
 }
+
+/// `rlp pipeline` refuses a config with an unknown key (top level and inside a nested reward
+/// training table) or a repeated seed, naming what is wrong, before any work starts.
+#[test]
+fn pipeline_config_errors_name_the_field() {
+    let dir = tmp("pipeline-bad");
+    assert_unknown_key("pipeline", dir.path(), "sedds = [1]\n", "sedds");
+    assert_unknown_key("pipeline", dir.path(), "[uml.rm]\nlearning_rate = 1\n", "learning_rate");
+    let o = rlp(&[
+        "pipeline",
+        "--seeds",
+        "1,1",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "seeds");
+}

@@ -142,6 +142,12 @@ fn every_method_in_every_seed_with_table_and_report() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    // The verdict compares each variant with PPO and the control; the report explains it.
+    assert!(r.verdict.contains("RLP-UML − PPO") && r.verdict.contains("RLP-SPG − Retrain-D"));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for part in ["## Verdict", "SPG kept", "UML's JS estimate"] {
+        assert!(report.contains(part), "report.md lacks {part}");
+    }
     let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     assert_eq!(results.lines().count(), METHODS.len() * 2);
     let samples = std::fs::read_to_string(out.join("seed-0/policy_samples.jsonl")).unwrap();

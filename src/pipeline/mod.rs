@@ -54,6 +54,9 @@ pub struct PipelineReport {
     pub table: String,
     /// The diagnostic table (Markdown).
     pub agreement_table: String,
+    /// Each RLP variant against PPO and the control: the paired difference and whether it is
+    /// more than two standard errors from zero (Markdown list).
+    pub verdict: String,
     /// Wall-clock seconds of each stage, summed over seeds.
     pub timings: Vec<(String, f64)>,
     /// The run directory.
@@ -188,14 +191,16 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
     );
     let agreement_table = table::agreement_markdown(&agreement);
     std::fs::write(out.join("table.md"), &table)?;
-    let report = PipelineReport {
+    let mut report = PipelineReport {
         results,
         agreement,
         table,
         agreement_table,
+        verdict: String::new(),
         timings: timings.0,
         out: out.to_path_buf(),
     };
+    report.verdict = report::verdict(&report);
     report::write(config, &report)?;
     Ok(report)
 }

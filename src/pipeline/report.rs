@@ -4,8 +4,8 @@ use anyhow::Result;
 use rlp_eval::{LinePlot, MeanSe, Report};
 
 use super::config::PipelineConfig;
-use super::table::METHODS;
 use super::PipelineReport;
+use super::table::{METHODS, paired_difference};
 
 /// Writes `report.md` and `win_rates.{svg,png}` into the run directory.
 pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
@@ -52,6 +52,10 @@ pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
          score; the annotator pool is a seeded set of noisy simulated annotators over the same \
          gold scorer. RLP helps where its rows beat PPO's by more than their standard errors.",
     );
+    report.heading("Verdict");
+    report.paragraph(r.verdict.clone());
+    report.heading("What the retraining had to work with");
+    report.paragraph(mechanism(config, r));
     report.heading("Does retraining fix the reward model on policy samples?");
     report.paragraph(format!(
         "Pairwise agreement with the gold scorer on pairs of samples of the same eval prompt, \
@@ -68,4 +72,69 @@ pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
     report.table(&["stage", "seconds (all seeds)"], &rows)?;
     report.write(&r.out)?;
     Ok(())
+}
+
+/// One line per RLP variant: its paired gold win-rate difference with PPO and with the control,
+/// and whether it is more than two standard errors from zero.
+pub fn verdict(r: &PipelineReport) -> String {
+    let mut lines = Vec::new();
+    for m in ["RLP-UML", "RLP-SPG"] {
+        for base in ["PPO", "Retrain-D"] {
+            let d = paired_difference(&r.results, m, base, |x| x.win_gold);
+            if d.n == 0 {
+                continue;
+            }
+            let word = if d.n < 2 {
+                "one seed: no standard error".to_string()
+            } else if d.mean > 2.0 * d.se {
+                format!("{m} beats {base}")
+            } else if d.mean < -2.0 * d.se {
+                format!("{m} loses to {base}")
+            } else {
+                format!("no difference from {base} within two standard errors")
+            };
+            lines.push(format!(
+                "- {m} − {base}: {:+.1} ± {:.1} points of gold win-rate over {} seed(s): {word}.",
+                d.mean * 100.0,
+                d.se * 100.0,
+                d.n
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+/// Per seed: how many prompts SPG kept (and their mean confidence), and UML's mutual-information
+/// estimate (−log 4 ≈ −1.386 means the critic found no shared information), read from the seed
+/// directories.
+fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
+    let read = |path: std::path::PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
+    let mut lines = vec![format!(
+        "RLP-SPG needs prompts whose {} samples agree (largest cluster ≥ γ = {} of them); RLP-UML \
+         needs information shared by two responses to one prompt.",
+        config.policy_samples.n, config.spg.gamma
+    )];
+    for seed in &config.seeds {
+        let dir = r.out.join(format!("seed-{seed}"));
+        let spg = read(dir.join("rm-spg/spg_report.json"));
+        let uml = read(dir.join("rm-uml/uml_report.json"));
+        lines.push(format!(
+            "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}); UML's JS estimate {} \
+             after the head warm-up, {} over the last epoch.",
+            spg.as_ref().map_or("?".into(), |v| v["kept"].to_string()),
+            spg.as_ref().map_or("?".into(), |v| v["prompts"].to_string()),
+            spg.as_ref()
+                .and_then(|v| v["mean_confidence"].as_f64())
+                .map_or("?".into(), |c| format!("{c:.2}")),
+            uml.as_ref()
+                .and_then(|v| v["warmup_mi"].as_f64())
+                .map_or("–".into(), |m| format!("{m:.3}")),
+            uml.as_ref()
+                .and_then(|v| v["mean_mi"].as_f64())
+                .map_or("?".into(), |m| format!("{m:.3}")),
+        ));
+    }
+    lines.join("\n")
 }
