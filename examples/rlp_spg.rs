@@ -43,16 +43,38 @@ fn main() -> Result<()> {
         held.0.len()
     );
     let base = agreement_on_samples(&run.r, &gold, held.0, held.1)?;
-    println!("{:<38} {:>6.1} ± {:.1}%  ({} pairs)", "r (before retraining)", base.rate * 100.0, base.se * 100.0, base.pairs);
+    println!(
+        "{:<38} {:>6.1} ± {:.1}%  ({} pairs)",
+        "r (before retraining)",
+        base.rate * 100.0,
+        base.se * 100.0,
+        base.pairs
+    );
     let mut arms: Vec<(String, ClustererSpec, f64)> = vec![
         ("no D̂ (D only)".into(), ClustererSpec::Normalized, f64::NAN),
-        ("lexical τ = 0.5, γ = 0.5 (default)".into(), ClustererSpec::Lexical { threshold: 0.5 }, 0.5),
-        ("lexical τ = 0.3, γ = 0.5".into(), ClustererSpec::Lexical { threshold: 0.3 }, 0.5),
-        ("lexical τ = 0.5, γ = 0 (no threshold)".into(), ClustererSpec::Lexical { threshold: 0.5 }, 0.0),
+        (
+            "lexical τ = 0.5, γ = 0.5 (default)".into(),
+            ClustererSpec::Lexical { threshold: 0.5 },
+            0.5,
+        ),
+        (
+            "lexical τ = 0.3, γ = 0.5".into(),
+            ClustererSpec::Lexical { threshold: 0.3 },
+            0.5,
+        ),
+        (
+            "lexical τ = 0.5, γ = 0 (no threshold)".into(),
+            ClustererSpec::Lexical { threshold: 0.5 },
+            0.0,
+        ),
         ("exact text, γ = 0.5".into(), ClustererSpec::Normalized, 0.5),
     ];
     if minilm {
-        arms.push(("MiniLM τ = 0.75, γ = 0.5".into(), ClustererSpec::Minilm { threshold: 0.75 }, 0.5));
+        arms.push((
+            "MiniLM τ = 0.75, γ = 0.5".into(),
+            ClustererSpec::Minilm { threshold: 0.75 },
+            0.5,
+        ));
     }
     for (name, spec, gamma) in arms {
         let mut pairs = d.clone();

@@ -41,7 +41,13 @@ fn main() -> Result<()> {
         held.1[0].len()
     );
     let base = agreement_on_samples(&run.r, &gold, held.0, held.1)?;
-    println!("{:<34} {:>6.1} ± {:.1}%  ({} pairs)", "r (before retraining)", base.rate * 100.0, base.se * 100.0, base.pairs);
+    println!(
+        "{:<34} {:>6.1} ± {:.1}%  ({} pairs)",
+        "r (before retraining)",
+        base.rate * 100.0,
+        base.se * 100.0,
+        base.pairs
+    );
     let arms: [(&str, Objective, f64); 5] = [
         ("λ = 0 (Bradley–Terry on D only)", Objective::Mib, 0.0),
         ("InfoMax", Objective::Infomax, 0.5),

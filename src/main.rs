@@ -740,7 +740,9 @@ fn sft_config(a: SftArgs) -> Result<sft::SftConfig> {
     macro_rules! set {
         ($($field:ident),*) => { $(if let Some(v) = a.$field { c.$field = v; })* };
     }
-    set!(data, out, vocab_size, layers, hidden, heads, kv_heads, ffn, max_len, steps);
+    set!(
+        data, out, vocab_size, layers, hidden, heads, kv_heads, ffn, max_len, steps
+    );
     set!(batch_size, lr, seed, save_every, save_dtype);
     if let Some(v) = a.init {
         c.init = Some(v);
@@ -776,7 +778,9 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
     );
     let r = run_pipeline(&c, &a.out)?;
     println!("\n{}", r.table);
-    println!("Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n");
+    println!(
+        "Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n"
+    );
     println!("{}", r.agreement_table);
     println!("{}\n", r.verdict);
     println!(

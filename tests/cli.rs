@@ -1030,7 +1030,12 @@ fn bon_run_directory_and_bad_configs() {
 fn pipeline_config_errors_name_the_field() {
     let dir = tmp("pipeline-bad");
     assert_unknown_key("pipeline", dir.path(), "sedds = [1]\n", "sedds");
-    assert_unknown_key("pipeline", dir.path(), "[uml.rm]\nlearning_rate = 1\n", "learning_rate");
+    assert_unknown_key(
+        "pipeline",
+        dir.path(),
+        "[uml.rm]\nlearning_rate = 1\n",
+        "learning_rate",
+    );
     let o = rlp(&[
         "pipeline",
         "--seeds",

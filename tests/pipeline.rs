@@ -99,7 +99,10 @@ fn every_method_in_every_seed_with_table_and_report() {
     let r = run_pipeline(&tiny(vec![0, 1]), &out).unwrap();
     assert_eq!(r.results.len(), METHODS.len() * 2);
     assert!(out.join("seed-0/rm-control/model.safetensors").exists());
-    assert!(out.join("seed-0/ppo-control/policy/model.safetensors").exists());
+    assert!(
+        out.join("seed-0/ppo-control/policy/model.safetensors")
+            .exists()
+    );
     for m in METHODS {
         for seed in [0, 1] {
             let row = r

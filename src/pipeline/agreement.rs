@@ -41,7 +41,11 @@ pub fn pairwise_agreement(scores: &[f64], gold: &[f64], k: usize) -> Agreement {
             }
         }
     }
-    let rate = if pairs == 0 { 0.0 } else { agree / pairs as f64 };
+    let rate = if pairs == 0 {
+        0.0
+    } else {
+        agree / pairs as f64
+    };
     let se = if pairs == 0 {
         0.0
     } else {

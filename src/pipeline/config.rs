@@ -279,7 +279,10 @@ impl PipelineConfig {
             bail!("preferences.pairs must be at least 1");
         }
         if !(0.0..=1.0).contains(&self.preferences.flip) {
-            bail!("preferences.flip must lie in [0, 1], got {}", self.preferences.flip);
+            bail!(
+                "preferences.flip must lie in [0, 1], got {}",
+                self.preferences.flip
+            );
         }
         if self.iterations == 0 {
             bail!("iterations must be at least 1");

@@ -135,7 +135,11 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
     eprintln!("[2/3] r: Bradley–Terry on D");
     let r_dir = out.join("rm");
     let (r, r_report) = timings.time("train r", || {
-        let init = stages::fresh_rm(config, sft_on_train(config, &task, &train)?, config.seeds[0])?;
+        let init = stages::fresh_rm(
+            config,
+            sft_on_train(config, &task, &train)?,
+            config.seeds[0],
+        )?;
         stages::train_rm(
             init,
             &tokenizer,
@@ -177,7 +181,12 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
     let mut agreement = Vec::new();
     for (i, &seed) in config.seeds.iter().enumerate() {
         eprintln!("[3/3] seed {seed} ({} of {})", i + 1, config.seeds.len());
-        let (res, agr) = run_seed(&shared, seed, &out.join(format!("seed-{seed}")), &mut timings)?;
+        let (res, agr) = run_seed(
+            &shared,
+            seed,
+            &out.join(format!("seed-{seed}")),
+            &mut timings,
+        )?;
         for r in &res {
             write_line(&out.join("results.jsonl"), r)?;
         }
@@ -265,7 +274,9 @@ fn run_seed(
                    run: &str|
      -> Result<judge::Arm> {
         eprintln!("  {method}: PPO against {}", reward_dir.display());
-        let report = timings.time("PPO", || stages::ppo_round(c, reward_dir, seed, &dir.join(run)))?;
+        let report = timings.time("PPO", || {
+            stages::ppo_round(c, reward_dir, seed, &dir.join(run))
+        })?;
         let policy = load_run_policy(&dir.join(run), &s.plain)?;
         let e = &report.evals[report.evals.len() - 1].1;
         Ok(judge::Arm {

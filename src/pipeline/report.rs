@@ -3,8 +3,8 @@
 use anyhow::Result;
 use rlp_eval::{LinePlot, MeanSe, Report};
 
-use super::config::PipelineConfig;
 use super::PipelineReport;
+use super::config::PipelineConfig;
 use super::table::{METHODS, paired_difference};
 
 /// Writes `report.md` and `win_rates.{svg,png}` into the run directory.
@@ -124,7 +124,8 @@ fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
             "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}); UML's JS estimate {} \
              after the head warm-up, {} over the last epoch.",
             spg.as_ref().map_or("?".into(), |v| v["kept"].to_string()),
-            spg.as_ref().map_or("?".into(), |v| v["prompts"].to_string()),
+            spg.as_ref()
+                .map_or("?".into(), |v| v["prompts"].to_string()),
             spg.as_ref()
                 .and_then(|v| v["mean_confidence"].as_f64())
                 .map_or("?".into(), |c| format!("{c:.2}")),

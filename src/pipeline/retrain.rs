@@ -10,7 +10,8 @@ use rlp_core::{PreferencePair, SeededRng};
 use rlp_ib::{ViewPair, train_uml};
 use rlp_reward::{LearnedReward, RewardModel};
 use rlp_spg::{
-    EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PolicyEmbedder, SemanticClusterer, build_pairs,
+    EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PolicyEmbedder,
+    SemanticClusterer, build_pairs,
 };
 
 use super::Shared;
@@ -26,7 +27,11 @@ struct Samples<'a> {
 }
 
 /// Writes the policy samples, one prompt with its responses per line.
-pub(crate) fn write_samples(path: &Path, prompts: &[String], samples: &[Vec<String>]) -> Result<()> {
+pub(crate) fn write_samples(
+    path: &Path,
+    prompts: &[String],
+    samples: &[Vec<String>],
+) -> Result<()> {
     let lines: Vec<Samples> = prompts
         .iter()
         .zip(samples)
@@ -98,14 +103,21 @@ pub(crate) fn uml(
     config.rm.seed = seed;
     std::fs::create_dir_all(dir)?;
     let bar = progress_bar(0);
-    let (model, report) = train_uml(init(s, seed)?, &s.tokenizer, &d, &views, &config, &mut |st| {
-        bar.set_length(st.total as u64);
-        bar.set_position(st.step as u64);
-        bar.set_message(format!(
-            "UML: bt {:.3}  I_JS {:.3}  SKL {:.3}",
-            st.bt_loss, st.mi, st.skl
-        ));
-    })?;
+    let (model, report) = train_uml(
+        init(s, seed)?,
+        &s.tokenizer,
+        &d,
+        &views,
+        &config,
+        &mut |st| {
+            bar.set_length(st.total as u64);
+            bar.set_position(st.step as u64);
+            bar.set_message(format!(
+                "UML: bt {:.3}  I_JS {:.3}  SKL {:.3}",
+                st.bt_loss, st.mi, st.skl
+            ));
+        },
+    )?;
     bar.finish_and_clear();
     eprintln!(
         "    {} pairs of D, {} view pairs: I_JS {} after the head warm-up, {:.3} over the last \
@@ -119,7 +131,10 @@ pub(crate) fn uml(
         report.mean_skl,
         report.seconds
     );
-    std::fs::write(dir.join("uml_report.json"), serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(
+        dir.join("uml_report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
     save_rm(&model, &s.tokenizer, dir, &s.plain, s.norm.as_ref())
 }
 
@@ -147,7 +162,9 @@ pub fn make_clusterer(
             let encoder = rlp_models::bert::SentenceEncoder::load(&dir, plain)?;
             Box::new(EmbeddingClusterer::new(encoder).with_threshold(*threshold)?)
         }
-        ClustererSpec::Lexical { threshold } => Box::new(LexicalClusterer::with_threshold(*threshold)?),
+        ClustererSpec::Lexical { threshold } => {
+            Box::new(LexicalClusterer::with_threshold(*threshold)?)
+        }
         ClustererSpec::Normalized => Box::new(NormalizedTextClusterer::default()),
     })
 }
@@ -196,7 +213,10 @@ pub(crate) fn spg(
     let (synthetic, report) = build_pairs(prompts, samples, clusterer.as_mut(), &s.r, &config)?;
     std::fs::create_dir_all(dir)?;
     write_jsonl(dir.join("spg_pairs.jsonl"), &synthetic)?;
-    std::fs::write(dir.join("spg_report.json"), serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(
+        dir.join("spg_report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
     eprintln!(
         "    D̂: kept {} of {} prompts ({} below γ = {}, {} with one cluster); mean confidence {:.2}",
         report.kept,

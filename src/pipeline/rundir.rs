@@ -62,7 +62,8 @@ impl FinishedRun {
         }
         let config = PipelineConfig::load(&config_path)?;
         let task = load_task(&config.task, config.seeds[0], device)?;
-        let (sft, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seeds[0], device)?;
+        let (sft, tokenizer) =
+            load_policy(config.policy.as_deref(), &task, config.seeds[0], device)?;
         let preferences = read_jsonl(dir.join("preferences.jsonl"))?;
         let r_dir = dir.join("rm");
         let r = LearnedReward::load(&r_dir, device)

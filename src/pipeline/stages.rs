@@ -103,7 +103,10 @@ impl NormSet {
     pub fn from_pairs(d: &[PreferencePair], pairs: usize) -> Self {
         let take = &d[..pairs.min(d.len())];
         Self {
-            prompts: take.iter().flat_map(|p| [p.prompt.clone(), p.prompt.clone()]).collect(),
+            prompts: take
+                .iter()
+                .flat_map(|p| [p.prompt.clone(), p.prompt.clone()])
+                .collect(),
             responses: take
                 .iter()
                 .flat_map(|p| [p.chosen.clone(), p.rejected.clone()])
@@ -248,7 +251,15 @@ pub fn best_of_n_texts(
     bar.set_message(format!("best-of-{}", config.bon.n));
     let mut texts = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(per_batch) {
-        let best = best_of_n(sft, tokenizer, chunk, config.bon.n, &generation, reward, rng)?;
+        let best = best_of_n(
+            sft,
+            tokenizer,
+            chunk,
+            config.bon.n,
+            &generation,
+            reward,
+            rng,
+        )?;
         texts.extend(best.into_iter().map(|b| b.best));
         bar.inc(chunk.len() as u64);
     }

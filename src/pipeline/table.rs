@@ -216,8 +216,14 @@ mod tests {
         let d = paired_difference(&rows, "RLP-UML", "PPO", |r| r.win_gold);
         assert!(d.mean.abs() < 1e-12);
         assert!((d.se - 0.1).abs() < 1e-9, "{}", d.se);
-        assert_eq!(paired_difference(&rows, "RLP-SPG", "PPO", |r| r.win_gold).n, 0);
+        assert_eq!(
+            paired_difference(&rows, "RLP-SPG", "PPO", |r| r.win_gold).n,
+            0
+        );
         let text = differences_markdown(&rows);
-        assert!(text.contains("RLP-UML − PPO, paired by seed: +0.0 ± 10.0 points"), "{text}");
+        assert!(
+            text.contains("RLP-UML − PPO, paired by seed: +0.0 ± 10.0 points"),
+            "{text}"
+        );
     }
 }

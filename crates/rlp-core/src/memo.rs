@@ -97,7 +97,11 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3 + 4);
         assert_eq!(memo.cached(), 3);
         memo.score(&p(&["b"]), &p(&["xx"])).unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 7, "a cached pair is not scored again");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            7,
+            "a cached pair is not scored again"
+        );
         assert!(memo.score(&p(&["a"]), &p(&[])).is_err());
         assert_eq!(memo.name(), "len");
     }

@@ -18,16 +18,16 @@ const CHUNK: usize = 64;
 
 /// The reward model's representations `h [n, d]` of every view's first and second response,
 /// detached (no gradient reaches the reward model).
-pub fn frozen_views(
-    rm: &RewardModel,
-    views: &[EncodedPair],
-    pad: u32,
-) -> (Tensor<2>, Tensor<2>) {
+pub fn frozen_views(rm: &RewardModel, views: &[EncodedPair], pad: u32) -> (Tensor<2>, Tensor<2>) {
     let device = rm.backbone.device();
     let embed = |seqs: Vec<&[u32]>| {
         let parts: Vec<Tensor<2>> = seqs
             .chunks(CHUNK)
-            .map(|c| rm.score_and_hidden(&collate_scores(c, pad, &device)).1.detach())
+            .map(|c| {
+                rm.score_and_hidden(&collate_scores(c, pad, &device))
+                    .1
+                    .detach()
+            })
             .collect();
         Tensor::cat(parts, 0)
     };

@@ -46,7 +46,12 @@ impl ScoreHead {
 
     /// `hidden [b, t, d]`, `last [b]` (index of each row's last real token) → scores `[b]`.
     pub fn forward(&self, hidden: Tensor<3>, last: Tensor<1, Int>) -> Tensor<1> {
-        crate::dense::linear(&self.proj, last_hidden(hidden, last)).squeeze_dim(1)
+        self.score(last_hidden(hidden, last))
+    }
+
+    /// `h [b, d]` (already read at each row's last real token) → scores `[b]`.
+    pub fn score(&self, h: Tensor<2>) -> Tensor<1> {
+        crate::dense::linear(&self.proj, h).squeeze_dim(1)
     }
 }
 

@@ -61,19 +61,17 @@ impl RewardModel {
 
     /// Scores `[b]` of a right-padded batch.
     pub fn score(&self, batch: &ScoreBatch) -> Tensor<1> {
-        // Right padding: causal attention keeps real tokens from seeing it, so no mask.
-        let hidden = self.backbone.hidden_states(batch.tokens.clone(), None);
-        self.head.forward(hidden, batch.last.clone())
+        self.score_and_hidden(batch).0
     }
 
     /// Scores `[b]` and the representation `h [b, d]` they are read from: the backbone's
     /// final-layer hidden state at each row's last real token (what RLP-UML's encoder reads).
     /// One forward pass; gradients reach the backbone through both.
     pub fn score_and_hidden(&self, batch: &ScoreBatch) -> (Tensor<1>, Tensor<2>) {
+        // Right padding: causal attention keeps real tokens from seeing it, so no mask.
         let hidden = self.backbone.hidden_states(batch.tokens.clone(), None);
         let h = rlp_models::heads::last_hidden(hidden, batch.last.clone());
-        let score = rlp_models::dense::linear(&self.head.proj, h.clone()).squeeze_dim(1);
-        (score, h)
+        (self.head.score(h.clone()), h)
     }
 
     /// The same model scoring `scale · r(x, y) + shift`: the head's weight and bias are mapped,
