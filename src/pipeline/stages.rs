@@ -220,6 +220,7 @@ pub fn ppo_round(
             seed,
             ..Default::default()
         },
+        ..Default::default()
     };
     run_ppo(&run, out, false)
 }

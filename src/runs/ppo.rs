@@ -19,6 +19,7 @@ use rlp_eval::{
 };
 use rlp_models::{CausalLm, checkpoint};
 use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
+use rlp_policy_opt::elastic_reset::{ElasticReset, ElasticResetConfig};
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
 use rlp_reward::RewardModel;
 use rlp_tasks::{DEFAULT_TASK, load_task};
@@ -58,6 +59,11 @@ pub struct PpoRunConfig {
     pub seed: u64,
     /// What the KL penalty is measured against (`[anchor]`, `kind = "initial"` by default).
     pub anchor: AnchorSpec,
+    /// Elastic Reset (`[elastic_reset]`): an EMA of the policy, and every `reset_every`
+    /// iterations the policy reset to it and the EMA to the starting policy. Off when absent.
+    /// It chooses the KL anchor itself (`elastic_reset.anchor`), so `[anchor]` must stay at
+    /// `initial` (or a soup, which is then the starting policy).
+    pub elastic_reset: Option<ElasticResetConfig>,
     /// PPO's settings.
     pub ppo: PpoConfig,
     /// Evaluation settings.
@@ -103,6 +109,7 @@ impl Default for PpoRunConfig {
             backend: BackendSpec::default(),
             seed: 0,
             anchor: AnchorSpec::Initial,
+            elastic_reset: None,
             ppo: PpoConfig::default(),
             eval: EvalConfig {
                 max_new_tokens: 24,
@@ -118,6 +125,9 @@ impl PpoRunConfig {
         read_toml(path, "PPO")
     }
 }
+
+/// The sub-directory of `checkpoint-N/` holding Elastic Reset's EMA and counts.
+const ELASTIC_RESET_DIR: &str = "elastic_reset";
 
 /// What a run ends with.
 #[derive(Debug, Clone)]
@@ -227,9 +237,20 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         }
         _ => ValueModel::from_policy(policy.clone(), &mut rng.fork("value-head")),
     };
-    let anchor: Box<dyn Anchor> = match &config.anchor {
-        AnchorSpec::Ema { eta } => Box::new(EmaAnchor::new(&start, *eta)?),
-        AnchorSpec::Initial | AnchorSpec::Soup { .. } => Box::new(FrozenAnchor::new(&start)),
+    let mut elastic = match &config.elastic_reset {
+        Some(_) if matches!(config.anchor, AnchorSpec::Ema { .. }) => bail!(
+            "[anchor] kind = \"ema\" and [elastic_reset] both set the KL anchor: choose it with \
+             elastic_reset.anchor (\"initial\" or \"ema\") and drop [anchor]"
+        ),
+        Some(er) => Some(ElasticReset::new(&start, &value, er.clone())?),
+        None => None,
+    };
+    let anchor: Box<dyn Anchor> = match (&elastic, &config.anchor) {
+        (Some(er), _) => Box::new(er.anchor()),
+        (None, AnchorSpec::Ema { eta }) => Box::new(EmaAnchor::new(&start, *eta)?),
+        (None, AnchorSpec::Initial | AnchorSpec::Soup { .. }) => {
+            Box::new(FrozenAnchor::new(&start))
+        }
     };
     let mut ppo = PpoTrainer::new(policy, value, anchor, tokenizer.clone(), config.ppo.clone())?;
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
@@ -253,6 +274,10 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         Some((n, dir)) => {
             ppo.load_checkpoint(&dir.join("trainer"))
                 .with_context(|| format!("resuming from {}", dir.display()))?;
+            if let Some(er) = elastic.as_mut() {
+                er.load_state(&dir.join(ELASTIC_RESET_DIR))
+                    .with_context(|| format!("resuming Elastic Reset from {}", dir.display()))?;
+            }
             let stats: Vec<PpoStats> =
                 truncate_lines(&out.join("metrics.jsonl"), "iteration", n - 1)?
                     .into_iter()
@@ -290,6 +315,16 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             .map(|_| task.train_prompts[prompt_rng.below(task.train_prompts.len())].clone())
             .collect();
         let s = ppo.step(&prompts, reward)?;
+        if let Some(er) = elastic.as_mut() {
+            if er.after_iteration(&mut ppo)? {
+                bar.suspend(|| {
+                    eprintln!(
+                        "iteration {it}: elastic reset {} (policy ← EMA, EMA ← initial)",
+                        er.resets()
+                    )
+                });
+            }
+        }
         let secs = s.time_generate + s.time_score + s.time_update;
         bar.set_position(it as u64);
         bar.set_message(format!(
@@ -302,6 +337,10 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             let dir = out.join(format!("checkpoint-{it}"));
             checkpoint::save(&ppo.policy.valid(), &dir)?;
             tokenizer.save(dir.join("tokenizer.json"))?;
+            // Before the trainer's state, whose `state.json` marks the checkpoint complete.
+            if let Some(er) = &elastic {
+                er.save_state(&dir.join(ELASTIC_RESET_DIR))?;
+            }
             ppo.save_checkpoint(&dir.join("trainer"))?;
         }
         if it % config.eval_every.max(1) == 0 || it == config.iterations {
@@ -520,10 +559,18 @@ fn write_report(
         .collect();
     let mut report = Report::new(format!("PPO on {}", config.task));
     report.paragraph(format!(
-        "Reward: `{}`; KL control: {}; anchor: {:?}; {} iterations of {} prompts; seed {}.",
+        "Reward: `{}`; KL control: {}; anchor: {:?}{}; {} iterations of {} prompts; seed {}.",
         config.reward,
         kl_name(config),
         config.anchor,
+        config
+            .elastic_reset
+            .as_ref()
+            .map_or(String::new(), |er| format!(
+                "; Elastic Reset every {} iterations (η = {}, KL anchor {:?}, optimiser reset {}, \
+             value reset {})",
+                er.reset_every, er.eta, er.anchor, er.reset_optimizer, er.reset_value
+            )),
         config.iterations,
         config.ppo.rollout_batch_size,
         config.seed

@@ -2,12 +2,13 @@
 //!
 //! Policy optimisation (`../shared/ALGORITHMS.md`): PPO with a per-token KL penalty against a
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
-//! adaptive KL controllers; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO.
+//! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO.
 #![warn(missing_docs)]
 
 pub mod anchor;
 pub mod best_of_n;
 pub mod dpo;
+pub mod elastic_reset;
 pub mod error;
 pub mod ppo;
 
@@ -16,4 +17,5 @@ pub use anchor::{
 };
 pub use best_of_n::{BestOfN, best_of_n};
 pub use dpo::{DpoConfig, DpoLossStats, DpoReport, DpoStepStats, DpoTrainer, dpo_loss};
+pub use elastic_reset::{DEFAULT_RESET_EVERY, ElasticReset, ElasticResetConfig, ResetAnchor};
 pub use error::{PolicyError, Result};

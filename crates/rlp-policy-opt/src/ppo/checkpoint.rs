@@ -32,7 +32,8 @@ pub struct PpoState {
 
 const STATE: &str = "state.json";
 
-fn io(path: &Path, e: std::io::Error) -> PolicyError {
+/// An I/O error on `path` as a [`PolicyError`].
+pub(crate) fn io(path: &Path, e: std::io::Error) -> PolicyError {
     PolicyError::Model(rlp_models::ModelError::Io {
         path: path.to_path_buf(),
         source: e,

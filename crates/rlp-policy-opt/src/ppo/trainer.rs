@@ -131,6 +131,17 @@ impl PpoTrainer {
         (&self.policy_opt, &self.value_opt)
     }
 
+    /// Clears both optimisers' moment estimates (Elastic Reset's optional optimiser reset).
+    /// The step counts, which place the learning-rate schedule, carry on.
+    pub fn reset_optimizers(&mut self) {
+        let optim = self.policy_opt.config.clone();
+        let (p, v) = (self.policy_opt.step, self.value_opt.step);
+        self.policy_opt = AdamW::new(optim.clone());
+        self.value_opt = AdamW::new(optim);
+        self.policy_opt.step = p;
+        self.value_opt.step = v;
+    }
+
     /// Replaces both optimisers' state with saved moments and step counts.
     pub(crate) fn restore_optimizers(
         &mut self,

@@ -1,0 +1,244 @@
+//! Elastic Reset (Noukhovitch et al., NeurIPS 2023): reward against drift, sweeping the KL
+//! coefficient, Elastic Reset against PPO. The paper's claim: resetting the online policy to
+//! an EMA of itself (and the EMA to the initial model) reaches a better reward-vs-drift
+//! trade-off than PPO at any KL coefficient.
+//!
+//!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
+//!     cargo run --release --example elastic_reset -- runs/proxy [OUT] \
+//!         [--betas 0.01,0.03,0.1] [--iterations 30] [--reset-every 10] [--seeds 0]
+//!
+//! Every arm is `rlp ppo` on tweet-sentiment with the main job's PPO settings (32 prompts per
+//! iteration, 2 epochs of minibatch 16, lr 2e-4, value model from the reward model), evaluated
+//! every 5 iterations on 128 eval prompts × 2 samples: gold score, KL to the initial policy and
+//! drift (perplexity on 200 held-out human tweets). Elastic Reset adds `[elastic_reset]` with
+//! η = 0.995, the KL penalty against the initial model, and no optimiser or value reset (the
+//! paper's defaults). Writes one run directory per arm, `report.md` and the plots into OUT
+//! (default `runs/elastic-reset`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rlp::eval::{EvalSummary, LinePlot, Report};
+use rlp::policy::ElasticResetConfig;
+use rlp::policy::ppo::{KlControl, PpoConfig, ValueInit};
+use rlp::runs::ppo::{PpoRunConfig, run_ppo};
+
+/// What the command line sets.
+struct Args {
+    reward: String,
+    out: PathBuf,
+    betas: Vec<f64>,
+    iterations: usize,
+    reset_every: usize,
+    seeds: Vec<u64>,
+}
+
+fn list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
+    v.split(',')
+        .map(|x| {
+            x.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{flag}: `{x}` is not a number"))
+        })
+        .collect()
+}
+
+fn parse_args() -> Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mut positional = Vec::new();
+    let mut args = Args {
+        reward: String::new(),
+        out: PathBuf::from("runs/elastic-reset"),
+        betas: vec![0.01, 0.03, 0.1],
+        iterations: 30,
+        reset_every: 10,
+        seeds: vec![0],
+    };
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--betas" => args.betas = list("--betas", &value()?)?,
+            "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
+            "--reset-every" => args.reset_every = value()?.parse().context("--reset-every")?,
+            "--seeds" => args.seeds = list("--seeds", &value()?)?,
+            f if f.starts_with("--") => bail!("unknown flag {f}"),
+            _ => positional.push(a),
+        }
+    }
+    let mut positional = positional.into_iter();
+    args.reward = positional
+        .next()
+        .context("usage: elastic_reset REWARD_MODEL_DIR [OUT] [--betas ..] [--iterations N] [--reset-every N] [--seeds ..]")?;
+    if let Some(out) = positional.next() {
+        args.out = out.into();
+    }
+    Ok(args)
+}
+
+/// One arm's PPO config: the main job's PPO settings at KL coefficient `beta`.
+fn arm(args: &Args, beta: f64, elastic: bool, seed: u64) -> PpoRunConfig {
+    PpoRunConfig {
+        reward: args.reward.clone(),
+        iterations: args.iterations,
+        eval_every: 5,
+        eval_prompts: 128,
+        drift_texts: 200,
+        final_win_rates: false,
+        seed,
+        elastic_reset: elastic.then(|| ElasticResetConfig {
+            reset_every: args.reset_every,
+            ..Default::default()
+        }),
+        ppo: PpoConfig {
+            rollout_batch_size: 32,
+            mini_batch_size: 16,
+            ppo_epochs: 2,
+            lr: 2e-4,
+            max_new_tokens: 24,
+            kl: KlControl::Fixed { beta },
+            value_init: ValueInit::RewardModel,
+            seed,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// One finished arm.
+struct Arm {
+    method: &'static str,
+    beta: f64,
+    seed: u64,
+    evals: Vec<(usize, EvalSummary)>,
+}
+
+fn run_arm(args: &Args, beta: f64, elastic: bool, seed: u64) -> Result<Arm> {
+    let method = if elastic { "Elastic Reset" } else { "PPO" };
+    let dir = args.out.join(format!(
+        "{}-beta{beta}-seed{seed}",
+        if elastic { "er" } else { "ppo" }
+    ));
+    eprintln!("== {method}, β = {beta}, seed {seed} → {}", dir.display());
+    let report = run_ppo(&arm(args, beta, elastic, seed), &dir, false)?;
+    Ok(Arm {
+        method,
+        beta,
+        seed,
+        evals: report.evals,
+    })
+}
+
+fn table_row(a: &Arm) -> Vec<String> {
+    let (_, last) = a.evals.last().expect("every run evaluates at its end");
+    let best = a
+        .evals
+        .iter()
+        .max_by(|x, y| x.1.gold.mean.total_cmp(&y.1.gold.mean))
+        .expect("non-empty");
+    vec![
+        a.method.to_string(),
+        a.beta.to_string(),
+        a.seed.to_string(),
+        format!("{:.3} ± {:.3}", last.gold.mean, last.gold.se),
+        format!("{:.3} (it {})", best.1.gold.mean, best.0),
+        last.proxy.map_or("-".into(), |p| format!("{:.3}", p.mean)),
+        format!("{:.2}", last.kl_k1.mean),
+        last.drift_ppl.map_or("-".into(), |p| format!("{p:.1}")),
+        format!("{:.3}", last.distinct_2),
+    ]
+}
+
+fn write_outputs(arms: &[Arm], args: &Args, out: &Path) -> Result<()> {
+    let rows: Vec<Vec<String>> = arms.iter().map(table_row).collect();
+    let headers = [
+        "method",
+        "β",
+        "seed",
+        "final gold ± SE",
+        "best gold",
+        "final proxy",
+        "final KL",
+        "final drift ppl",
+        "distinct-2",
+    ];
+    // Trajectories: gold against drift along each run (every evaluation).
+    let trajectories: Vec<(String, Vec<(f64, f64)>)> = arms
+        .iter()
+        .map(|a| {
+            (
+                format!("{} β={} s{}", a.method, a.beta, a.seed),
+                a.evals
+                    .iter()
+                    .filter_map(|(_, e)| e.drift_ppl.map(|p| (p, e.gold.mean)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let along = LinePlot::reward_vs_drift(
+        "tweet-sentiment: gold vs drift, every evaluation",
+        &trajectories,
+    );
+    along.save_svg(out.join("reward_vs_drift.svg"))?;
+    along.save_png(out.join("reward_vs_drift.png"))?;
+    // The sweep: each method's final (drift, gold) across β.
+    let mut sweep = LinePlot::new(
+        "tweet-sentiment: final gold vs drift across the KL sweep",
+        "drift (perplexity on held-out tweets)",
+        "gold score",
+    );
+    for method in ["PPO", "Elastic Reset"] {
+        let mut pts: Vec<(f64, f64)> = arms
+            .iter()
+            .filter(|a| a.method == method)
+            .filter_map(|a| {
+                let (_, e) = a.evals.last()?;
+                Some((e.drift_ppl?, e.gold.mean))
+            })
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        sweep = sweep.with_series(method, pts);
+    }
+    sweep.save_svg(out.join("sweep.svg"))?;
+    sweep.save_png(out.join("sweep.png"))?;
+
+    let mut report = Report::new("Elastic Reset vs PPO on tweet-sentiment");
+    report.paragraph(format!(
+        "Reward model `{}`; {} iterations of 32 prompts; Elastic Reset every {} iterations \
+         (η = 0.995, KL against the initial model); β ∈ {:?}; seeds {:?}. Gold ± SE over the \
+         final evaluation's 256 samples.",
+        args.reward, args.iterations, args.reset_every, args.betas, args.seeds
+    ));
+    report.table(&headers, &rows)?;
+    report.image("final gold vs drift across the sweep", "sweep.png");
+    report.image("gold vs drift along each run", "reward_vs_drift.png");
+    report.write(out)?;
+    println!("| {} |", headers.join(" | "));
+    println!("|{}|", vec!["---"; headers.len()].join("|"));
+    for r in &rows {
+        println!("| {} |", r.join(" | "));
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let start = std::time::Instant::now();
+    let mut arms = Vec::new();
+    for &seed in &args.seeds {
+        for &beta in &args.betas {
+            for elastic in [false, true] {
+                arms.push(run_arm(&args, beta, elastic, seed)?);
+            }
+        }
+    }
+    write_outputs(&arms, &args, &args.out)?;
+    println!(
+        "{} runs in {:.1} min; report: {}",
+        arms.len(),
+        start.elapsed().as_secs_f64() / 60.0,
+        args.out.join("report.md").display()
+    );
+    Ok(())
+}
