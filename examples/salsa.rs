@@ -1,0 +1,337 @@
+//! SALSA (Chegini et al., 2024): PPO whose starting point and KL reference is the weight soup
+//! `α θ_SFT1 + (1 − α) θ_SFT2` of two SFT models fine-tuned from the same pretrained model with
+//! different seeds, against PPO from one SFT model with that model as its reference. The
+//! paper's claim: the soup reference gives higher reward and win-rate than the plain one.
+//!
+//!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
+//!     cargo run --release --example salsa -- runs/proxy [OUT] \
+//!         [--alpha 0.5] [--sft-steps 200] [--iterations 30] [--beta 0.05] [--seeds 0,1]
+//!
+//! 1. SFT: the shipped pretrained base (`models/tweet-sentiment/base`) fine-tuned on the 15,118
+//!    human-written tweets of `datasets/tweet-sentiment/labelled_train.jsonl` (text only, as
+//!    documents), `--sft-steps` steps of 32 at lr 5e-4, with seeds 1 and 2 (the seed fixes the
+//!    data order), into OUT/sft-seed1 and OUT/sft-seed2 (reused when present).
+//! 2. PPO from SFT1 with SFT1 as the KL reference, and SALSA from the soup with the soup as the
+//!    reference: the main job's PPO settings (32 prompts per iteration, 2 epochs of
+//!    minibatch 16, lr 2e-4, value model from the reward model) at a fixed β, one run of each
+//!    per seed.
+//! 3. Every starting point and every final policy is judged against the same fixed reference,
+//!    the pretrained base's own samples, on 128 eval prompts × 2 samples: gold score, win-rate
+//!    under the gold judge and a simulated annotator pool (AlpacaFarm's protocol), KL to its own
+//!    reference, drift.
+//!
+//! Writes the run directories, `report.md` and a plot into OUT (default `runs/salsa`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rlp::core::BackendSpec;
+use rlp::eval::{EvalSummary, LinePlot, Report};
+use rlp::models::checkpoint::StoreDtype;
+use rlp::models::{TextTokenizer, checkpoint, weighted_average};
+use rlp::policy::ppo::{KlControl, PpoConfig, ValueInit};
+use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
+use rlp::runs::ppo::{AnchorSpec, PpoRunConfig, run_ppo};
+use rlp::runs::sft::{SftConfig, run as run_sft, save_dir};
+
+/// What the command line sets.
+struct Args {
+    reward: String,
+    out: PathBuf,
+    alpha: f64,
+    sft_steps: usize,
+    iterations: usize,
+    beta: f64,
+    seeds: Vec<u64>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mut positional = Vec::new();
+    let mut args = Args {
+        reward: String::new(),
+        out: PathBuf::from("runs/salsa"),
+        alpha: 0.5,
+        sft_steps: 200,
+        iterations: 30,
+        beta: 0.05,
+        seeds: vec![0, 1],
+    };
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--alpha" => args.alpha = value()?.parse().context("--alpha")?,
+            "--sft-steps" => args.sft_steps = value()?.parse().context("--sft-steps")?,
+            "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
+            "--beta" => args.beta = value()?.parse().context("--beta")?,
+            "--seeds" => {
+                args.seeds = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse().context("--seeds"))
+                    .collect::<Result<_>>()?
+            }
+            f if f.starts_with("--") => bail!("unknown flag {f}"),
+            _ => positional.push(a),
+        }
+    }
+    if !(0.0..=1.0).contains(&args.alpha) {
+        bail!("--alpha: {} is not in [0, 1]", args.alpha);
+    }
+    let mut positional = positional.into_iter();
+    args.reward = positional.next().context(
+        "usage: salsa REWARD_MODEL_DIR [OUT] [--alpha A] [--sft-steps N] [--iterations N] \
+         [--beta B] [--seeds ..]",
+    )?;
+    if let Some(out) = positional.next() {
+        args.out = out.into();
+    }
+    Ok(args)
+}
+
+/// The human-written tweets of the labelled corpus as one document per line.
+fn sft_corpus(out: &Path) -> Result<PathBuf> {
+    let src = rlp::tasks::tweet_sentiment::models_dir()
+        .join("../../datasets/tweet-sentiment/labelled_train.jsonl");
+    let text =
+        std::fs::read_to_string(&src).with_context(|| format!("reading {}", src.display()))?;
+    let path = out.join("sft-corpus.txt");
+    let mut f =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not JSON", src.display(), i + 1))?;
+        let tweet = v["text"]
+            .as_str()
+            .with_context(|| format!("{}:{}: no string `text`", src.display(), i + 1))?;
+        writeln!(f, "{}", tweet.replace('\n', " "))?;
+    }
+    Ok(path)
+}
+
+/// SFT model `seed` (trained unless OUT/sft-seed{seed} already holds one).
+fn sft(args: &Args, corpus: &Path, seed: u64) -> Result<PathBuf> {
+    let dir = args.out.join(format!("sft-seed{seed}"));
+    if dir.join("model.safetensors").is_file() {
+        eprintln!("== SFT seed {seed}: reusing {}", dir.display());
+        return Ok(dir);
+    }
+    eprintln!("== SFT seed {seed} → {}", dir.display());
+    let report = run_sft(&SftConfig {
+        data: corpus.to_path_buf(),
+        out: dir.clone(),
+        init: Some(rlp::tasks::tweet_sentiment::models_dir().join("base")),
+        max_len: 64,
+        steps: args.sft_steps,
+        batch_size: 32,
+        lr: 5e-4,
+        seed,
+        ..Default::default()
+    })?;
+    eprintln!(
+        "   loss {:.3} → {:.3} ({} tweets, {} skipped)",
+        report.first_loss, report.final_loss, report.examples, report.skipped
+    );
+    Ok(dir)
+}
+
+/// The soup `α θ_1 + (1 − α) θ_2` saved into `dir` (with the first model's tokenizer), so it
+/// can be judged like any checkpoint.
+fn save_soup(first: &Path, second: &Path, alpha: f64, dir: &Path) -> Result<PathBuf> {
+    let device = BackendSpec::default().device()?;
+    let a = checkpoint::load(first, &device)?;
+    let b = checkpoint::load(second, &device)?;
+    let soup = weighted_average(&[&a, &b], &[alpha, 1.0 - alpha])?;
+    let tokenizer = TextTokenizer::load(first.join("tokenizer.json"))?;
+    save_dir(&soup, &tokenizer, dir, StoreDtype::F32)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Gold, win-rates against the pretrained base and drift of the policy in `policy`.
+fn judge(policy: &Path, out: &Path, seed: u64) -> Result<EvalOutcome> {
+    run_eval(
+        &EvalRunConfig {
+            policy: Some(policy.to_path_buf()),
+            seed,
+            ..Default::default()
+        },
+        out,
+    )
+}
+
+/// One PPO or SALSA run.
+fn ppo_arm(args: &Args, anchor: AnchorSpec, policy: Option<PathBuf>, seed: u64) -> PpoRunConfig {
+    PpoRunConfig {
+        reward: args.reward.clone(),
+        policy,
+        anchor,
+        iterations: args.iterations,
+        eval_every: 10,
+        eval_prompts: 128,
+        drift_texts: 200,
+        final_win_rates: false,
+        seed,
+        ppo: PpoConfig {
+            rollout_batch_size: 32,
+            mini_batch_size: 16,
+            ppo_epochs: 2,
+            lr: 2e-4,
+            max_new_tokens: 24,
+            kl: KlControl::Fixed { beta: args.beta },
+            value_init: ValueInit::RewardModel,
+            seed,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// A table row: name, seed, gold ± SE, KL to its reference, drift, win-rates over the base.
+fn row(name: &str, seed: &str, e: &EvalOutcome, kl: Option<&EvalSummary>) -> Vec<String> {
+    vec![
+        name.to_string(),
+        seed.to_string(),
+        format!("{:.3} ± {:.3}", e.summary.gold.mean, e.summary.gold.se),
+        kl.map_or("0".into(), |s| format!("{:.2}", s.kl_k1.mean)),
+        e.summary
+            .drift_ppl
+            .map_or("-".into(), |p| format!("{p:.1}")),
+        format!(
+            "{:.1} ± {:.1}",
+            e.win_rate_gold.rate * 100.0,
+            e.win_rate_gold.se * 100.0
+        ),
+        format!(
+            "{:.1} ± {:.1}",
+            e.win_rate_annotators.rate * 100.0,
+            e.win_rate_annotators.se * 100.0
+        ),
+    ]
+}
+
+/// Mean and standard error of `xs` (SE 0 for one value).
+fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (m, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let start = std::time::Instant::now();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let corpus = sft_corpus(&args.out)?;
+    let sft1 = sft(&args, &corpus, 1)?;
+    let sft2 = sft(&args, &corpus, 2)?;
+    let soup = AnchorSpec::Soup {
+        models: vec![sft1.clone(), sft2.clone()],
+        weights: vec![args.alpha, 1.0 - args.alpha],
+    };
+
+    let mut rows = Vec::new();
+    for (name, dir) in [("SFT1 (PPO's start)", sft1.clone()), ("SFT2", sft2.clone())] {
+        let e = judge(&dir, &dir.join("eval-vs-base"), 0)?;
+        rows.push(row(name, "-", &e, None));
+    }
+    let soup_dir = save_soup(&sft1, &sft2, args.alpha, &args.out.join("soup"))?;
+    let e = judge(&soup_dir, &soup_dir.join("eval-vs-base"), 0)?;
+    rows.push(row("soup (SALSA's start)", "-", &e, None));
+    let mut diffs = (Vec::new(), Vec::new(), Vec::new());
+    let mut curves = Vec::new();
+    for &seed in &args.seeds {
+        let mut finals = Vec::new();
+        for (name, anchor, policy) in [
+            ("PPO", AnchorSpec::Initial, Some(sft1.clone())),
+            ("SALSA", soup.clone(), None),
+        ] {
+            let dir = args.out.join(format!("{}-seed{seed}", name.to_lowercase()));
+            eprintln!("== {name}, seed {seed} → {}", dir.display());
+            let report = run_ppo(&ppo_arm(&args, anchor, policy, seed), &dir, false)?;
+            let outcome = judge(&dir.join("policy"), &dir.join("eval-vs-base"), 0)?;
+            let last = report.evals.last().map(|(_, e)| e.clone());
+            rows.push(row(name, &seed.to_string(), &outcome, last.as_ref()));
+            curves.push((
+                format!("{name} s{seed}"),
+                report
+                    .evals
+                    .iter()
+                    .map(|(_, e)| (e.kl_k1.mean.max(0.0), e.gold.mean))
+                    .collect::<Vec<_>>(),
+            ));
+            finals.push(outcome);
+        }
+        diffs
+            .0
+            .push(finals[1].summary.gold.mean - finals[0].summary.gold.mean);
+        diffs
+            .1
+            .push(finals[1].win_rate_gold.rate - finals[0].win_rate_gold.rate);
+        diffs
+            .2
+            .push(finals[1].win_rate_annotators.rate - finals[0].win_rate_annotators.rate);
+    }
+
+    let headers = [
+        "policy",
+        "seed",
+        "gold ± SE",
+        "KL to its reference",
+        "drift ppl",
+        "win-rate vs base, gold judge (%)",
+        "win-rate vs base, annotators (%)",
+    ];
+    let (dg, dg_se) = mean_se(&diffs.0);
+    let (dw, dw_se) = mean_se(&diffs.1);
+    let (da, da_se) = mean_se(&diffs.2);
+    let paired = format!(
+        "SALSA − PPO, paired by seed over {} seeds: gold {dg:+.3} ± {dg_se:.3}; win-rate (gold \
+         judge) {:+.1} ± {:.1} points; win-rate (annotators) {:+.1} ± {:.1} points.",
+        args.seeds.len(),
+        dw * 100.0,
+        dw_se * 100.0,
+        da * 100.0,
+        da_se * 100.0
+    );
+    let mut plot = LinePlot::new(
+        "SALSA vs PPO on tweet-sentiment: gold vs KL to the reference",
+        "KL(π ‖ π_ref) (nats, k1)",
+        "gold score",
+    );
+    for (name, pts) in curves {
+        plot = plot.with_series(name, pts);
+    }
+    plot.save_svg(args.out.join("gold_vs_kl.svg"))?;
+    plot.save_png(args.out.join("gold_vs_kl.png"))?;
+    let mut report = Report::new("SALSA vs PPO on tweet-sentiment");
+    report.paragraph(format!(
+        "Reward model `{}`; soup α = {}; SFT {} steps; PPO {} iterations of 32 prompts at β = {}; \
+         seeds {:?}. Judged on 128 eval prompts × 2 samples against the pretrained base's own \
+         samples.",
+        args.reward, args.alpha, args.sft_steps, args.iterations, args.beta, args.seeds
+    ));
+    report.table(&headers, &rows)?;
+    report.paragraph(paired.clone());
+    report.image("gold vs KL", "gold_vs_kl.png");
+    report.write(&args.out)?;
+    println!("| {} |", headers.join(" | "));
+    println!("|{}|", vec!["---"; headers.len()].join("|"));
+    for r in &rows {
+        println!("| {} |", r.join(" | "));
+    }
+    println!("{paired}");
+    println!(
+        "{:.1} min; report: {}",
+        start.elapsed().as_secs_f64() / 60.0,
+        args.out.join("report.md").display()
+    );
+    Ok(())
+}
