@@ -753,6 +753,56 @@ fn ppo_run_directory_and_bad_configs() {
     ]);
     assert_clean_failure(&o, "soup");
 
+    // Elastic Reset (EMA anchor, reset every 2 of 3 iterations) resumes exactly too: the EMA
+    // travels in the checkpoint. Setting the anchor in both places is an error.
+    let elastic = dir.path().join("elastic.toml");
+    std::fs::write(
+        &elastic,
+        format!(
+            "{}[elastic_reset]\nreset_every = 2\nanchor = \"ema\"\neta = 0.5\n",
+            std::fs::read_to_string(&with_ckpt).unwrap()
+        ),
+    )
+    .unwrap();
+    let (er_full, er_killed) = (dir.path().join("er-full"), dir.path().join("er-killed"));
+    for (run, resume) in [(&er_full, false), (&er_killed, false), (&er_killed, true)] {
+        let mut args = vec![
+            "ppo",
+            "--config",
+            elastic.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let o = rlp(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // The reset at iteration 2 happens before the checkpoint a resumed run starts from.
+        assert_eq!(stderr(&o).contains("elastic reset 1"), !resume, "{}", stderr(&o));
+    }
+    assert!(er_killed.join("checkpoint-2/elastic_reset/ema.bpk").is_file());
+    assert_eq!(untimed(&er_killed), untimed(&er_full));
+    assert!(
+        std::fs::read(er_full.join("policy/model.safetensors")).unwrap()
+            == std::fs::read(er_killed.join("policy/model.safetensors")).unwrap(),
+        "Elastic Reset: the policy differs after resuming"
+    );
+    let both = dir.path().join("both.toml");
+    std::fs::write(
+        &both,
+        format!("{base}[anchor]\nkind = \"ema\"\neta = 0.9\n[elastic_reset]\nreset_every = 2\n"),
+    )
+    .unwrap();
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        both.to_str().unwrap(),
+        "--out",
+        dir.path().join("y").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "elastic_reset.anchor");
+
     // `rlp compare` plots runs together; a label per run, or none.
     let cmp = dir.path().join("cmp/both");
     let o = rlp(&[
