@@ -779,9 +779,18 @@ fn ppo_run_directory_and_bad_configs() {
         let o = rlp(&args);
         assert!(o.status.success(), "{}", stderr(&o));
         // The reset at iteration 2 happens before the checkpoint a resumed run starts from.
-        assert_eq!(stderr(&o).contains("elastic reset 1"), !resume, "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).contains("elastic reset 1"),
+            !resume,
+            "{}",
+            stderr(&o)
+        );
     }
-    assert!(er_killed.join("checkpoint-2/elastic_reset/ema.bpk").is_file());
+    assert!(
+        er_killed
+            .join("checkpoint-2/elastic_reset/ema.bpk")
+            .is_file()
+    );
     assert_eq!(untimed(&er_killed), untimed(&er_full));
     assert!(
         std::fs::read(er_full.join("policy/model.safetensors")).unwrap()
