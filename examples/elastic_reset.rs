@@ -5,7 +5,7 @@
 //!
 //!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
 //!     cargo run --release --example elastic_reset -- runs/proxy [OUT] \
-//!         [--betas 0.01,0.03,0.1] [--iterations 30] [--reset-every 10] [--seeds 0]
+//!         [--betas 0.01,0.03,0.1] [--iterations 30] [--reset-every 10] [--seeds 0] [--reuse]
 //!
 //! Every arm is `rlp ppo` on tweet-sentiment with the main job's PPO settings (32 prompts per
 //! iteration, 2 epochs of minibatch 16, lr 2e-4, value model from the reward model), evaluated
@@ -18,10 +18,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, Report};
 use rlp::policy::ElasticResetConfig;
-use rlp::policy::ppo::{KlControl, PpoConfig, ValueInit};
-use rlp::runs::ppo::{PpoRunConfig, run_ppo};
+use rlp::runs::ppo::PpoRunConfig;
+use rlp::runs::study::{run_arm, study_ppo};
 
 /// What the command line sets.
 struct Args {
@@ -31,6 +32,8 @@ struct Args {
     iterations: usize,
     reset_every: usize,
     seeds: Vec<u64>,
+    /// Keep finished arms found in OUT.
+    reuse: bool,
 }
 
 fn list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
@@ -53,6 +56,7 @@ fn parse_args() -> Result<Args> {
         iterations: 30,
         reset_every: 10,
         seeds: vec![0],
+        reuse: false,
     };
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Args> {
             "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
             "--reset-every" => args.reset_every = value()?.parse().context("--reset-every")?,
             "--seeds" => args.seeds = list("--seeds", &value()?)?,
+            "--reuse" => args.reuse = true,
             f if f.starts_with("--") => bail!("unknown flag {f}"),
             _ => positional.push(a),
         }
@@ -68,40 +73,29 @@ fn parse_args() -> Result<Args> {
     let mut positional = positional.into_iter();
     args.reward = positional
         .next()
-        .context("usage: elastic_reset REWARD_MODEL_DIR [OUT] [--betas ..] [--iterations N] [--reset-every N] [--seeds ..]")?;
+        .context("usage: elastic_reset REWARD_MODEL_DIR [OUT] [--betas ..] [--iterations N] [--reset-every N] [--seeds ..] [--reuse]")?;
     if let Some(out) = positional.next() {
         args.out = out.into();
     }
     Ok(args)
 }
 
-/// One arm's PPO config: the main job's PPO settings at KL coefficient `beta`.
+/// One arm's PPO config: the main job's PPO settings at KL coefficient `beta`, with or
+/// without Elastic Reset.
 fn arm(args: &Args, beta: f64, elastic: bool, seed: u64) -> PpoRunConfig {
-    PpoRunConfig {
-        reward: args.reward.clone(),
-        iterations: args.iterations,
-        eval_every: 5,
-        eval_prompts: 128,
-        drift_texts: 200,
-        final_win_rates: false,
+    let mut config = study_ppo(
+        args.reward.clone(),
+        beta,
+        args.iterations,
+        5,
         seed,
-        elastic_reset: elastic.then(|| ElasticResetConfig {
-            reset_every: args.reset_every,
-            ..Default::default()
-        }),
-        ppo: PpoConfig {
-            rollout_batch_size: 32,
-            mini_batch_size: 16,
-            ppo_epochs: 2,
-            lr: 2e-4,
-            max_new_tokens: 24,
-            kl: KlControl::Fixed { beta },
-            value_init: ValueInit::RewardModel,
-            seed,
-            ..Default::default()
-        },
+        BackendSpec::default(),
+    );
+    config.elastic_reset = elastic.then(|| ElasticResetConfig {
+        reset_every: args.reset_every,
         ..Default::default()
-    }
+    });
+    config
 }
 
 /// One finished arm.
@@ -112,19 +106,19 @@ struct Arm {
     evals: Vec<(usize, EvalSummary)>,
 }
 
-fn run_arm(args: &Args, beta: f64, elastic: bool, seed: u64) -> Result<Arm> {
+fn run_method(args: &Args, beta: f64, elastic: bool, seed: u64) -> Result<Arm> {
     let method = if elastic { "Elastic Reset" } else { "PPO" };
     let dir = args.out.join(format!(
         "{}-beta{beta}-seed{seed}",
         if elastic { "er" } else { "ppo" }
     ));
     eprintln!("== {method}, β = {beta}, seed {seed} → {}", dir.display());
-    let report = run_ppo(&arm(args, beta, elastic, seed), &dir, false)?;
+    let run = run_arm(&arm(args, beta, elastic, seed), &dir, args.reuse)?;
     Ok(Arm {
         method,
         beta,
         seed,
-        evals: report.evals,
+        evals: run.evals,
     })
 }
 
@@ -229,7 +223,7 @@ fn main() -> Result<()> {
     for &seed in &args.seeds {
         for &beta in &args.betas {
             for elastic in [false, true] {
-                arms.push(run_arm(&args, beta, elastic, seed)?);
+                arms.push(run_method(&args, beta, elastic, seed)?);
             }
         }
     }

@@ -27,13 +27,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
-use rlp::eval::{EvalSummary, LinePlot, Report};
+use rlp::eval::{EvalConfig, EvalSummary, LinePlot, MeanSe, Report};
 use rlp::models::checkpoint::StoreDtype;
 use rlp::models::{TextTokenizer, checkpoint, weighted_average};
-use rlp::policy::ppo::{KlControl, PpoConfig, ValueInit};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
-use rlp::runs::ppo::{AnchorSpec, PpoRunConfig, run_ppo};
+use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
 use rlp::runs::sft::{SftConfig, run as run_sft, save_dir};
+use rlp::runs::study::{MAX_NEW_TOKENS, run_arm, study_ppo};
 
 /// What the command line sets.
 struct Args {
@@ -157,37 +157,32 @@ fn judge(policy: &Path, out: &Path, seed: u64) -> Result<EvalOutcome> {
         &EvalRunConfig {
             policy: Some(policy.to_path_buf()),
             seed,
+            eval: EvalConfig {
+                samples_per_prompt: 2,
+                max_new_tokens: MAX_NEW_TOKENS,
+                seed,
+                ..Default::default()
+            },
             ..Default::default()
         },
         out,
     )
 }
 
-/// One PPO or SALSA run.
+/// One PPO or SALSA run: the main job's PPO settings at the fixed β of `--beta`, from `policy`
+/// (or the soup) with `anchor` as the KL reference, evaluated every 10 iterations.
 fn ppo_arm(args: &Args, anchor: AnchorSpec, policy: Option<PathBuf>, seed: u64) -> PpoRunConfig {
-    PpoRunConfig {
-        reward: args.reward.clone(),
-        policy,
-        anchor,
-        iterations: args.iterations,
-        eval_every: 10,
-        eval_prompts: 128,
-        drift_texts: 200,
-        final_win_rates: false,
+    let mut config = study_ppo(
+        args.reward.clone(),
+        args.beta,
+        args.iterations,
+        10,
         seed,
-        ppo: PpoConfig {
-            rollout_batch_size: 32,
-            mini_batch_size: 16,
-            ppo_epochs: 2,
-            lr: 2e-4,
-            max_new_tokens: 24,
-            kl: KlControl::Fixed { beta: args.beta },
-            value_init: ValueInit::RewardModel,
-            seed,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+        BackendSpec::default(),
+    );
+    config.policy = policy;
+    config.anchor = anchor;
+    config
 }
 
 /// A table row: name, seed, gold ± SE, KL to its reference, drift, win-rates over the base.
@@ -211,17 +206,6 @@ fn row(name: &str, seed: &str, e: &EvalOutcome, kl: Option<&EvalSummary>) -> Vec
             e.win_rate_annotators.se * 100.0
         ),
     ]
-}
-
-/// Mean and standard error of `xs` (SE 0 for one value).
-fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (m, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
 }
 
 fn main() -> Result<()> {
@@ -255,7 +239,7 @@ fn main() -> Result<()> {
         ] {
             let dir = args.out.join(format!("{}-seed{seed}", name.to_lowercase()));
             eprintln!("== {name}, seed {seed} → {}", dir.display());
-            let report = run_ppo(&ppo_arm(&args, anchor, policy, seed), &dir, false)?;
+            let report = run_arm(&ppo_arm(&args, anchor, policy, seed), &dir, false)?;
             let outcome = judge(&dir.join("policy"), &dir.join("eval-vs-base"), 0)?;
             let last = report.evals.last().map(|(_, e)| e.clone());
             rows.push(row(name, &seed.to_string(), &outcome, last.as_ref()));
@@ -289,6 +273,10 @@ fn main() -> Result<()> {
         "win-rate vs base, gold judge (%)",
         "win-rate vs base, annotators (%)",
     ];
+    let mean_se = |xs: &[f64]| {
+        let m = MeanSe::of(xs);
+        (m.mean, m.se)
+    };
     let (dg, dg_se) = mean_se(&diffs.0);
     let (dw, dw_se) = mean_se(&diffs.1);
     let (da, da_se) = mean_se(&diffs.2);

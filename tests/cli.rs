@@ -753,6 +753,76 @@ fn ppo_run_directory_and_bad_configs() {
     ]);
     assert_clean_failure(&o, "soup");
 
+    // A reward-model ensemble (Coste et al.): two linear probes on the first run's policy, by
+    // seed, combined by WCO; the value model starts from the first member.
+    let pairs = dir.path().join("pairs.jsonl");
+    synthetic_pairs(&pairs, 16);
+    let members: Vec<PathBuf> = (0..2)
+        .map(|seed| {
+            let rm = dir.path().join(format!("rm{seed}"));
+            let o = rlp(&[
+                "reward",
+                "train",
+                "--data",
+                pairs.to_str().unwrap(),
+                "--init",
+                out.join("policy").to_str().unwrap(),
+                "--out",
+                rm.to_str().unwrap(),
+                "--trainable",
+                "top:0",
+                "--max-len",
+                "32",
+                "--seed",
+                &seed.to_string(),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            rm
+        })
+        .collect();
+    let ensemble_table = format!(
+        "[ensemble]\nmembers = [{:?}, {:?}]\n[ensemble.aggregation]\nrule = \"wco\"\n",
+        members[0].to_str().unwrap(),
+        members[1].to_str().unwrap()
+    );
+    let with_ensemble = |reward: &str, table: &str| {
+        let path = dir.path().join("ensemble.toml");
+        std::fs::write(
+            &path,
+            base.replace("reward = \"gold\"", &format!("reward = \"{reward}\""))
+                .replace("value_init = \"policy\"", "value_init = \"reward-model\"")
+                + table,
+        )
+        .unwrap();
+        let run = dir.path().join(format!("ens-{reward}"));
+        let o = rlp(&[
+            "ppo",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        (o, run)
+    };
+    let (o, run) = with_ensemble("ensemble", &ensemble_table);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("2-member ensemble (WCO)"), "{report}");
+    let evals = std::fs::read_to_string(run.join("eval.jsonl")).unwrap();
+    assert!(
+        evals.contains("\"proxy\":{"),
+        "the ensemble is the evaluated proxy: {evals}"
+    );
+    let (o, _) = with_ensemble("ensemble", "");
+    assert_clean_failure(&o, "[ensemble]");
+    let (o, _) = with_ensemble("gold", &ensemble_table);
+    assert_clean_failure(&o, "reward = \"ensemble\"");
+    let (o, _) = with_ensemble(
+        "ensemble",
+        &ensemble_table.replace("rule = \"wco\"", "rule = \"uwo\"\nlambda = -1.0\nddof = 0"),
+    );
+    assert_clean_failure(&o, "lambda");
+
     // Elastic Reset (EMA anchor, reset every 2 of 3 iterations) resumes exactly too: the EMA
     // travels in the checkpoint. Setting the anchor in both places is an error.
     let elastic = dir.path().join("elastic.toml");

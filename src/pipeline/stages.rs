@@ -19,6 +19,8 @@ use rlp_tasks::Task;
 
 use super::config::{PipelineConfig, PreferenceConfig};
 use crate::runs::ppo::{AnchorSpec, PpoRunConfig, PpoRunReport, run_ppo};
+pub use crate::runs::reward::NormSet;
+use crate::runs::reward::normalize_saved;
 use crate::runs::{StepLog, progress_bar, sampling};
 
 /// Rows per generation batch (the progress bar advances per batch).
@@ -88,33 +90,6 @@ pub fn label_preferences(
     Ok((pairs, report))
 }
 
-/// Texts whose scores fix a reward model's scale: the SFT model's samples (the responses of
-/// the first pairs of `D`). Normalising every reward model on them (mean 0, SD 1; Ziegler et
-/// al. 2019) makes one KL coefficient mean the same against each.
-pub struct NormSet {
-    /// The prompts, one per response.
-    pub prompts: Vec<String>,
-    /// The responses.
-    pub responses: Vec<String>,
-}
-
-impl NormSet {
-    /// Both responses of the first `pairs` pairs of `d`.
-    pub fn from_pairs(d: &[PreferencePair], pairs: usize) -> Self {
-        let take = &d[..pairs.min(d.len())];
-        Self {
-            prompts: take
-                .iter()
-                .flat_map(|p| [p.prompt.clone(), p.prompt.clone()])
-                .collect(),
-            responses: take
-                .iter()
-                .flat_map(|p| [p.chosen.clone(), p.rejected.clone()])
-                .collect(),
-        }
-    }
-}
-
 /// Trains `model` on `pairs` with a progress bar and `dir/metrics.jsonl`, saves it (with the
 /// tokenizer, normalised on `norm` when given) into `dir`, and returns it as a reward function.
 pub fn train_rm(
@@ -150,34 +125,10 @@ pub fn save_rm(
         LearnedReward::load(dir, plain)
             .with_context(|| format!("reloading the reward model {}", dir.display()))
     };
-    let mut reward = load()?;
-    if let Some(norm) = norm {
-        let raw: Vec<f64> = reward
-            .score_texts(&norm.prompts, &norm.responses)?
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        let n = raw.len().max(1) as f64;
-        let mean = raw.iter().sum::<f64>() / n;
-        let sd = (raw.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-        if !(sd.is_finite() && sd > 1e-8) {
-            anyhow::bail!(
-                "{}: the reward model gives {} reference texts one score ({mean}); it cannot be normalised",
-                dir.display(),
-                raw.len()
-            );
-        }
-        reward.model = reward.model.affine((1.0 / sd) as f32, (-mean / sd) as f32);
-        reward.model.save(dir)?;
-        std::fs::write(
-            dir.join("normalization.json"),
-            serde_json::to_string_pretty(
-                &serde_json::json!({"raw_mean": mean, "raw_sd": sd, "texts": raw.len()}),
-            )?,
-        )?;
-        reward = load()?;
+    match norm {
+        Some(norm) => normalize_saved(dir, plain, norm),
+        None => load(),
     }
-    Ok(reward)
 }
 
 /// A fresh reward model on the SFT weights `sft` (on the training device), its head seeded by

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod ppo;
 pub mod reward;
 pub mod sft;
+pub mod study;
 
 use std::path::Path;
 

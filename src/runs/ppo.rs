@@ -21,7 +21,7 @@ use rlp_models::{CausalLm, checkpoint};
 use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::elastic_reset::{ElasticReset, ElasticResetConfig};
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
-use rlp_reward::RewardModel;
+use rlp_reward::{Aggregation, Ensemble, RewardModel};
 use rlp_tasks::{DEFAULT_TASK, load_task};
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +36,8 @@ pub struct PpoRunConfig {
     pub task: String,
     /// Policy checkpoint directory with `tokenizer.json` (default: the task's base policy).
     pub policy: Option<PathBuf>,
-    /// The reward PPO maximises: a reward-model directory, or `gold` (the task's gold scorer).
+    /// The reward PPO maximises: a reward-model directory, `gold` (the task's gold scorer), or
+    /// `ensemble` (the members of `[ensemble]` combined by its rule).
     pub reward: String,
     /// PPO iterations.
     pub iterations: usize,
@@ -57,6 +58,8 @@ pub struct PpoRunConfig {
     pub backend: BackendSpec,
     /// Seed of the task (where it is generated) and of the prompt order.
     pub seed: u64,
+    /// A reward-model ensemble (`[ensemble]`, Coste et al.), used when `reward = "ensemble"`.
+    pub ensemble: Option<EnsembleSpec>,
     /// What the KL penalty is measured against (`[anchor]`, `kind = "initial"` by default).
     pub anchor: AnchorSpec,
     /// Elastic Reset (`[elastic_reset]`): an EMA of the policy, and every `reset_every`
@@ -93,12 +96,26 @@ pub enum AnchorSpec {
     },
 }
 
+/// A reward-model ensemble (Coste et al., ICLR 2024): `k` reward-model directories whose scores
+/// are combined per sample by `aggregation` (mean, WCO, or UWO with its λ). The value model, when
+/// initialised from the reward model, starts from the first member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleSpec {
+    /// The members' reward-model directories.
+    pub members: Vec<PathBuf>,
+    /// How their scores are combined (`[ensemble.aggregation]`: `rule = "mean" | "wco" |
+    /// "uwo"`, UWO with `lambda` and `ddof`).
+    pub aggregation: Aggregation,
+}
+
 impl Default for PpoRunConfig {
     fn default() -> Self {
         Self {
             task: DEFAULT_TASK.into(),
             policy: None,
             reward: "gold".into(),
+            ensemble: None,
             iterations: 50,
             eval_every: 10,
             eval_prompts: 128,
@@ -225,15 +242,15 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         _ => load_policy(config.policy.as_deref(), &task, config.seed, &train)?,
     };
     let start = policy.valid();
-    let proxy = load_proxy(&config.reward, start.config.max_position_embeddings, &plain)?;
+    let (proxy, value_rm) = ppo_reward(config, start.config.max_position_embeddings, &plain)?;
     let reward: &dyn RewardFn = match &proxy {
-        Some(p) => p,
+        Some(p) => p.as_ref(),
         None => task.gold.as_ref(),
     };
     let rng = SeededRng::new(config.seed).fork("ppo-run");
-    let value = match (config.ppo.value_init, &proxy) {
-        (ValueInit::RewardModel, Some(_)) => {
-            ValueModel::from_reward_model(RewardModel::load(&config.reward, &train)?)
+    let value = match (config.ppo.value_init, &value_rm) {
+        (ValueInit::RewardModel, Some(dir)) => {
+            ValueModel::from_reward_model(RewardModel::load(dir, &train)?)
         }
         _ => ValueModel::from_policy(policy.clone(), &mut rng.fork("value-head")),
     };
@@ -263,7 +280,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             &tokenizer,
             eval_prompts,
             task.gold.as_ref(),
-            proxy.as_ref().map(|p| p as &dyn RewardFn),
+            proxy.as_deref(),
             drift,
             &config.eval,
             &eval_rng,
@@ -400,6 +417,50 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     })
 }
 
+/// The proxy PPO maximises (`None`: the task's gold scorer) and the reward-model directory a
+/// value model initialised from the reward model starts from (an ensemble's first member).
+fn ppo_reward(
+    config: &PpoRunConfig,
+    context: usize,
+    device: &burn::tensor::Device,
+) -> Result<(Option<Box<dyn RewardFn>>, Option<PathBuf>)> {
+    match (config.reward.as_str(), &config.ensemble) {
+        ("ensemble", Some(spec)) => {
+            let Some(first) = spec.members.first() else {
+                bail!("ensemble.members: an ensemble needs at least one reward model");
+            };
+            let members = spec
+                .members
+                .iter()
+                .map(|dir| {
+                    let path = dir.to_string_lossy();
+                    match load_proxy(&path, context, device)
+                        .with_context(|| format!("ensemble.members: {path}"))?
+                    {
+                        Some(r) => Ok(Box::new(r) as Box<dyn RewardFn>),
+                        None => bail!("ensemble.members: `gold` is not a reward-model directory"),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let ensemble = Ensemble::new(members, spec.aggregation)
+                .map_err(|e| anyhow::anyhow!("ensemble.aggregation: {e}"))?;
+            Ok((Some(Box::new(ensemble)), Some(first.clone())))
+        }
+        ("ensemble", None) => bail!(
+            "reward = \"ensemble\" needs an [ensemble] table (members, and [ensemble.aggregation] \
+             with its rule)"
+        ),
+        (other, Some(_)) => bail!(
+            "[ensemble] is set but reward = \"{other}\": set reward = \"ensemble\" to optimise \
+             against it, or drop [ensemble]"
+        ),
+        (reward, None) => Ok((
+            load_proxy(reward, context, device)?.map(|p| Box::new(p) as Box<dyn RewardFn>),
+            (reward != "gold").then(|| PathBuf::from(reward)),
+        )),
+    }
+}
+
 /// SALSA's start: the weight soup of `models` on the training device, with the first one's
 /// tokenizer.
 fn soup_policy(
@@ -427,11 +488,20 @@ fn soup_policy(
     Ok((soup, tokenizer))
 }
 
-/// The reward's short name: `gold`, or a reward model's directory name.
-fn reward_name(reward: &str) -> String {
-    Path::new(reward)
+/// The reward's short name: `gold`, a reward model's directory name, or the ensemble's size
+/// and rule.
+fn reward_name(config: &PpoRunConfig) -> String {
+    if let (Some(e), "ensemble") = (&config.ensemble, config.reward.as_str()) {
+        let rule = match e.aggregation {
+            Aggregation::Mean => "mean".to_string(),
+            Aggregation::Wco => "WCO".to_string(),
+            Aggregation::Uwo { lambda, .. } => format!("UWO λ = {lambda}"),
+        };
+        return format!("{}-member ensemble ({rule})", e.members.len());
+    }
+    Path::new(&config.reward)
         .file_name()
-        .map_or(reward.to_string(), |n| n.to_string_lossy().into_owned())
+        .map_or(config.reward.clone(), |n| n.to_string_lossy().into_owned())
 }
 
 /// `β = 0.05`, or `adaptive β` for a run's KL control.
@@ -532,7 +602,7 @@ fn write_report(
         format!(
             "PPO on {} against {}, {}",
             config.task,
-            reward_name(&config.reward),
+            reward_name(config),
             kl_name(config)
         ),
         "KL(π ‖ π_init) (nats, k1)",
@@ -560,7 +630,7 @@ fn write_report(
     let mut report = Report::new(format!("PPO on {}", config.task));
     report.paragraph(format!(
         "Reward: `{}`; KL control: {}; anchor: {:?}{}; {} iterations of {} prompts; seed {}.",
-        config.reward,
+        reward_name(config),
         kl_name(config),
         config.anchor,
         config

@@ -9,6 +9,8 @@
 //!   style), with `(wins + ½·ties)/n` and its standard error;
 //! - [`best_of_n_gold`]: the unbiased best-of-n estimator from `N` samples and best-of-n's
 //!   analytic KL [`bon_kl`];
+//! - [`fit_bon`] and [`fit_rl`]: Gao et al.'s overoptimisation forms fitted to gold-vs-√KL
+//!   curves ([`scaling`]);
 //! - [`sequence_kl`], [`teacher_forced_logprobs`], [`perplexity`];
 //! - diversity: [`distinct_n`], [`self_bleu`], [`mean_length`] (whitespace tokens);
 //! - [`LinePlot`] (SVG and PNG with plotters, text in a system font) and [`Report`]
@@ -28,6 +30,7 @@ pub mod judge;
 pub mod kl;
 pub mod plot;
 pub mod report;
+pub mod scaling;
 pub mod stats;
 pub mod summary;
 pub mod teacher_forced;
@@ -45,6 +48,7 @@ pub use judge::{GoldJudge, RewardRef};
 pub use kl::{SequenceKl, sequence_kl, sequence_kl_tensors};
 pub use plot::{LinePlot, Series};
 pub use report::Report;
+pub use scaling::{Peak, ScalingFit, ScalingForm, fit_bon, fit_rl, fit_scaling_law};
 pub use stats::MeanSe;
 pub use summary::{EvalConfig, EvalRun, EvalSummary, evaluate_policy, evaluate_policy_detailed};
 pub use teacher_forced::{
