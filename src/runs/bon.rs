@@ -324,7 +324,10 @@ mod tests {
         assert!(close(c[0].gold_gain, 0.0) && close(c[0].gold_gain_se, 0.0));
         assert!(close(c[0].proxy, 1.5) && close(c[0].proxy_se, 0.0));
         assert!(close(c[1].gold, 0.75) && close(c[1].gold_se, 0.25), "{c:?}");
-        assert!(close(c[1].gold_gain, 0.3) && close(c[1].gold_gain_se, 0.2), "{c:?}");
+        assert!(
+            close(c[1].gold_gain, 0.3) && close(c[1].gold_gain_se, 0.2),
+            "{c:?}"
+        );
         assert!(close(c[1].proxy, 2.0) && close(c[1].proxy_se, 0.0));
         // Without n = 1 in `ns` the gain is still measured against one sample.
         let only = mean_bon_curve(&proxy, &gold, &[2]).unwrap();

@@ -182,10 +182,16 @@ mod tests {
         };
         assert_eq!(cached(&path, true, |_| true, || compute(1)).unwrap(), 1);
         // Kept: read back, not recomputed.
-        assert_eq!(cached(&path, true, |&v: &u32| v == 1, || compute(2)).unwrap(), 1);
+        assert_eq!(
+            cached(&path, true, |&v: &u32| v == 1, || compute(2)).unwrap(),
+            1
+        );
         assert_eq!(calls.get(), 1);
         // Rejected by `keep`, or reuse off: recomputed and rewritten.
-        assert_eq!(cached(&path, true, |&v: &u32| v == 7, || compute(2)).unwrap(), 2);
+        assert_eq!(
+            cached(&path, true, |&v: &u32| v == 7, || compute(2)).unwrap(),
+            2
+        );
         assert_eq!(cached(&path, false, |_| true, || compute(3)).unwrap(), 3);
         assert_eq!(calls.get(), 3);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "3");
