@@ -48,13 +48,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use clap::Parser;
-use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, ScalingFit, ScalingForm, fit_scaling_law};
 use rlp::models::checkpoint;
 use rlp::reward::RewardModel;
 use rlp::runs::bon::{ScoredSamples, candidate_counts, mean_bon_curve};
 use rlp::runs::reward::{RewardTrainConfig, train};
-use rlp::runs::study::{ArmRun, base_policy_samples, cached, run_arm, study_ppo};
+use rlp::runs::study::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
 use rlp::tasks::tweet_sentiment;
 use serde::{Deserialize, Serialize};
 
@@ -67,42 +66,15 @@ const MAX_LEN: usize = 64;
 #[derive(Parser, Debug)]
 #[command(about = "Gao et al.'s overoptimisation scaling laws on tweet-sentiment")]
 struct Args {
-    /// Training pairs (preference JSONL, gold labels with 25% flipped; see the file's header).
-    #[arg(long)]
-    train: PathBuf,
-    /// Clean held-out pairs for each proxy's agreement with gold.
-    #[arg(long)]
-    eval: PathBuf,
+    /// The settings every study shares.
+    #[command(flatten)]
+    study: StudyArgs,
     /// Output directory.
     #[arg(long, default_value = "runs/overoptimization")]
     out: PathBuf,
     /// Proxy sizes: decoder layers of the base policy kept, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     layers: Vec<usize>,
-    /// Seed of everything (reward-model heads and data order, sampling, PPO).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Eval prompts of the best-of-n study.
-    #[arg(long, default_value_t = 32)]
-    bon_prompts: usize,
-    /// Samples per best-of-n prompt `N` (the largest `n`).
-    #[arg(long, default_value_t = 256)]
-    bon_n: usize,
-    /// PPO iterations per proxy.
-    #[arg(long, default_value_t = 40)]
-    ppo_iterations: usize,
-    /// Evaluate PPO every this many iterations.
-    #[arg(long, default_value_t = 5)]
-    eval_every: usize,
-    /// Eval prompts per PPO evaluation (2 samples each).
-    #[arg(long, default_value_t = 128)]
-    eval_prompts: usize,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    backend: BackendSpec,
-    /// Keep finished steps found in the output directory.
-    #[arg(long)]
-    reuse: bool,
 }
 
 /// A trained proxy (`proxy-L{layers}/proxy.json`).
@@ -166,9 +138,7 @@ fn main() -> Result<()> {
     if args.layers.is_empty() {
         bail!("--layers: name at least one size");
     }
-    if args.bon_n < 2 || args.bon_prompts == 0 {
-        bail!("--bon-n must be at least 2 and --bon-prompts at least 1");
-    }
+    args.study.validate()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let start = Instant::now();
@@ -232,7 +202,7 @@ fn proxy(args: &Args, base: &Path, layers: usize) -> Result<ProxyInfo> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     cached(
         &dir.join("proxy.json"),
-        args.reuse,
+        args.study.reuse,
         |p: &ProxyInfo| p.layers == layers,
         || train_proxy(args, base, layers, &dir),
     )
@@ -241,7 +211,7 @@ fn proxy(args: &Args, base: &Path, layers: usize) -> Result<ProxyInfo> {
 /// Trains the proxy on the first `layers` decoder layers of `base` into `dir`.
 fn train_proxy(args: &Args, base: &Path, layers: usize, dir: &Path) -> Result<ProxyInfo> {
     let t = Instant::now();
-    let device = args.backend.device()?;
+    let device = args.study.backend.device()?;
     let init = args.out.join(format!("init-L{layers}"));
     let truncated = checkpoint::load_layers(base, Some(layers), &device)
         .with_context(|| format!("--layers {layers}: truncating {}", base.display()))?;
@@ -249,12 +219,12 @@ fn train_proxy(args: &Args, base: &Path, layers: usize, dir: &Path) -> Result<Pr
     std::fs::copy(base.join("tokenizer.json"), init.join("tokenizer.json"))
         .with_context(|| format!("copying {}/tokenizer.json", base.display()))?;
     let cfg = RewardTrainConfig::noisy_proxy(
-        args.train.clone(),
-        Some(args.eval.clone()),
+        args.study.train.clone(),
+        Some(args.study.eval.clone()),
         init.clone(),
         dir.to_path_buf(),
-        args.seed,
-        args.backend,
+        args.study.seed,
+        args.study.backend,
     );
     let outcome = train(&cfg)?;
     let Some(eval) = outcome.eval else {
@@ -278,25 +248,18 @@ fn train_proxy(args: &Args, base: &Path, layers: usize, dir: &Path) -> Result<Pr
 }
 
 /// Samples `--bon-n` responses per prompt from the base policy once and scores them by gold and
-/// every proxy (or, with `--reuse`, reads `bon_scores.json`).
+/// every one of `proxies` (or, with `--reuse`, reads `bon_scores.json`).
 fn bon_scores(args: &Args, proxies: &[ProxyInfo]) -> Result<ScoredSamples> {
     let dirs: Vec<PathBuf> = proxies.iter().map(|p| p.dir.clone()).collect();
-    cached(
+    cached_base_policy_samples(
         &args.out.join("bon_scores.json"),
-        args.reuse,
-        |s: &ScoredSamples| {
-            s.n == args.bon_n && s.gold.len() == args.bon_prompts && s.proxies.len() == dirs.len()
-        },
-        || {
-            base_policy_samples(
-                args.bon_prompts,
-                args.bon_n,
-                &dirs,
-                args.seed,
-                "overoptimization-bon",
-                args.backend,
-            )
-        },
+        args.study.reuse,
+        args.study.bon_prompts,
+        args.study.bon_n,
+        &dirs,
+        args.study.seed,
+        "overoptimization-bon",
+        args.study.backend,
     )
 }
 
@@ -348,13 +311,13 @@ fn ppo_study(args: &Args, p: &ProxyInfo) -> Result<Study> {
     let mut config = study_ppo(
         p.dir.to_string_lossy(),
         0.0,
-        args.ppo_iterations,
-        args.eval_every,
-        args.seed,
-        args.backend,
+        args.study.ppo_iterations,
+        args.study.eval_every,
+        args.study.seed,
+        args.study.backend,
     );
-    config.eval_prompts = args.eval_prompts;
-    let ArmRun { evals, seconds, .. } = run_arm(&config, &out, args.reuse)?;
+    config.eval_prompts = args.study.eval_prompts;
+    let ArmRun { evals, seconds, .. } = run_arm(&config, &out, args.study.reuse)?;
     let Some((0, first)) = evals.first() else {
         bail!("{}: no evaluation of the initial policy", out.display());
     };
@@ -482,14 +445,14 @@ fn report(
     writeln!(
         md,
         "# Overoptimisation scaling laws on {TASK} (seed {})\n",
-        args.seed
+        args.study.seed
     )?;
     writeln!(
         md,
         "Proxies trained on `{}` (1 epoch, lr 1e-3, max-len {MAX_LEN}, keep-end), agreement on \
          `{}`.\n",
-        args.train.display(),
-        args.eval.display()
+        args.study.train.display(),
+        args.study.eval.display()
     )?;
     writeln!(
         md,
@@ -524,9 +487,9 @@ fn report(
             format!(
                 "PPO, β = 0 ({} iterations × 32 prompts, eval every {} on {} prompts × 2; gold at \
                  iteration 0: {:.3})",
-                args.ppo_iterations,
-                args.eval_every,
-                args.eval_prompts,
+                args.study.ppo_iterations,
+                args.study.eval_every,
+                args.study.eval_prompts,
                 rl.first().map_or(0.0, |s| s.gold_start)
             ),
             ScalingForm::Rl,

@@ -42,14 +42,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use rlp::core::PreferencePair;
 use rlp::core::jsonl::read_jsonl;
-use rlp::core::{BackendSpec, PreferencePair};
 use rlp::eval::{EvalSummary, LinePlot, MeanSe};
 use rlp::reward::{Aggregation, LearnedReward};
 use rlp::runs::bon::{BonCurvePoint, ScoredSamples, candidate_counts, mean_bon_curve};
 use rlp::runs::ppo::EnsembleSpec;
 use rlp::runs::reward::{NormSet, RewardTrainConfig, normalize_saved, train};
-use rlp::runs::study::{ArmRun, base_policy_samples, cached, run_arm, study_ppo};
+use rlp::runs::study::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
 use rlp::tasks::tweet_sentiment;
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +62,9 @@ const NORM_PAIRS: usize = 500;
 #[derive(Parser, Debug)]
 #[command(about = "Coste et al.'s reward-model ensembles (mean, WCO, UWO) on tweet-sentiment")]
 struct Args {
-    /// Training pairs (preference JSONL, gold labels with 25% flipped).
-    #[arg(long)]
-    train: PathBuf,
-    /// Clean held-out pairs for agreement with gold.
-    #[arg(long)]
-    eval: PathBuf,
+    /// The settings every study shares.
+    #[command(flatten)]
+    study: StudyArgs,
     /// Output directory.
     #[arg(long, default_value = "runs/rm-ensembles")]
     out: PathBuf,
@@ -83,33 +80,13 @@ struct Args {
     /// UWO's λ in PPO.
     #[arg(long, default_value_t = 0.1)]
     uwo_ppo: f64,
-    /// Eval prompts of the best-of-n study.
-    #[arg(long, default_value_t = 32)]
-    bon_prompts: usize,
-    /// Samples per best-of-n prompt `N` (the largest `n`).
-    #[arg(long, default_value_t = 256)]
-    bon_n: usize,
-    /// PPO's KL coefficients (fixed), comma-separated; empty skips PPO.
+    /// PPO's KL coefficients (fixed), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,0.01")]
     betas: Vec<f64>,
-    /// PPO iterations per run.
-    #[arg(long, default_value_t = 40)]
-    ppo_iterations: usize,
-    /// Evaluate PPO every this many iterations.
-    #[arg(long, default_value_t = 5)]
-    eval_every: usize,
-    /// Eval prompts per PPO evaluation (2 samples each).
-    #[arg(long, default_value_t = 128)]
-    eval_prompts: usize,
-    /// Seed of everything (members get seed … seed + k − 1).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    backend: BackendSpec,
-    /// Keep finished steps found in the output directory.
-    #[arg(long)]
-    reuse: bool,
+    /// Seeds of the PPO runs (prompt order, sampling, evaluation), comma-separated: one run
+    /// per objective, β and seed.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    ppo_seeds: Vec<u64>,
 }
 
 /// What is optimised against.
@@ -186,6 +163,7 @@ struct BonStudy {
 struct PpoStudy {
     objective: Objective,
     beta: f64,
+    seed: u64,
     evals: Vec<(usize, EvalSummary)>,
     seconds: f64,
 }
@@ -195,15 +173,13 @@ fn main() -> Result<()> {
     if args.k < 2 {
         bail!("--k: an ensemble needs at least 2 members");
     }
-    if args.bon_n < 2 || args.bon_prompts == 0 {
-        bail!("--bon-n must be at least 2 and --bon-prompts at least 1");
-    }
+    args.study.validate()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let start = Instant::now();
     let data = training_data(&args)?;
     let members: Vec<Member> = (0..args.k as u64)
-        .map(|i| member(&args, &data, args.seed + i, i as usize))
+        .map(|i| member(&args, &data, args.study.seed + i, i as usize))
         .collect::<Result<_>>()?;
     for m in &members {
         println!(
@@ -227,15 +203,17 @@ fn main() -> Result<()> {
         .collect::<Result<_>>()?;
 
     let mut ppo = Vec::new();
-    for &beta in &args.betas {
-        for objective in Objective::all(args.uwo_ppo) {
-            let s = ppo_study(&args, &members, objective, beta)?;
-            println!(
-                "PPO β = {beta} against {}: {:.0} s",
-                objective.name(),
-                s.seconds
-            );
-            ppo.push(s);
+    for &seed in &args.ppo_seeds {
+        for &beta in &args.betas {
+            for objective in Objective::all(args.uwo_ppo) {
+                let s = ppo_study(&args, &members, objective, beta, seed)?;
+                println!(
+                    "PPO β = {beta}, seed {seed}, against {}: {:.0} s",
+                    objective.name(),
+                    s.seconds
+                );
+                ppo.push(s);
+            }
         }
     }
 
@@ -257,13 +235,13 @@ fn main() -> Result<()> {
 /// (written to `train-subset.jsonl`).
 fn training_data(args: &Args) -> Result<PathBuf> {
     let Some(n) = args.train_pairs else {
-        return Ok(args.train.clone());
+        return Ok(args.study.train.clone());
     };
-    let pairs: Vec<PreferencePair> = read_jsonl(&args.train)?;
+    let pairs: Vec<PreferencePair> = read_jsonl(&args.study.train)?;
     if n == 0 || n > pairs.len() {
         bail!(
             "--train-pairs {n}: {} holds {} pairs",
-            args.train.display(),
+            args.study.train.display(),
             pairs.len()
         );
     }
@@ -279,17 +257,17 @@ fn member(args: &Args, data: &Path, seed: u64, index: usize) -> Result<Member> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     cached(
         &dir.join("member.json"),
-        args.reuse,
+        args.study.reuse,
         |m: &Member| m.seed == seed,
         || {
             let t = Instant::now();
             let cfg = RewardTrainConfig::noisy_proxy(
                 data.to_path_buf(),
-                Some(args.eval.clone()),
+                Some(args.study.eval.clone()),
                 tweet_sentiment::models_dir().join("base"),
                 dir.clone(),
                 seed,
-                args.backend,
+                args.study.backend,
             );
             let outcome = train(&cfg)?;
             let Some(eval) = outcome.eval else {
@@ -298,7 +276,7 @@ fn member(args: &Args, data: &Path, seed: u64, index: usize) -> Result<Member> {
             let pairs: Vec<PreferencePair> = read_jsonl(data)?;
             normalize_saved(
                 &dir,
-                &args.backend.device()?,
+                &args.study.backend.device()?,
                 &NormSet::from_pairs(&pairs, NORM_PAIRS),
             )?;
             Ok(Member {
@@ -337,9 +315,9 @@ fn member_scores(
 /// Held-out agreement with gold of every objective (ties count half), with the BoN and PPO
 /// λ of UWO.
 fn objective_agreement(args: &Args, members: &[Member]) -> Result<Vec<(String, f64, usize)>> {
-    let device = args.backend.device()?;
+    let device = args.study.backend.device()?;
     let loaded = load_members(members, &device)?;
-    let pairs: Vec<PreferencePair> = read_jsonl(&args.eval)?;
+    let pairs: Vec<PreferencePair> = read_jsonl(&args.study.eval)?;
     let prompts: Vec<String> = pairs.iter().map(|p| p.prompt.clone()).collect();
     let chosen: Vec<String> = pairs.iter().map(|p| p.chosen.clone()).collect();
     let rejected: Vec<String> = pairs.iter().map(|p| p.rejected.clone()).collect();
@@ -372,25 +350,18 @@ fn objective_agreement(args: &Args, members: &[Member]) -> Result<Vec<(String, f
 }
 
 /// Samples `--bon-n` responses per prompt from the base policy once and scores them by gold and
-/// every member (or, with `--reuse`, reads `bon_scores.json`).
+/// every one of `members` (or, with `--reuse`, reads `bon_scores.json`).
 fn bon_scores(args: &Args, members: &[Member]) -> Result<ScoredSamples> {
     let dirs: Vec<PathBuf> = members.iter().map(|m| m.dir.clone()).collect();
-    cached(
+    cached_base_policy_samples(
         &args.out.join("bon_scores.json"),
-        args.reuse,
-        |s: &ScoredSamples| {
-            s.n == args.bon_n && s.gold.len() == args.bon_prompts && s.proxies.len() == dirs.len()
-        },
-        || {
-            base_policy_samples(
-                args.bon_prompts,
-                args.bon_n,
-                &dirs,
-                args.seed,
-                "rm-ensembles-bon",
-                args.backend,
-            )
-        },
+        args.study.reuse,
+        args.study.bon_prompts,
+        args.study.bon_n,
+        &dirs,
+        args.study.seed,
+        "rm-ensembles-bon",
+        args.study.backend,
     )
 }
 
@@ -414,51 +385,74 @@ fn bon_study(objective: Objective, scores: &ScoredSamples) -> Result<BonStudy> {
 }
 
 /// PPO against one objective at KL coefficient `beta` (or, with `--reuse`, a finished run).
-fn ppo_study(args: &Args, members: &[Member], objective: Objective, beta: f64) -> Result<PpoStudy> {
+fn ppo_study(
+    args: &Args,
+    members: &[Member],
+    objective: Objective,
+    beta: f64,
+    seed: u64,
+) -> Result<PpoStudy> {
     let out = args
         .out
-        .join(format!("ppo-beta{beta}-{}", objective.stem()));
-    let mut config = match objective {
-        Objective::Single => study_ppo(
-            members[0].dir.to_string_lossy(),
-            beta,
-            args.ppo_iterations,
-            args.eval_every,
-            args.seed,
-            args.backend,
-        ),
-        Objective::Ensemble(aggregation) => {
-            let mut c = study_ppo(
-                "ensemble",
-                beta,
-                args.ppo_iterations,
-                args.eval_every,
-                args.seed,
-                args.backend,
-            );
-            c.ensemble = Some(EnsembleSpec {
+        .join(format!("ppo-beta{beta}-{}-seed{seed}", objective.stem()));
+    let (reward, ensemble) = match objective {
+        Objective::Single => (members[0].dir.to_string_lossy().into_owned(), None),
+        Objective::Ensemble(aggregation) => (
+            "ensemble".to_string(),
+            Some(EnsembleSpec {
                 members: members.iter().map(|m| m.dir.clone()).collect(),
                 aggregation,
-            });
-            c
-        }
+            }),
+        ),
     };
-    config.eval_prompts = args.eval_prompts;
+    let mut config = study_ppo(
+        reward,
+        beta,
+        args.study.ppo_iterations,
+        args.study.eval_every,
+        seed,
+        args.study.backend,
+    );
+    config.ensemble = ensemble;
+    config.eval_prompts = args.study.eval_prompts;
     eprintln!(
-        "== PPO β = {beta} against {} → {}",
+        "== PPO β = {beta}, seed {seed}, against {} → {}",
         objective.name(),
         out.display()
     );
-    let ArmRun { evals, seconds, .. } = run_arm(&config, &out, args.reuse)?;
+    let ArmRun { evals, seconds, .. } = run_arm(&config, &out, args.study.reuse)?;
     Ok(PpoStudy {
         objective,
         beta,
+        seed,
         evals,
         seconds,
     })
 }
 
-/// `bon.{svg,png}` and `ppo-beta{β}.{svg,png}`.
+/// The runs of `objective` at `beta`, one per seed.
+fn arms(ppo: &[PpoStudy], objective: Objective, beta: f64) -> Vec<&PpoStudy> {
+    ppo.iter()
+        .filter(|s| s.objective == objective && s.beta == beta)
+        .collect()
+}
+
+/// `(KL, gold)` at each evaluation, averaged over the runs (seeds), up to the shortest run.
+fn seed_mean_curve(runs: &[&PpoStudy]) -> Vec<(f64, f64)> {
+    let len = runs.iter().map(|r| r.evals.len()).min().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let kl: Vec<f64> = runs
+                .iter()
+                .map(|r| r.evals[i].1.kl_k1.mean.max(0.0))
+                .collect();
+            let gold: Vec<f64> = runs.iter().map(|r| r.evals[i].1.gold.mean).collect();
+            (MeanSe::of(&kl).mean, MeanSe::of(&gold).mean)
+        })
+        .collect()
+}
+
+/// `bon.{svg,png}` and `ppo-beta{β}.{svg,png}` (PPO: gold against KL averaged over seeds).
 fn plot(args: &Args, bon: &[BonStudy], ppo: &[PpoStudy]) -> Result<()> {
     let mut p = LinePlot::new(
         "best-of-n on tweet-sentiment: gold gain vs KL, by objective",
@@ -479,18 +473,12 @@ fn plot(args: &Args, bon: &[BonStudy], ppo: &[PpoStudy]) -> Result<()> {
             "KL(π ‖ π_init) (nats, k1)",
             "gold score",
         );
-        for s in ppo.iter().filter(|s| s.beta == beta) {
-            p = p.with_series(
-                s.objective.name(),
-                s.evals
-                    .iter()
-                    .map(|(_, e)| (e.kl_k1.mean.max(0.0), e.gold.mean))
-                    .collect(),
-            );
+        for objective in Objective::all(args.uwo_ppo) {
+            let runs = arms(ppo, objective, beta);
+            p = p.with_series(objective.name(), seed_mean_curve(&runs));
         }
-        let stem = args.out.join(format!("ppo-beta{beta}"));
-        p.save_svg(stem.with_extension("svg"))?;
-        p.save_png(stem.with_extension("png"))?;
+        p.save_svg(args.out.join(format!("ppo-beta{beta}.svg")))?;
+        p.save_png(args.out.join(format!("ppo-beta{beta}.png")))?;
     }
     Ok(())
 }
@@ -520,7 +508,7 @@ fn report(
         md,
         "# Reward-model ensembles on {TASK} (k = {}, seed {})\n",
         members.len(),
-        args.seed
+        args.study.seed
     )?;
     let agreements: Vec<f64> = members.iter().map(|m| m.agreement).collect();
     let a = MeanSe::of(&agreements);
@@ -528,10 +516,10 @@ fn report(
         md,
         "Members trained on `{}`{}; held-out agreement with gold on `{}`: {} (mean {:.3} ± \
          {:.3}).\n",
-        args.train.display(),
+        args.study.train.display(),
         args.train_pairs
             .map_or(String::new(), |n| format!(" (first {n} pairs)")),
-        args.eval.display(),
+        args.study.eval.display(),
         agreements
             .iter()
             .map(|x| format!("{x:.3}"))
@@ -590,41 +578,80 @@ fn report(
     for &beta in &args.betas {
         writeln!(
             md,
-            "\n## PPO, β = {beta} ({} iterations × 32 prompts, eval every {} on {} prompts × 2)\n",
-            args.ppo_iterations, args.eval_every, args.eval_prompts
+            "\n## PPO, β = {beta} ({} iterations × 32 prompts, eval every {} on {} prompts × 2; \
+             seeds {:?})\n",
+            args.study.ppo_iterations,
+            args.study.eval_every,
+            args.study.eval_prompts,
+            args.ppo_seeds
         )?;
         writeln!(
             md,
-            "| objective | final gold ± SE | peak gold (iteration) | fall from peak | final \
-             objective | final KL | final drift ppl | s |"
+            "Final gold: mean ± SE over seeds, and each seed's (± its SE over samples); the \
+             difference from the single proxy paired by seed; the peak of the seed-mean gold \
+             curve and the fall from it to the end; final objective, KL and drift averaged over \
+             seeds.\n"
         )?;
-        writeln!(md, "|---|---|---|---|---|---|---|---|")?;
-        for s in ppo.iter().filter(|s| s.beta == beta) {
-            let gold: Vec<f64> = s.evals.iter().map(|(_, e)| e.gold.mean).collect();
-            let (peak, last) = peak_and_last(&gold);
-            let (_, e) = &s.evals[last];
+        writeln!(
+            md,
+            "| objective | final gold | per seed | − single (paired) | peak gold (iteration) | \
+             fall from peak | final objective | final KL | final drift ppl |"
+        )?;
+        writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
+        let single = arms(ppo, Objective::Single, beta);
+        for objective in Objective::all(args.uwo_ppo) {
+            let runs = arms(ppo, objective, beta);
+            let Some(first) = runs.first() else {
+                continue;
+            };
+            let last = |r: &PpoStudy| r.evals.last().map(|(_, e)| e.clone());
+            let finals: Vec<EvalSummary> = runs.iter().filter_map(|r| last(r)).collect();
+            let of = |f: &dyn Fn(&EvalSummary) -> f64| {
+                MeanSe::of(&finals.iter().map(f).collect::<Vec<_>>())
+            };
+            let gold = of(&|e| e.gold.mean);
+            let per_seed: Vec<String> = finals
+                .iter()
+                .map(|e| format!("{:.3} ± {:.3}", e.gold.mean, e.gold.se))
+                .collect();
+            let diffs: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| {
+                    let s = single.iter().find(|s| s.seed == r.seed)?;
+                    Some(last(r)?.gold.mean - last(s)?.gold.mean)
+                })
+                .collect();
+            let d = MeanSe::of(&diffs);
+            let curve: Vec<f64> = seed_mean_curve(&runs).iter().map(|p| p.1).collect();
+            let (peak, end) = peak_and_last(&curve);
             writeln!(
                 md,
-                "| {} | {:.3} ± {:.3} | {:.3} ({}) | {:.3} | {} | {:.2} | {} | {:.0} |",
-                s.objective.name(),
-                e.gold.mean,
-                e.gold.se,
-                gold[peak],
-                s.evals[peak].0,
-                gold[peak] - gold[last],
-                e.proxy.map_or("-".into(), |p| format!("{:.3}", p.mean)),
-                e.kl_k1.mean,
-                e.drift_ppl.map_or("-".into(), |p| format!("{p:.0}")),
-                s.seconds
+                "| {} | {:.3} ± {:.3} | {} | {} | {:.3} ({}) | {:.3} | {:.3} | {:.1} | {:.0} |",
+                objective.name(),
+                gold.mean,
+                gold.se,
+                per_seed.join(", "),
+                if objective == Objective::Single {
+                    "–".to_string()
+                } else {
+                    format!("{:+.3} ± {:.3}", d.mean, d.se)
+                },
+                curve.get(peak).copied().unwrap_or(0.0),
+                first.evals.get(peak).map_or(0, |e| e.0),
+                curve.get(peak).copied().unwrap_or(0.0) - curve.get(end).copied().unwrap_or(0.0),
+                of(&|e| e.proxy.map_or(0.0, |p| p.mean)).mean,
+                of(&|e| e.kl_k1.mean).mean,
+                of(&|e| e.drift_ppl.unwrap_or(f64::NAN)).mean,
             )?;
         }
     }
     writeln!(
         md,
-        "\nTimes: members {:.0} s, best-of-n sampling and scoring {:.0} s; total {:.0} s \
-         (reused steps keep their recorded times).",
+        "\nTimes: members {:.0} s, best-of-n sampling and scoring {:.0} s, PPO {:.0} s in all; \
+         this invocation {:.0} s (reused steps keep their recorded times).",
         members.iter().map(|m| m.seconds).sum::<f64>(),
         scores.seconds,
+        ppo.iter().map(|p| p.seconds).sum::<f64>(),
         total
     )?;
     Ok(md)

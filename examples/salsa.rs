@@ -27,13 +27,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
-use rlp::eval::{EvalConfig, EvalSummary, LinePlot, MeanSe, Report};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report};
 use rlp::models::checkpoint::StoreDtype;
 use rlp::models::{TextTokenizer, checkpoint, weighted_average};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
 use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
 use rlp::runs::sft::{SftConfig, run as run_sft, save_dir};
-use rlp::runs::study::{MAX_NEW_TOKENS, run_arm, study_ppo};
+use rlp::runs::study::{run_arm, study_eval, study_ppo};
 
 /// What the command line sets.
 struct Args {
@@ -157,12 +157,7 @@ fn judge(policy: &Path, out: &Path, seed: u64) -> Result<EvalOutcome> {
         &EvalRunConfig {
             policy: Some(policy.to_path_buf()),
             seed,
-            eval: EvalConfig {
-                samples_per_prompt: 2,
-                max_new_tokens: MAX_NEW_TOKENS,
-                seed,
-                ..Default::default()
-            },
+            eval: study_eval(seed),
             ..Default::default()
         },
         out,

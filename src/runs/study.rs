@@ -18,6 +18,57 @@ use super::bon::{ScoredSamples, sample_and_score};
 use super::ppo::{PpoRunConfig, run_ppo};
 use super::sampling;
 
+/// The command-line arguments every overoptimisation study shares (flattened into the
+/// examples' own with `#[command(flatten)]`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StudyArgs {
+    /// Training pairs (preference JSONL: gold labels with 25% flipped, as README "The default
+    /// task" makes them).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Clean held-out pairs for agreement with gold.
+    #[arg(long)]
+    pub eval: PathBuf,
+    /// Seed of the reward models and of best-of-n's samples, and of the PPO runs unless the
+    /// study takes PPO seeds of its own.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Eval prompts of the best-of-n study.
+    #[arg(long, default_value_t = 32)]
+    pub bon_prompts: usize,
+    /// Samples per best-of-n prompt `N` (the largest `n`).
+    #[arg(long, default_value_t = 256)]
+    pub bon_n: usize,
+    /// PPO iterations per run.
+    #[arg(long, default_value_t = 40)]
+    pub ppo_iterations: usize,
+    /// Evaluate PPO every this many iterations.
+    #[arg(long, default_value_t = 5)]
+    pub eval_every: usize,
+    /// Eval prompts per PPO evaluation (2 samples each).
+    #[arg(long, default_value_t = 128)]
+    pub eval_prompts: usize,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long, default_value = "flex")]
+    pub backend: BackendSpec,
+    /// Keep finished steps found in the output directory.
+    #[arg(long)]
+    pub reuse: bool,
+}
+
+impl StudyArgs {
+    /// Checks the best-of-n counts (`N ≥ 2`, at least one prompt) and the PPO schedule.
+    pub fn validate(&self) -> Result<()> {
+        if self.bon_n < 2 || self.bon_prompts == 0 {
+            bail!("--bon-n must be at least 2 and --bon-prompts at least 1");
+        }
+        if self.ppo_iterations == 0 || self.eval_every == 0 || self.eval_prompts == 0 {
+            bail!("--ppo-iterations, --eval-every and --eval-prompts must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 /// New tokens per response in every study (the README's PPO and best-of-n runs).
 pub const MAX_NEW_TOKENS: usize = 24;
 
@@ -58,12 +109,18 @@ pub fn study_ppo(
             seed,
             ..Default::default()
         },
-        eval: EvalConfig {
-            samples_per_prompt: 2,
-            max_new_tokens: MAX_NEW_TOKENS,
-            seed,
-            ..Default::default()
-        },
+        eval: study_eval(seed),
+        ..Default::default()
+    }
+}
+
+/// The studies' evaluation settings: 2 samples per prompt at temperature 1, at most
+/// [`MAX_NEW_TOKENS`] new tokens, seeded by `seed`.
+pub fn study_eval(seed: u64) -> EvalConfig {
+    EvalConfig {
+        samples_per_prompt: 2,
+        max_new_tokens: MAX_NEW_TOKENS,
+        seed,
         ..Default::default()
     }
 }
@@ -132,6 +189,27 @@ pub fn base_policy_samples(
         task.gold.as_ref(),
         &refs,
         &mut SeededRng::new(seed).fork(stream),
+    )
+}
+
+/// [`base_policy_samples`] kept as JSON in `path` ([`cached`]): reused when `reuse` is set and
+/// the file holds `n` samples for `prompts` prompts scored by as many proxies.
+#[allow(clippy::too_many_arguments)]
+pub fn cached_base_policy_samples(
+    path: &Path,
+    reuse: bool,
+    prompts: usize,
+    n: usize,
+    proxies: &[PathBuf],
+    seed: u64,
+    stream: &str,
+    backend: BackendSpec,
+) -> Result<ScoredSamples> {
+    cached(
+        path,
+        reuse,
+        |s: &ScoredSamples| s.n == n && s.gold.len() == prompts && s.proxies.len() == proxies.len(),
+        || base_policy_samples(prompts, n, proxies, seed, stream, backend),
     )
 }
 
