@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
-use rlp::eval::{EvalSummary, LinePlot, Report};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report};
 use rlp::policy::ElasticResetConfig;
 use rlp::runs::ppo::PpoRunConfig;
 use rlp::runs::study::{run_arm, study_ppo};
@@ -174,24 +174,41 @@ fn write_outputs(arms: &[Arm], args: &Args, out: &Path) -> Result<()> {
     );
     along.save_svg(out.join("reward_vs_drift.svg"))?;
     along.save_png(out.join("reward_vs_drift.png"))?;
-    // The sweep: each method's final (drift, gold) across β.
+    // The sweep: each method's final (drift, gold) across β, averaged over seeds.
     let mut sweep = LinePlot::new(
-        "tweet-sentiment: final gold vs drift across the KL sweep",
+        "tweet-sentiment: final gold vs drift across the KL sweep (seed means)",
         "drift (perplexity on held-out tweets)",
         "gold score",
     );
+    let mut summary = Vec::new();
     for method in ["PPO", "Elastic Reset"] {
-        let mut pts: Vec<(f64, f64)> = arms
-            .iter()
-            .filter(|a| a.method == method)
-            .filter_map(|a| {
-                let (_, e) = a.evals.last()?;
-                Some((e.drift_ppl?, e.gold.mean))
-            })
-            .collect();
+        let mut pts = Vec::new();
+        for &beta in &args.betas {
+            let finals: Vec<(f64, f64, f64)> = arms
+                .iter()
+                .filter(|a| a.method == method && a.beta == beta)
+                .filter_map(final_point)
+                .collect();
+            let gold = MeanSe::of(&finals.iter().map(|f| f.1).collect::<Vec<_>>());
+            let drift = MeanSe::of(&finals.iter().map(|f| f.0).collect::<Vec<_>>());
+            let kl = MeanSe::of(&finals.iter().map(|f| f.2).collect::<Vec<_>>());
+            if finals.is_empty() {
+                continue;
+            }
+            pts.push((drift.mean, gold.mean));
+            summary.push(vec![
+                method.to_string(),
+                beta.to_string(),
+                finals.len().to_string(),
+                format!("{:.3} ± {:.3}", gold.mean, gold.se),
+                format!("{:.1} ± {:.1}", drift.mean, drift.se),
+                format!("{:.2} ± {:.2}", kl.mean, kl.se),
+            ]);
+        }
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         sweep = sweep.with_series(method, pts);
     }
+    let frontier = equal_drift(arms, args);
     sweep.save_svg(out.join("sweep.svg"))?;
     sweep.save_png(out.join("sweep.png"))?;
 
@@ -202,16 +219,96 @@ fn write_outputs(arms: &[Arm], args: &Args, out: &Path) -> Result<()> {
          final evaluation's 256 samples.",
         args.reward, args.iterations, args.reset_every, args.betas, args.seeds
     ));
+    let summary_headers = [
+        "method",
+        "β",
+        "seeds",
+        "final gold (mean ± SE over seeds)",
+        "final drift ppl",
+        "final KL",
+    ];
+    report.table(&summary_headers, &summary)?;
+    report.paragraph(
+        "At equal drift: each Elastic Reset run's final gold minus PPO's gold at the same drift, \
+         read off PPO's final (drift, gold) points of the same seed across β by linear \
+         interpolation (runs outside PPO's drift range are left out).",
+    );
+    let frontier_headers = ["β", "seeds", "ER gold − PPO gold at ER's drift (mean ± SE)"];
+    report.table(&frontier_headers, &frontier)?;
+    report.paragraph("Every run:");
     report.table(&headers, &rows)?;
     report.image("final gold vs drift across the sweep", "sweep.png");
     report.image("gold vs drift along each run", "reward_vs_drift.png");
     report.write(out)?;
-    println!("| {} |", headers.join(" | "));
-    println!("|{}|", vec!["---"; headers.len()].join("|"));
-    for r in &rows {
-        println!("| {} |", r.join(" | "));
+    for (h, body) in [
+        (&summary_headers[..], &summary),
+        (&frontier_headers[..], &frontier),
+        (&headers[..], &rows),
+    ] {
+        println!("\n| {} |", h.join(" | "));
+        println!("|{}|", vec!["---"; h.len()].join("|"));
+        for r in body {
+            println!("| {} |", r.join(" | "));
+        }
     }
     Ok(())
+}
+
+/// A run's final `(drift ppl, gold, KL)`, when it measured drift.
+fn final_point(a: &Arm) -> Option<(f64, f64, f64)> {
+    let (_, e) = a.evals.last()?;
+    Some((e.drift_ppl?, e.gold.mean, e.kl_k1.mean))
+}
+
+/// `y` at `x` on the piecewise-linear curve through `pts` (sorted by `x`); `None` outside it.
+fn interpolate(pts: &[(f64, f64)], x: f64) -> Option<f64> {
+    pts.windows(2).find_map(|w| {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        (x0 <= x && x <= x1).then(|| {
+            if x1 > x0 {
+                y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+            } else {
+                y0.max(y1)
+            }
+        })
+    })
+}
+
+/// Per β: Elastic Reset's final gold minus PPO's gold at the same drift (PPO's final points of
+/// the same seed across β, interpolated), mean ± SE over the seeds where it is defined.
+fn equal_drift(arms: &[Arm], args: &Args) -> Vec<Vec<String>> {
+    args.betas
+        .iter()
+        .map(|&beta| {
+            let diffs: Vec<f64> = args
+                .seeds
+                .iter()
+                .filter_map(|&seed| {
+                    let mut ppo: Vec<(f64, f64)> = arms
+                        .iter()
+                        .filter(|a| a.method == "PPO" && a.seed == seed)
+                        .filter_map(|a| final_point(a).map(|f| (f.0, f.1)))
+                        .collect();
+                    ppo.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let er = arms.iter().find(|a| {
+                        a.method == "Elastic Reset" && a.seed == seed && a.beta == beta
+                    })?;
+                    let (drift, gold, _) = final_point(er)?;
+                    Some(gold - interpolate(&ppo, drift)?)
+                })
+                .collect();
+            let d = MeanSe::of(&diffs);
+            vec![
+                beta.to_string(),
+                diffs.len().to_string(),
+                if diffs.is_empty() {
+                    "outside PPO's drift range".into()
+                } else {
+                    format!("{:+.3} ± {:.3}", d.mean, d.se)
+                },
+            ]
+        })
+        .collect()
 }
 
 fn main() -> Result<()> {
