@@ -44,7 +44,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rlp::core::PreferencePair;
 use rlp::core::jsonl::read_jsonl;
-use rlp::eval::{EvalSummary, LinePlot, MeanSe};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, best_of_n_gold};
 use rlp::reward::{Aggregation, LearnedReward};
 use rlp::runs::bon::{BonCurvePoint, ScoredSamples, candidate_counts, mean_bon_curve};
 use rlp::runs::ppo::EnsembleSpec;
@@ -156,6 +156,8 @@ struct Member {
 struct BonStudy {
     objective: Objective,
     curve: Vec<BonCurvePoint>,
+    /// Per prompt, the expected gold of the objective's best of `N`.
+    at_n: Vec<f64>,
 }
 
 /// One PPO run.
@@ -378,9 +380,15 @@ fn bon_study(objective: Objective, scores: &ScoredSamples) -> Result<BonStudy> {
                 .collect()
         })
         .collect();
+    let at_n = combined
+        .iter()
+        .zip(&scores.gold)
+        .map(|(p, g)| Ok(best_of_n_gold(p, g, scores.n)?))
+        .collect::<Result<_>>()?;
     Ok(BonStudy {
         objective,
         curve: mean_bon_curve(&combined, &scores.gold, &candidate_counts(scores.n))?,
+        at_n,
     })
 }
 
@@ -553,11 +561,23 @@ fn report(
         .unwrap_or_default();
     writeln!(
         md,
-        "| objective | {} | peak n | fall to N |",
+        "| objective | {} | peak n | fall to N | − single at N (paired by prompt) |",
         ns.join(" | ")
     )?;
-    writeln!(md, "|---|{}---|---|", "---|".repeat(ns.len()))?;
+    writeln!(md, "|---|{}---|---|---|", "---|".repeat(ns.len()))?;
+    let single_at_n = bon
+        .iter()
+        .find(|s| s.objective == Objective::Single)
+        .map(|s| s.at_n.clone());
     for s in bon {
+        let versus = match (&single_at_n, s.objective) {
+            (_, Objective::Single) | (None, _) => "–".to_string(),
+            (Some(single), _) => {
+                let d: Vec<f64> = s.at_n.iter().zip(single).map(|(a, b)| a - b).collect();
+                let d = MeanSe::of(&d);
+                format!("{:+.3} ± {:.3}", d.mean, d.se)
+            }
+        };
         let gains: Vec<f64> = s.curve.iter().map(|c| c.gold_gain).collect();
         let (peak, last) = peak_and_last(&gains);
         let cells: Vec<String> = s
@@ -567,7 +587,7 @@ fn report(
             .collect();
         writeln!(
             md,
-            "| {} | {} | {} | {:.3} |",
+            "| {} | {} | {} | {:.3} | {versus} |",
             s.objective.name(),
             cells.join(" | "),
             s.curve[peak].n,
