@@ -5,7 +5,7 @@
 //!
 //!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
 //!     cargo run --release --example salsa -- runs/proxy [OUT] \
-//!         [--alpha 0.5] [--sft-steps 200] [--iterations 30] [--beta 0.05] [--seeds 0,1]
+//!         [--alpha 0.5] [--sft-steps 200] [--iterations 30] [--beta 0.05] [--seeds 0,1] [--reuse]
 //!
 //! 1. SFT: the shipped pretrained base (`models/tweet-sentiment/base`) fine-tuned on the 15,118
 //!    human-written tweets of `datasets/tweet-sentiment/labelled_train.jsonl` (text only, as
@@ -44,6 +44,8 @@ struct Args {
     iterations: usize,
     beta: f64,
     seeds: Vec<u64>,
+    /// Keep finished PPO and SALSA runs found in OUT.
+    reuse: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args> {
         iterations: 30,
         beta: 0.05,
         seeds: vec![0, 1],
+        reuse: false,
     };
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -65,6 +68,7 @@ fn parse_args() -> Result<Args> {
             "--sft-steps" => args.sft_steps = value()?.parse().context("--sft-steps")?,
             "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
             "--beta" => args.beta = value()?.parse().context("--beta")?,
+            "--reuse" => args.reuse = true,
             "--seeds" => {
                 args.seeds = value()?
                     .split(',')
@@ -81,7 +85,7 @@ fn parse_args() -> Result<Args> {
     let mut positional = positional.into_iter();
     args.reward = positional.next().context(
         "usage: salsa REWARD_MODEL_DIR [OUT] [--alpha A] [--sft-steps N] [--iterations N] \
-         [--beta B] [--seeds ..]",
+         [--beta B] [--seeds ..] [--reuse]",
     )?;
     if let Some(out) = positional.next() {
         args.out = out.into();
@@ -234,7 +238,7 @@ fn main() -> Result<()> {
         ] {
             let dir = args.out.join(format!("{}-seed{seed}", name.to_lowercase()));
             eprintln!("== {name}, seed {seed} → {}", dir.display());
-            let report = run_arm(&ppo_arm(&args, anchor, policy, seed), &dir, false)?;
+            let report = run_arm(&ppo_arm(&args, anchor, policy, seed), &dir, args.reuse)?;
             let outcome = judge(&dir.join("policy"), &dir.join("eval-vs-base"), 0)?;
             let last = report.evals.last().map(|(_, e)| e.clone());
             rows.push(row(name, &seed.to_string(), &outcome, last.as_ref()));
