@@ -2,7 +2,8 @@
 //!
 //! Policy optimisation (`../shared/ALGORITHMS.md`): PPO with a per-token KL penalty against a
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
-//! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO.
+//! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO;
+//! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023).
 #![warn(missing_docs)]
 
 pub mod anchor;
@@ -10,6 +11,7 @@ pub mod best_of_n;
 pub mod dpo;
 pub mod elastic_reset;
 pub mod error;
+pub mod fdpg;
 pub mod ppo;
 
 pub use anchor::{
@@ -19,3 +21,6 @@ pub use best_of_n::{BestOfN, best_of_n};
 pub use dpo::{DpoConfig, DpoLossStats, DpoReport, DpoStepStats, DpoTrainer, dpo_loss};
 pub use elastic_reset::{DEFAULT_RESET_EVERY, ElasticReset, ElasticResetConfig, ResetAnchor};
 pub use error::{PolicyError, Result};
+pub use fdpg::{
+    Divergence, DivergenceEstimates, FdpgConfig, FdpgStats, FdpgTrainer, Proposal, Target,
+};
