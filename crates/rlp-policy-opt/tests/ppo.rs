@@ -3,9 +3,15 @@
 //! strings, so its gold starts near 0), then PPO against the gold reward raises the gold score
 //! of fresh samples on held-out prompts; a larger KL coefficient keeps the policy closer to the
 //! anchor after the same iterations; the policy's weights move and the anchor's do not.
-//! Measured on flex: gold 0.004 → 0.906 after 40 iterations at β = 0.01 (sequence KL 9.3),
-//! and KL 0.41 at β = 0.5; about 13 s.
-//! Seeded: the numbers are the same on every run of a backend.
+//! PPO can also find the task's degenerate optimum, the empty response (gold exactly 0, which
+//! beats a sample with more bad words than good): on an AVX-512 machine (AMD EPYC) on flex, PPO
+//! seed 5 collapses to empty responses within 10 iterations (gold 0.035 → 0.000, KL 6.3) while
+//! seeds 6 and 7 learn (0.035 → 0.988, KL 10.6; → 0.848, KL 29.7); on an earlier machine seed 5
+//! learned (0.004 → 0.906, KL 9.3). So the learning test runs three PPO seeds and asserts that
+//! at least two of them raise gold by more than 0.5; β = 0.5 ends at a smaller KL than every
+//! β = 0.01 run (0.41 vs 6.3–29.7). About 25 s.
+//! Seeded: the numbers are the same on every run of a backend on one machine (the CPU's float
+//! kernels can change them across machines).
 
 use burn::module::Module;
 use rlp_core::SeededRng;
@@ -47,7 +53,7 @@ fn mean_gold(model: &CausalLm, tokenizer: &TextTokenizer, task: &Task, seed: u64
     all.iter().map(|&v| v as f64).sum::<f64>() / all.len() as f64
 }
 
-fn config(beta: f64) -> PpoConfig {
+fn config(beta: f64, seed: u64) -> PpoConfig {
     PpoConfig {
         rollout_batch_size: 32,
         mini_batch_size: 16,
@@ -56,17 +62,19 @@ fn config(beta: f64) -> PpoConfig {
         lr: 1e-3,
         max_new_tokens: 12,
         value_init: rlp_policy_opt::ppo::ValueInit::Policy,
-        seed: 5,
+        seed,
         ..Default::default()
     }
 }
 
-/// Runs `iterations` PPO iterations from `start`; returns the trainer and the last KL.
+/// Runs `iterations` PPO iterations from `start` with PPO seed `seed`; returns the trainer and
+/// the last KL.
 fn run_ppo(
     start: &CausalLm,
     tokenizer: &TextTokenizer,
     task: &Task,
     beta: f64,
+    seed: u64,
     iterations: usize,
 ) -> (PpoTrainer, f64) {
     let anchor = FrozenAnchor::new(start);
@@ -76,7 +84,7 @@ fn run_ppo(
         value,
         Box::new(anchor),
         tokenizer.clone(),
-        config(beta),
+        config(beta, seed),
     )
     .unwrap();
     let mut rng = SeededRng::new(3);
@@ -102,27 +110,40 @@ fn ppo_raises_gold_and_kl_coefficient_holds_it_back() {
     let (start, tokenizer) = word_writer(&task);
     let before = mean_gold(&start, &tokenizer, &task, 11);
 
-    let (free, kl_free) = run_ppo(&start, &tokenizer, &task, 0.01, 40);
-    let after = mean_gold(&free.policy, &tokenizer, &task, 11);
-    eprintln!(
-        "gold on eval prompts: {before:.3} before PPO, {after:.3} after 40 iterations (β = 0.01, KL {kl_free:.3})"
-    );
-    assert!(after > before + 0.5, "gold {before} → {after}");
-
-    // The policy moved; the frozen anchor did not.
-    let moved = flat(&free.policy)
-        .iter()
-        .zip(flat(&start))
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(moved > 1e-3, "policy weights did not change ({moved})");
-    assert_eq!(flat(free.anchor.model()), flat(&start));
-
-    let (_, kl_held) = run_ppo(&start, &tokenizer, &task, 0.5, 40);
-    eprintln!("sequence KL after 40 iterations: {kl_free:.3} at β = 0.01, {kl_held:.3} at β = 0.5");
+    let mut learned = 0;
+    let mut kl_free = Vec::new();
+    for seed in [5, 6, 7] {
+        let (free, kl) = run_ppo(&start, &tokenizer, &task, 0.01, seed, 40);
+        let after = mean_gold(&free.policy, &tokenizer, &task, 11);
+        eprintln!(
+            "PPO seed {seed}: gold on eval prompts {before:.3} before, {after:.3} after 40 \
+             iterations (β = 0.01, KL {kl:.3})"
+        );
+        if after > before + 0.5 {
+            learned += 1;
+        }
+        kl_free.push(kl);
+        // The policy moved; the frozen anchor did not.
+        let moved = flat(&free.policy)
+            .iter()
+            .zip(flat(&start))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "policy weights did not change ({moved})");
+        assert_eq!(flat(free.anchor.model()), flat(&start));
+    }
     assert!(
-        kl_held < kl_free,
-        "KL {kl_held} (β = 0.5) vs {kl_free} (β = 0.01)"
+        learned >= 2,
+        "only {learned} of 3 PPO seeds raised gold by 0.5"
+    );
+
+    let (_, kl_held) = run_ppo(&start, &tokenizer, &task, 0.5, 5, 40);
+    eprintln!(
+        "sequence KL after 40 iterations: {kl_free:.3?} at β = 0.01, {kl_held:.3} at β = 0.5"
+    );
+    assert!(
+        kl_free.iter().all(|&k| kl_held < k),
+        "KL {kl_held} (β = 0.5) vs {kl_free:?} (β = 0.01)"
     );
 }
 
