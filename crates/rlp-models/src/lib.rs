@@ -12,6 +12,8 @@
 //! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
 //! - [`soup`]: weight soups `Σ w_i θ_i` and EMA updates of whole models;
 //! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
+//! - [`vocab`]: vocabulary growth (new token rows drawn from the embedding's moments, tokenizer
+//!   special tokens) and output suppression, for control tokens such as Quark's reward tokens;
 //! - [`train`]: the response-masked next-token loss and an AdamW trainer.
 #![warn(missing_docs)]
 
@@ -38,6 +40,7 @@ pub mod sampling;
 pub mod soup;
 pub mod tokenizer;
 pub mod train;
+pub mod vocab;
 
 pub use cache::KvCache;
 pub use config::LlamaConfig;
@@ -53,3 +56,4 @@ pub use sampling::SamplingParams;
 pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
 pub use train::{SftBatch, StepStats, Trainer, collate_sft, response_nll};
+pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};

@@ -3,7 +3,8 @@
 //! Policy optimisation (`../shared/ALGORITHMS.md`): PPO with a per-token KL penalty against a
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
 //! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO;
-//! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023).
+//! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023);
+//! Quark (reward-quantile conditioning with reward tokens, Lu et al., NeurIPS 2022).
 #![warn(missing_docs)]
 
 pub mod anchor;
@@ -13,6 +14,7 @@ pub mod elastic_reset;
 pub mod error;
 pub mod fdpg;
 pub mod ppo;
+pub mod quark;
 
 pub use anchor::{
     Anchor, DEFAULT_EMA_ETA, DEFAULT_SOUP_ALPHA, EmaAnchor, FrozenAnchor, SoupAnchor,
@@ -23,4 +25,8 @@ pub use elastic_reset::{DEFAULT_RESET_EVERY, ElasticReset, ElasticResetConfig, R
 pub use error::{PolicyError, Result};
 pub use fdpg::{
     Divergence, DivergenceEstimates, FdpgConfig, FdpgStats, FdpgTrainer, Proposal, Target,
+};
+pub use quark::{
+    DataPool, ExploreStats, PhaseStats, QuarkConfig, QuarkLossStats, QuarkTrainer, TrainStats,
+    quantize, quark_loss,
 };
