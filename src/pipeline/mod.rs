@@ -292,7 +292,7 @@ fn run_seed(
     let start = c.preferences.pairs;
     let unlabelled = &s.task.train_prompts[start..start + c.policy_samples.prompts];
     let samples = timings.time("policy samples", || {
-        let generation = crate::runs::sampling(
+        let generation = rlp_models::GenerationConfig::sampling(
             c.policy_samples.max_new_tokens,
             c.policy_samples.temperature,
         );

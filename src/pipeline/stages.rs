@@ -21,7 +21,7 @@ use super::config::{PipelineConfig, PreferenceConfig};
 use crate::runs::ppo::{AnchorSpec, PpoRunConfig, PpoRunReport, run_ppo};
 pub use crate::runs::reward::NormSet;
 use crate::runs::reward::normalize_saved;
-use crate::runs::{StepLog, progress_bar, sampling};
+use crate::runs::{StepLog, progress_bar};
 
 /// Rows per generation batch (the progress bar advances per batch).
 const GENERATION_CHUNK: usize = 128;
@@ -42,7 +42,7 @@ pub fn sample_texts(
         .iter()
         .flat_map(|p| std::iter::repeat_n(p.clone(), n))
         .collect();
-    let generation = sampling(max_new_tokens, temperature);
+    let generation = rlp_models::GenerationConfig::sampling(max_new_tokens, temperature);
     let bar = progress_bar(rows.len());
     bar.set_message(what.to_string());
     let mut texts = Vec::with_capacity(rows.len());
@@ -197,7 +197,8 @@ pub fn best_of_n_texts(
     reward: &dyn RewardFn,
     rng: &mut SeededRng,
 ) -> Result<Vec<String>> {
-    let generation = sampling(config.eval.max_new_tokens, config.bon.temperature);
+    let generation =
+        rlp_models::GenerationConfig::sampling(config.eval.max_new_tokens, config.bon.temperature);
     let per_batch = (GENERATION_CHUNK / config.bon.n).max(1);
     let bar = progress_bar(rows.len());
     bar.set_message(format!("best-of-{}", config.bon.n));

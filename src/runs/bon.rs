@@ -18,7 +18,7 @@ use rlp_policy_opt::best_of_n::best_of_n;
 use rlp_tasks::{DEFAULT_TASK, load_task};
 use serde::{Deserialize, Serialize};
 
-use super::{load_policy, load_proxy, progress_bar, read_toml, sampling, start_run_dir};
+use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a best-of-n evaluation (`rlp bon --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,7 +231,8 @@ pub fn run_bon(config: &BonRunConfig, out: &Path) -> Result<Vec<BonCurvePoint>> 
         &device,
     )?;
     let prompts = &task.eval_prompts[..config.prompts.min(task.eval_prompts.len())];
-    let generation = sampling(config.max_new_tokens, config.temperature);
+    let generation =
+        rlp_models::GenerationConfig::sampling(config.max_new_tokens, config.temperature);
     let mut rng = SeededRng::new(config.seed).fork("bon-run");
     let proxies: Vec<&dyn RewardFn> = proxy.iter().map(|p| p as &dyn RewardFn).collect();
     let scored = sample_and_score(

@@ -20,7 +20,7 @@ use rlp_models::generate_text;
 use rlp_tasks::{DEFAULT_TASK, load_task};
 use serde::{Deserialize, Serialize};
 
-use super::{load_policy, load_proxy, read_toml, sampling, start_run_dir};
+use super::{load_policy, load_proxy, read_toml, start_run_dir};
 
 /// Every setting of an evaluation (`rlp eval --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ pub(crate) fn win_rates_over(
 ) -> Result<WinRates> {
     let rows: Vec<String> = run.completions.iter().map(|c| c.prompt.clone()).collect();
     let texts: Vec<String> = run.completions.iter().map(|c| c.text.clone()).collect();
-    let generation = sampling(eval.max_new_tokens, eval.temperature);
+    let generation = rlp_models::GenerationConfig::sampling(eval.max_new_tokens, eval.temperature);
     let mut sampler = rng.fork("reference");
     let mut ref_texts = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(eval.batch_size.max(1)) {

@@ -150,15 +150,3 @@ impl StepLog {
         }
     }
 }
-
-/// Sampling at `temperature`, at most `max_new_tokens` new tokens per response.
-pub(crate) fn sampling(max_new_tokens: usize, temperature: f32) -> rlp_models::GenerationConfig {
-    rlp_models::GenerationConfig {
-        max_new_tokens,
-        sampling: rlp_models::SamplingParams {
-            temperature,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use super::bon::{ScoredSamples, sample_and_score};
 use super::ppo::{PpoRunConfig, run_ppo};
-use super::sampling;
 
 /// The command-line arguments every overoptimisation study shares (flattened into the
 /// examples' own with `#[command(flatten)]`).
@@ -185,7 +184,7 @@ pub fn base_policy_samples(
         &policy.tokenizer,
         &task.eval_prompts[..prompts],
         n,
-        &sampling(MAX_NEW_TOKENS, 1.0),
+        &rlp_models::GenerationConfig::sampling(MAX_NEW_TOKENS, 1.0),
         task.gold.as_ref(),
         &refs,
         &mut SeededRng::new(seed).fork(stream),

@@ -34,6 +34,21 @@ impl Default for GenerationConfig {
     }
 }
 
+impl GenerationConfig {
+    /// Sampling at `temperature` with no top-k or top-p truncation, at most `max_new_tokens`
+    /// new tokens per row, the model's default stop tokens and the KV cache.
+    pub fn sampling(max_new_tokens: usize, temperature: f32) -> Self {
+        Self {
+            max_new_tokens,
+            sampling: SamplingParams {
+                temperature,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// One generated continuation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {

@@ -13,8 +13,8 @@ use rlp_core::SeededRng;
 use rlp_core::tensor_io::to_f32;
 use rlp_models::optim::require_autodiff;
 use rlp_models::{
-    AdamW, CausalLm, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer, collate_sft,
-    generate, pad_token, with_default_stops,
+    AdamW, CausalLm, GenerationConfig, OptimConfig, TextTokenizer, collate_sft, generate,
+    pad_token, with_default_stops,
 };
 use serde::{Deserialize, Serialize};
 
@@ -183,15 +183,7 @@ impl FdpgTrainer {
 
     /// The generation settings of sampling: `max_new_tokens`, temperature 1, no truncation.
     pub fn generation(&self) -> GenerationConfig {
-        GenerationConfig {
-            max_new_tokens: self.config.max_new_tokens,
-            sampling: SamplingParams {
-                temperature: 1.0,
-                top_k: None,
-                top_p: None,
-            },
-            ..Default::default()
-        }
+        GenerationConfig::sampling(self.config.max_new_tokens, 1.0)
     }
 
     /// One f-DPG step on `batch_size` samples, the prompts taken round-robin from `prompts`

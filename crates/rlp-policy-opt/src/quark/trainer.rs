@@ -20,8 +20,8 @@ use rlp_core::{Completion, RewardFn, SeededRng};
 use rlp_models::optim::require_autodiff;
 use rlp_models::vocab::{grow_vocab_with_tokens, suppress_outputs};
 use rlp_models::{
-    AdamW, CausalLm, Generation, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer,
-    generate, pad_token, with_default_stops,
+    AdamW, CausalLm, Generation, GenerationConfig, OptimConfig, TextTokenizer, generate, pad_token,
+    with_default_stops,
 };
 use serde::{Deserialize, Serialize};
 
@@ -215,15 +215,7 @@ impl QuarkTrainer {
     /// The generation settings of exploration and [`Self::generate_best`]: `max_new_tokens`,
     /// temperature 1, no truncation, the tokenizer's EOS as the stop token.
     pub fn generation(&self) -> GenerationConfig {
-        GenerationConfig {
-            max_new_tokens: self.config.max_new_tokens,
-            sampling: SamplingParams {
-                temperature: 1.0,
-                top_k: None,
-                top_p: None,
-            },
-            ..Default::default()
-        }
+        GenerationConfig::sampling(self.config.max_new_tokens, 1.0)
     }
 
     /// One exploration phase on `samples_per_phase` samples, the prompts taken round-robin from
