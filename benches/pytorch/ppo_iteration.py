@@ -1,6 +1,6 @@
 """One PPO iteration on the default task in PyTorch, beside benches/src/bin/ppo_iteration.rs.
 
-    /opt/refvenv/bin/python benches/pytorch/ppo_iteration.py [iterations]
+    /opt/refvenv/bin/python benches/pytorch/ppo_iteration.py [iterations] [cpu|cuda]
 
 Same sizes and weights as the Rust side: the shipped tweet-sentiment base (Llama, 4 layers x 192,
 3.1M parameters) as policy, frozen reference and value backbone (fresh d->1 head), the gold
@@ -9,7 +9,8 @@ response; 64 train prompts, at most 24 new tokens sampled at temperature 1 with 
 generate (KV cache), then GAE (gamma 1, lambda 0.95), whitened advantages, 4 epochs of
 minibatch 16 with the clipped policy and value losses, AdamW lr 1e-5 with grad-norm clip 1 for
 each model, beta 0.05. Prints one JSON line per iteration after a warm-up: seconds in
-generation, scoring (reward, old/reference log-probs, values) and update. 2 CPU threads.
+generation, scoring (reward, old/reference log-probs, values) and update. On `cpu` (the
+default) 2 threads; on `cuda` the clock reads after a device synchronisation.
 Written for this project (no code copied); needs torch, transformers, tokenizers, safetensors.
 """
 import json
@@ -22,7 +23,9 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from transformers import LlamaForCausalLM, LlamaModel
 
-torch.set_num_threads(2)
+DEV = torch.device(sys.argv[2] if len(sys.argv) > 2 else "cpu")
+if DEV.type == "cpu":
+    torch.set_num_threads(2)
 torch.manual_seed(0)
 ROOT = __file__.rsplit("/benches/", 1)[0]
 BASE, GOLD = f"{ROOT}/models/tweet-sentiment/base", f"{ROOT}/models/tweet-sentiment/gold"
@@ -30,16 +33,18 @@ B, MB, EPOCHS, NEW = 64, 16, 4, 24
 BETA, GAMMA, LAM, CLIP, CLIP_V, VF_COEF, LR = 0.05, 1.0, 0.95, 0.2, 0.2, 0.1, 1e-5
 
 tok = Tokenizer.from_file(f"{BASE}/tokenizer.json")
-policy = LlamaForCausalLM.from_pretrained(BASE, torch_dtype=torch.float32)
-ref = LlamaForCausalLM.from_pretrained(BASE, torch_dtype=torch.float32).eval()
-value_backbone = LlamaModel.from_pretrained(BASE, torch_dtype=torch.float32)
+# The checkpoints are F32, so every model loads in float32 (transformers 4.x and 5.x alike).
+policy = LlamaForCausalLM.from_pretrained(BASE).to(DEV)
+ref = LlamaForCausalLM.from_pretrained(BASE).to(DEV).eval()
+value_backbone = LlamaModel.from_pretrained(BASE).to(DEV)
 d = policy.config.hidden_size
 value_head = torch.nn.Linear(d, 1)
 torch.nn.init.normal_(value_head.weight, std=1.0 / (d + 1) ** 0.5)
 torch.nn.init.zeros_(value_head.bias)
-gold = LlamaModel.from_pretrained(GOLD, torch_dtype=torch.float32).eval()
+value_head = value_head.to(DEV)
+gold = LlamaModel.from_pretrained(GOLD).to(DEV).eval()
 head = load_file(f"{GOLD}/model.safetensors")
-score_w, score_b = head["score.weight"].float(), head["score.bias"].float()
+score_w, score_b = head["score.weight"].float().to(DEV), head["score.bias"].float().to(DEV)
 labels = json.load(open(f"{GOLD}/labels.json"))
 POS, NEG = labels.index("positive"), labels.index("negative")
 PAD, EOS = policy.config.pad_token_id, policy.config.eos_token_id
@@ -50,9 +55,16 @@ opt_v = torch.optim.AdamW(list(value_backbone.parameters()) + list(value_head.pa
 
 def left_pad(seqs):
     n = max(map(len, seqs))
-    ids = torch.tensor([[PAD] * (n - len(s)) + s for s in seqs])
-    mask = torch.tensor([[0] * (n - len(s)) + [1] * len(s) for s in seqs])
+    ids = torch.tensor([[PAD] * (n - len(s)) + s for s in seqs], device=DEV)
+    mask = torch.tensor([[0] * (n - len(s)) + [1] * len(s) for s in seqs], device=DEV)
     return ids, mask
+
+
+def clock():
+    """Wall-clock seconds after the device has finished its queued work."""
+    if DEV.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter()
 
 
 def positions(mask):
@@ -82,7 +94,7 @@ def whiten(x, m):
 
 def iteration(it):
     batch = prompts[it * B:(it + 1) * B]
-    t0 = time.perf_counter()
+    t0 = clock()
     ids, att = left_pad([tok.encode(p, add_special_tokens=False).ids for p in batch])
     p = ids.shape[1]
     with torch.no_grad():
@@ -95,7 +107,7 @@ def iteration(it):
     after = (is_eos.cumsum(-1) - is_eos) > 0
     rmask = (~after).float()
     full_att = torch.cat([att, rmask.long()], 1)
-    t1 = time.perf_counter()
+    t1 = clock()
     with torch.no_grad():
         texts = [tok.decode([t for t, m in zip(r.tolist(), mk.tolist()) if m and t != EOS]) for r, mk in zip(resp, rmask)]
         whole = [a + b for a, b in zip(batch, texts)]
@@ -109,10 +121,10 @@ def iteration(it):
         kl = (old_lp - ref_lp) * rmask
         rewards = -BETA * kl
         last = rmask.sum(-1).long() - 1
-        rewards[torch.arange(len(batch)), last] += score
+        rewards[torch.arange(len(batch), device=DEV), last] += score
         adv = torch.zeros_like(rewards)
-        nxt_v = torch.zeros(len(batch))
-        nxt_a = torch.zeros(len(batch))
+        nxt_v = torch.zeros(len(batch), device=DEV)
+        nxt_a = torch.zeros(len(batch), device=DEV)
         for t in reversed(range(resp.shape[1])):
             m = rmask[:, t]
             delta = rewards[:, t] + GAMMA * nxt_v - old_v[:, t]
@@ -122,9 +134,9 @@ def iteration(it):
             nxt_a = a
         returns = adv + old_v
         adv = whiten(adv, rmask)
-    t2 = time.perf_counter()
+    t2 = clock()
     for _ in range(EPOCHS):
-        order = torch.randperm(len(batch))
+        order = torch.randperm(len(batch), device=DEV)
         for k in range(0, len(batch), MB):
             i = order[k:k + MB]
             lp = response_logprobs(policy, out[i], full_att[i], p)
@@ -142,7 +154,7 @@ def iteration(it):
             (VF_COEF * vloss).backward()
             torch.nn.utils.clip_grad_norm_(list(value_backbone.parameters()) + list(value_head.parameters()), 1.0)
             opt_v.step()
-    t3 = time.perf_counter()
+    t3 = clock()
     return t1 - t0, t2 - t1, t3 - t2, rmask.sum(-1).mean().item()
 
 
