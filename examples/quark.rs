@@ -5,11 +5,12 @@
 //! score), from the shared base policy. The paper's claim: Quark reduces toxicity at least as
 //! well as PPO while keeping fluency and diversity.
 //!
-//!     cargo run --release --example quark -- [OUT] [--phases 6] [--iterations 30] [--seeds 0,1] [--reuse]
+//!     cargo run --release --example quark -- [OUT] [--phases 6] [--steps 50] [--lr 1e-4] \
+//!         [--iterations 30] [--seeds 0,1] [--reuse]
 //!
 //! - **Quark**: K = 5 reward tokens; the pool starts with 256 samples of the base policy, then
-//!   `--phases` phases of 256 samples conditioned on the best token and 50 steps of 32 pool
-//!   samples (lr 1e-4, β = 0.05, α = 0.06); evaluated conditioned on the best token.
+//!   `--phases` phases of 256 samples conditioned on the best token and `--steps` steps of 32
+//!   pool samples (lr `--lr`, β = 0.05, α = 0.06); evaluated conditioned on the best token.
 //! - **PPO**: the main job's PPO settings (32 prompts per iteration, 2 epochs, lr 2e-4, value
 //!   model from the policy) at β = 0.05 for `--iterations` iterations against the same reward.
 //!
@@ -44,6 +45,8 @@ const SAMPLES: usize = 2;
 struct Args {
     out: PathBuf,
     phases: usize,
+    steps: usize,
+    lr: f64,
     iterations: usize,
     seeds: Vec<u64>,
     reuse: bool,
@@ -54,6 +57,8 @@ fn parse_args() -> Result<Args> {
     let mut args = Args {
         out: PathBuf::from("runs/quark"),
         phases: 6,
+        steps: 50,
+        lr: 1e-4,
         iterations: 30,
         seeds: vec![0, 1],
         reuse: false,
@@ -63,6 +68,8 @@ fn parse_args() -> Result<Args> {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
             "--phases" => args.phases = value()?.parse().context("--phases")?,
+            "--steps" => args.steps = value()?.parse().context("--steps")?,
+            "--lr" => args.lr = value()?.parse().context("--lr")?,
             "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
             "--seeds" => {
                 args.seeds = value()?
@@ -76,13 +83,18 @@ fn parse_args() -> Result<Args> {
         }
     }
     if positional.len() > 1 {
-        bail!("usage: quark [OUT] [--phases N] [--iterations N] [--seeds ..] [--reuse]");
+        bail!(
+            "usage: quark [OUT] [--phases N] [--steps N] [--lr LR] [--iterations N] [--seeds ..] [--reuse]"
+        );
     }
     if let Some(out) = positional.pop() {
         args.out = out.into();
     }
-    if args.phases == 0 || args.iterations == 0 || args.seeds.is_empty() {
-        bail!("--phases, --iterations and --seeds must be non-empty");
+    if args.phases == 0 || args.steps == 0 || args.iterations == 0 || args.seeds.is_empty() {
+        bail!("--phases, --steps, --iterations and --seeds must be non-empty");
+    }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        bail!("--lr must be a positive number, got {}", args.lr);
     }
     Ok(args)
 }
@@ -176,7 +188,11 @@ fn sample_plain(
 
 /// Quark with `seed` (or, with `--reuse`, its recorded evaluation).
 fn quark(args: &Args, seed: u64, task: &Task, base: &(CausalLm, TextTokenizer)) -> Result<Eval> {
-    let dir = args.out.join(format!("quark-seed{seed}"));
+    // The settings name the directory, so `--reuse` never returns a run made with others.
+    let dir = args.out.join(format!(
+        "quark-p{}-s{}-lr{}-seed{seed}",
+        args.phases, args.steps, args.lr
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     cached(
         &dir.join("eval.json"),
@@ -192,9 +208,9 @@ fn quark(args: &Args, seed: u64, task: &Task, base: &(CausalLm, TextTokenizer)) 
             let plain = backend.device()?;
             let reward_task = load_task(TASK, seed, &plain)?;
             let config = QuarkConfig {
-                lr: 1e-4,
+                lr: args.lr,
                 samples_per_phase: 256,
-                steps_per_phase: 50,
+                steps_per_phase: args.steps,
                 batch_size: 32,
                 max_new_tokens: 24,
                 seed,
@@ -332,10 +348,10 @@ fn write_report(args: &Args, evals: &[Eval], out: &Path) -> Result<()> {
     plot.save_png(out.join("toxicity_fluency.png"))?;
     let mut report = Report::new("Quark vs PPO on tweet-detox");
     report.paragraph(format!(
-        "Quark: {} phases (256 best-token samples, 50 steps of 32) after a 256-sample base pool; \
+        "Quark: {} phases (256 best-token samples, {} steps of 32 at lr {}) after a 256-sample base pool; \
          PPO: {} iterations of 32 prompts at β = 0.05; both against 1 − P(toxic); seeds {:?}; \
          240 eval prompts × {SAMPLES} samples; ± over seeds.",
-        args.phases, args.iterations, args.seeds
+        args.phases, args.steps, args.lr, args.iterations, args.seeds
     ));
     report.table(&headers, &rows)?;
     report.image("toxicity vs fluency", "toxicity_fluency.png");

@@ -14,6 +14,7 @@ pub mod elastic_reset;
 pub mod error;
 pub mod fdpg;
 pub mod ppo;
+pub mod prompts;
 pub mod quark;
 
 pub use anchor::{

@@ -27,6 +27,7 @@ use super::partition::PartitionEstimate;
 use super::target::{Target, accepts};
 use crate::dpo::sequence_logprobs;
 use crate::error::{PolicyError, Result};
+use crate::prompts::encode_prompts;
 
 /// What one f-DPG step did (host values, serialisable into `metrics.jsonl`; every value is from
 /// the batch before the update).
@@ -302,16 +303,7 @@ impl FdpgTrainer {
 
     /// Samples one response per row from `model` (plain device) with the KV cache.
     fn sample(&self, model: &CausalLm, prompts: Vec<String>) -> Result<Samples> {
-        let ids = prompts
-            .iter()
-            .map(|p| self.tokenizer.encode(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(i) = ids.iter().position(Vec::is_empty) {
-            return Err(PolicyError::invalid(
-                "prompts",
-                format!("prompt {:?} encodes to no tokens", prompts[i]),
-            ));
-        }
+        let ids = encode_prompts(&self.tokenizer, &prompts)?;
         let pad = pad_token(model, &self.tokenizer);
         let config = with_default_stops(&self.generation(), model, &self.tokenizer);
         let mut rng = self.rng.fork(&format!("sample-{}", self.optim.step));

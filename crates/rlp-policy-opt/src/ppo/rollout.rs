@@ -11,6 +11,7 @@ use rlp_models::{
 };
 
 use crate::error::PolicyError;
+use crate::prompts::encode_prompts;
 
 /// One batch of sampled responses in PPO's token layout (host data; [`RolloutTensors`] puts
 /// it on a device).
@@ -113,16 +114,7 @@ pub fn sample_rollout(
         return Err(PolicyError::invalid("prompts", "no prompts to roll out"));
     }
     tokenizer.check_model_vocab(policy.config.vocab_size)?;
-    let ids = prompts
-        .iter()
-        .map(|p| tokenizer.encode(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(i) = ids.iter().position(Vec::is_empty) {
-        return Err(PolicyError::invalid(
-            "prompts",
-            format!("prompt {i} encodes to no tokens"),
-        ));
-    }
+    let ids = encode_prompts(tokenizer, prompts)?;
     let pad = pad_token(policy, tokenizer);
     let config = with_default_stops(generation, policy, tokenizer);
     let gens = generate(policy, &ids, pad, &config, rng)?;

@@ -32,6 +32,7 @@ use super::pool::{DataPool, PoolSample};
 use super::quantile::QuantileBounds;
 use super::tokens::{condition, reward_tokens};
 use crate::error::{PolicyError, Result};
+use crate::prompts::encode_prompts;
 
 /// What one Quark exploration phase did (Lu et al., NeurIPS 2022): pool size, quantile
 /// boundaries, mean reward of the phase's samples (host values, serialisable into
@@ -414,17 +415,7 @@ impl QuarkTrainer {
 
     /// The prompts' ids, each non-empty.
     fn encode(&self, prompts: &[String]) -> Result<Vec<Vec<u32>>> {
-        let ids = prompts
-            .iter()
-            .map(|p| self.tokenizer.encode(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(i) = ids.iter().position(Vec::is_empty) {
-            return Err(PolicyError::invalid(
-                "prompts",
-                format!("prompt {:?} encodes to no tokens", prompts[i]),
-            ));
-        }
-        Ok(ids)
+        encode_prompts(&self.tokenizer, prompts)
     }
 
     /// One continuation per prompt from `model` (plain device).
