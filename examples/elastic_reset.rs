@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
-use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::policy::ElasticResetConfig;
 use rlp::runs::ppo::PpoRunConfig;
 use rlp::runs::study::{run_arm, study_ppo};
@@ -245,11 +245,7 @@ fn write_outputs(arms: &[Arm], args: &Args, out: &Path) -> Result<()> {
         (&frontier_headers[..], &frontier),
         (&headers[..], &rows),
     ] {
-        println!("\n| {} |", h.join(" | "));
-        println!("|{}|", vec!["---"; h.len()].join("|"));
-        for r in body {
-            println!("| {} |", r.join(" | "));
-        }
+        println!("\n{}", markdown_table(h, body));
     }
     Ok(())
 }

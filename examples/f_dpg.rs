@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp::core::{BackendSpec, FnReward, RewardFn, SeededRng};
-use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, evaluate_policy};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, evaluate_policy, markdown_table};
 use rlp::models::{CausalLm, checkpoint};
 use rlp::policy::fdpg::{
     Divergence, DivergenceEstimates, FdpgConfig, FdpgStats, FdpgTrainer, Target,
@@ -317,12 +317,7 @@ fn over_seeds(runs: &[&Run], f: impl Fn(&Run) -> Option<f64>, digits: usize) -> 
     if xs.is_empty() {
         return "–".into();
     }
-    let m = MeanSe::of(&xs);
-    if xs.len() > 1 {
-        format!("{:.digits$} ± {:.digits$}", m.mean, m.se)
-    } else {
-        format!("{:.digits$}", m.mean)
-    }
+    MeanSe::of(&xs).cell(digits)
 }
 
 fn main() -> Result<()> {
@@ -404,14 +399,10 @@ fn main() -> Result<()> {
         report.table(&headers, &rows)?;
         report.image(kind.name(), &format!("{stem}.png"));
         printed.push_str(&format!(
-            "\n{}\n| {} |\n|{}|\n",
+            "\n{}\n{}\n",
             kind.name(),
-            headers.join(" | "),
-            vec!["---"; headers.len()].join("|")
+            markdown_table(&headers, &rows)
         ));
-        for r in &rows {
-            printed.push_str(&format!("| {} |\n", r.join(" | ")));
-        }
     }
     report.write(&args.out)?;
     std::fs::write(

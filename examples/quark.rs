@@ -26,12 +26,12 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp::core::{BackendSpec, Completion, RewardFn, SeededRng};
 use rlp::eval::teacher_forced::ScoringConfig;
-use rlp::eval::{LinePlot, MeanSe, Report, distinct_n, perplexity};
+use rlp::eval::{LinePlot, MeanSe, Report, distinct_n, markdown_table, perplexity};
 use rlp::models::vocab::suppress_outputs;
-use rlp::models::{CausalLm, TextTokenizer, checkpoint, generate_text};
+use rlp::models::{CausalLm, GenerationConfig, TextTokenizer, checkpoint, generate_text};
 use rlp::policy::ppo::ValueInit;
 use rlp::policy::quark::{QuarkConfig, QuarkTrainer};
-use rlp::runs::study::{cached, run_arm, study_ppo};
+use rlp::runs::study::{MAX_NEW_TOKENS, cached, run_arm, study_ppo};
 use rlp::tasks::{Task, load_base_policy, load_task};
 
 /// The task.
@@ -172,10 +172,7 @@ fn sample_plain(
     task: &Task,
     seed: u64,
 ) -> Result<Vec<Completion>> {
-    let generation = rlp::models::GenerationConfig {
-        max_new_tokens: 24,
-        ..Default::default()
-    };
+    let generation = GenerationConfig::sampling(MAX_NEW_TOKENS, 1.0);
     let mut rng = SeededRng::new(seed).fork("quark-eval");
     Ok(generate_text(
         policy,
@@ -212,7 +209,7 @@ fn quark(args: &Args, seed: u64, task: &Task, base: &(CausalLm, TextTokenizer)) 
                 samples_per_phase: 256,
                 steps_per_phase: args.steps,
                 batch_size: 32,
-                max_new_tokens: 24,
+                max_new_tokens: MAX_NEW_TOKENS,
                 seed,
                 ..Default::default()
             };
@@ -296,12 +293,7 @@ fn ppo(args: &Args, seed: u64, task: &Task, base: &(CausalLm, TextTokenizer)) ->
 
 /// A `mean ± SE` cell over seeds.
 fn cell(evals: &[&Eval], f: impl Fn(&Eval) -> f64, digits: usize) -> String {
-    let m = MeanSe::of(&evals.iter().map(|e| f(e)).collect::<Vec<_>>());
-    if evals.len() > 1 {
-        format!("{:.digits$} ± {:.digits$}", m.mean, m.se)
-    } else {
-        format!("{:.digits$}", m.mean)
-    }
+    MeanSe::of(&evals.iter().map(|e| f(e)).collect::<Vec<_>>()).cell(digits)
 }
 
 fn write_report(args: &Args, evals: &[Eval], out: &Path) -> Result<()> {
@@ -356,11 +348,7 @@ fn write_report(args: &Args, evals: &[Eval], out: &Path) -> Result<()> {
     report.table(&headers, &rows)?;
     report.image("toxicity vs fluency", "toxicity_fluency.png");
     report.write(out)?;
-    println!("| {} |", headers.join(" | "));
-    println!("|{}|", vec!["---"; headers.len()].join("|"));
-    for r in &rows {
-        println!("| {} |", r.join(" | "));
-    }
+    println!("{}", markdown_table(&headers, &rows));
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
-use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report};
+use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::models::checkpoint::StoreDtype;
 use rlp::models::{TextTokenizer, checkpoint, weighted_average};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
@@ -309,11 +309,7 @@ fn main() -> Result<()> {
     report.paragraph(paired.clone());
     report.image("gold vs KL", "gold_vs_kl.png");
     report.write(&args.out)?;
-    println!("| {} |", headers.join(" | "));
-    println!("|{}|", vec!["---"; headers.len()].join("|"));
-    for r in &rows {
-        println!("| {} |", r.join(" | "));
-    }
+    println!("{}", markdown_table(&headers, &rows));
     println!("{paired}");
     println!(
         "{:.1} min; report: {}",

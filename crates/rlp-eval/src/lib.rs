@@ -47,7 +47,7 @@ pub use error::{EvalError, Result};
 pub use judge::{GoldJudge, RewardRef};
 pub use kl::{SequenceKl, sequence_kl, sequence_kl_tensors};
 pub use plot::{LinePlot, Series};
-pub use report::Report;
+pub use report::{Report, markdown_table};
 pub use scaling::{Peak, ScalingFit, ScalingForm, fit_bon, fit_rl, fit_scaling_law};
 pub use stats::MeanSe;
 pub use summary::{EvalConfig, EvalRun, EvalSummary, evaluate_policy, evaluate_policy_detailed};

@@ -31,6 +31,22 @@ fn cell(s: &str) -> String {
         .replace('\n', "<br>")
 }
 
+/// A Markdown table (header, `---` separator, one line per row; no trailing newline), cells as
+/// given (no escaping): what [`Report`] writes for its tables, and what examples print to the
+/// console.
+pub fn markdown_table<H: AsRef<str>, C: AsRef<str>>(headers: &[H], rows: &[Vec<C>]) -> String {
+    let line = |cells: Vec<&str>| format!("| {} |", cells.join(" | "));
+    let mut t = vec![
+        line(headers.iter().map(AsRef::as_ref).collect()),
+        line(vec!["---"; headers.len()]),
+    ];
+    t.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(AsRef::as_ref).collect())),
+    );
+    t.join("\n")
+}
+
 impl Report {
     /// An empty report with a title.
     pub fn new(title: impl Into<String>) -> Self {
@@ -140,12 +156,7 @@ impl Report {
                 Block::Heading(h) => format!("## {h}"),
                 Block::Paragraph(p) => p.trim_end().to_string(),
                 Block::Image(alt, path) => format!("![{alt}]({path})"),
-                Block::Table(headers, rows) => {
-                    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
-                    let mut t = vec![line(headers), line(&vec!["---".to_string(); headers.len()])];
-                    t.extend(rows.iter().map(|r| line(r)));
-                    t.join("\n")
-                }
+                Block::Table(headers, rows) => markdown_table(headers, rows),
             });
         }
         parts.join("\n\n") + "\n"

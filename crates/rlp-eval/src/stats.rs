@@ -34,6 +34,16 @@ impl MeanSe {
         };
         Self { mean, se, n }
     }
+
+    /// `mean ± se` with `digits` decimals for a table cell; the mean alone when there are fewer
+    /// than two values (no spread was measured).
+    pub fn cell(&self, digits: usize) -> String {
+        if self.n > 1 {
+            format!("{:.digits$} ± {:.digits$}", self.mean, self.se)
+        } else {
+            format!("{:.digits$}", self.mean)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -49,5 +59,7 @@ mod tests {
         assert!((m.se - 1.080123).abs() < 1e-6, "{m:?}");
         assert_eq!(MeanSe::of(&[5.0]).se, 0.0);
         assert_eq!(MeanSe::of(&[]).n, 0);
+        assert_eq!(m.cell(2), "3.00 ± 1.08");
+        assert_eq!(MeanSe::of(&[5.0]).cell(1), "5.0");
     }
 }

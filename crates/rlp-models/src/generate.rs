@@ -61,6 +61,23 @@ pub struct Generation {
     pub finished: bool,
 }
 
+impl Generation {
+    /// The response without the stop token that ended it (every token when the row was cut at
+    /// `max_new_tokens`).
+    pub fn body(&self) -> &[u32] {
+        if self.finished {
+            &self.tokens[..self.tokens.len() - 1]
+        } else {
+            &self.tokens
+        }
+    }
+
+    /// The response text: [`Self::body`] decoded with special tokens skipped.
+    pub fn text(&self, tokenizer: &TextTokenizer) -> Result<String> {
+        tokenizer.decode(self.body(), true)
+    }
+}
+
 /// Generates a continuation of each prompt (token ids, at least one each).
 pub fn generate(
     model: &CausalLm,
@@ -234,6 +251,25 @@ pub fn with_default_stops(
     cfg
 }
 
+/// [`generate`] with `tokenizer`'s padding id ([`pad_token`]) and, where `config` names no stop
+/// tokens, its default ones ([`with_default_stops`]): prompts as token ids, one
+/// [`Generation`] per prompt.
+pub fn generate_with_tokenizer(
+    model: &CausalLm,
+    tokenizer: &TextTokenizer,
+    prompts: &[Vec<u32>],
+    config: &GenerationConfig,
+    rng: &mut SeededRng,
+) -> Result<Vec<Generation>> {
+    generate(
+        model,
+        prompts,
+        pad_token(model, tokenizer),
+        &with_default_stops(config, model, tokenizer),
+        rng,
+    )
+}
+
 /// Text in, [`Completion`]s out: encodes each prompt, generates, decodes the new tokens (stop
 /// token and other special tokens removed).
 pub fn generate_text(
@@ -248,25 +284,14 @@ pub fn generate_text(
         .iter()
         .map(|p| tokenizer.encode(p))
         .collect::<Result<Vec<_>>>()?;
-    let gens = generate(
-        model,
-        &ids,
-        pad_token(model, tokenizer),
-        &with_default_stops(config, model, tokenizer),
-        rng,
-    )?;
+    let gens = generate_with_tokenizer(model, tokenizer, &ids, config, rng)?;
     prompts
         .iter()
         .zip(gens)
         .map(|(p, g)| {
-            let body = if g.finished {
-                &g.tokens[..g.tokens.len() - 1]
-            } else {
-                &g.tokens[..]
-            };
             Ok(Completion {
                 prompt: p.clone(),
-                text: tokenizer.decode(body, true)?,
+                text: g.text(tokenizer)?,
                 tokens: g.tokens,
                 logprobs: g.logprobs,
                 finished: g.finished,

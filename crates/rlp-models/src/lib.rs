@@ -46,7 +46,8 @@ pub use cache::KvCache;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
 pub use generate::{
-    Generation, GenerationConfig, generate, generate_text, pad_token, with_default_stops,
+    Generation, GenerationConfig, generate, generate_text, generate_with_tokenizer, pad_token,
+    with_default_stops,
 };
 pub use grow::grow_depth;
 pub use heads::{ScoreHead, ValueHead, last_hidden};

@@ -16,6 +16,7 @@ pub mod fdpg;
 pub mod ppo;
 pub mod prompts;
 pub mod quark;
+pub mod scores;
 
 pub use anchor::{
     Anchor, DEFAULT_EMA_ETA, DEFAULT_SOUP_ALPHA, EmaAnchor, FrozenAnchor, SoupAnchor,

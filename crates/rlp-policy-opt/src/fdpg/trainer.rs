@@ -13,8 +13,8 @@ use rlp_core::SeededRng;
 use rlp_core::tensor_io::to_f32;
 use rlp_models::optim::require_autodiff;
 use rlp_models::{
-    AdamW, CausalLm, GenerationConfig, OptimConfig, TextTokenizer, collate_sft, generate,
-    pad_token, with_default_stops,
+    AdamW, CausalLm, GenerationConfig, OptimConfig, TextTokenizer, collate_sft,
+    generate_with_tokenizer, pad_token,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,7 @@ use super::target::{Target, accepts};
 use crate::dpo::sequence_logprobs;
 use crate::error::{PolicyError, Result};
 use crate::prompts::encode_prompts;
+use crate::scores::checked_scores;
 
 /// What one f-DPG step did (host values, serialisable into `metrics.jsonl`; every value is from
 /// the batch before the update).
@@ -206,7 +207,7 @@ impl FdpgTrainer {
         let time_generate = t0.elapsed().as_secs_f64();
 
         let t1 = Instant::now();
-        let scores = self.scores(&samples)?;
+        let scores = checked_scores(self.target.scorer(), &samples.prompts, &samples.responses)?;
         let max_len = self.policy.config.max_position_embeddings;
         let pad = pad_token(&self.initial, &self.tokenizer);
         let plain = collate_sft(&samples.rows, pad, max_len, &self.initial.device())?;
@@ -304,10 +305,9 @@ impl FdpgTrainer {
     /// Samples one response per row from `model` (plain device) with the KV cache.
     fn sample(&self, model: &CausalLm, prompts: Vec<String>) -> Result<Samples> {
         let ids = encode_prompts(&self.tokenizer, &prompts)?;
-        let pad = pad_token(model, &self.tokenizer);
-        let config = with_default_stops(&self.generation(), model, &self.tokenizer);
         let mut rng = self.rng.fork(&format!("sample-{}", self.optim.step));
-        let gens = generate(model, &ids, pad, &config, &mut rng)?;
+        let gens =
+            generate_with_tokenizer(model, &self.tokenizer, &ids, &self.generation(), &mut rng)?;
         let mut out = Samples {
             prompts,
             rows: Vec::with_capacity(gens.len()),
@@ -315,42 +315,11 @@ impl FdpgTrainer {
             finished: Vec::with_capacity(gens.len()),
         };
         for (prompt, g) in ids.into_iter().zip(gens) {
-            let body = if g.finished {
-                &g.tokens[..g.tokens.len() - 1]
-            } else {
-                &g.tokens[..]
-            };
-            out.responses.push(self.tokenizer.decode(body, true)?);
+            out.responses.push(g.text(&self.tokenizer)?);
             out.finished.push(g.finished);
             out.rows.push((prompt, g.tokens));
         }
         Ok(out)
-    }
-
-    /// The target's scores of the samples, checked.
-    fn scores(&self, samples: &Samples) -> Result<Vec<f32>> {
-        let scorer = self.target.scorer();
-        let err = |message: String| PolicyError::RewardFn {
-            name: scorer.name(),
-            message,
-        };
-        let scores = scorer
-            .score(&samples.prompts, &samples.responses)
-            .map_err(|e| err(e.to_string()))?;
-        if scores.len() != samples.prompts.len() {
-            return Err(err(format!(
-                "{} scores for {} samples",
-                scores.len(),
-                samples.prompts.len()
-            )));
-        }
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(err(format!(
-                "non-finite score {} for sample {i}",
-                scores[i]
-            )));
-        }
-        Ok(scores)
     }
 
     /// Adds the batch's log-weights `log(P/q)` to `Ẑ` (and to each prompt's with

@@ -6,9 +6,7 @@ use burn::tensor::{Device, Int, Tensor};
 use rlp_core::SeededRng;
 use rlp_core::logprobs::token_logprobs;
 use rlp_core::tensor_io::{floats, ints};
-use rlp_models::{
-    CausalLm, GenerationConfig, TextTokenizer, generate, pad_token, with_default_stops,
-};
+use rlp_models::{CausalLm, GenerationConfig, TextTokenizer, generate_with_tokenizer, pad_token};
 
 use crate::error::PolicyError;
 use crate::prompts::encode_prompts;
@@ -116,8 +114,7 @@ pub fn sample_rollout(
     tokenizer.check_model_vocab(policy.config.vocab_size)?;
     let ids = encode_prompts(tokenizer, prompts)?;
     let pad = pad_token(policy, tokenizer);
-    let config = with_default_stops(generation, policy, tokenizer);
-    let gens = generate(policy, &ids, pad, &config, rng)?;
+    let gens = generate_with_tokenizer(policy, tokenizer, &ids, generation, rng)?;
     let p = ids.iter().map(Vec::len).max().unwrap_or(0);
     let r = gens
         .iter()
@@ -145,12 +142,7 @@ pub fn sample_rollout(
         att.extend(std::iter::repeat_n(0.0, tail));
         let mut mask = vec![1.0; n];
         mask.extend(std::iter::repeat_n(0.0, tail));
-        let body = if g.finished {
-            &g.tokens[..n - 1]
-        } else {
-            &g.tokens[..]
-        };
-        out.responses.push(tokenizer.decode(body, true)?);
+        out.responses.push(g.text(tokenizer)?);
         out.finished.push(g.finished);
         out.tokens.push(toks);
         out.attention.push(att);

@@ -23,6 +23,7 @@ use super::rollout::{Rollout, response_logprobs, sample_rollout};
 use super::value::ValueModel;
 use crate::anchor::Anchor;
 use crate::error::PolicyError;
+use crate::scores::checked_scores;
 
 /// What one iteration did (host values, serialisable into `metrics.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,26 +283,7 @@ impl PpoTrainer {
 
     /// The reward function's scores, with the missing-EOS penalty applied.
     fn scores(&self, rollout: &Rollout, reward: &dyn RewardFn) -> Result<Vec<f32>, PolicyError> {
-        let err = |message: String| PolicyError::RewardFn {
-            name: reward.name(),
-            message,
-        };
-        let mut scores = reward
-            .score(&rollout.prompts, &rollout.responses)
-            .map_err(|e| err(e.to_string()))?;
-        if scores.len() != rollout.len() {
-            return Err(err(format!(
-                "{} scores for {} responses",
-                scores.len(),
-                rollout.len()
-            )));
-        }
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(err(format!(
-                "non-finite score {} for response {i}",
-                scores[i]
-            )));
-        }
+        let mut scores = checked_scores(reward, &rollout.prompts, &rollout.responses)?;
         if let Some(penalty) = self.config.missing_eos_penalty {
             for (s, done) in scores.iter_mut().zip(&rollout.finished) {
                 if !done {

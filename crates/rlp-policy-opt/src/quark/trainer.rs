@@ -20,8 +20,8 @@ use rlp_core::{Completion, RewardFn, SeededRng};
 use rlp_models::optim::require_autodiff;
 use rlp_models::vocab::{grow_vocab_with_tokens, suppress_outputs};
 use rlp_models::{
-    AdamW, CausalLm, Generation, GenerationConfig, OptimConfig, TextTokenizer, generate, pad_token,
-    with_default_stops,
+    AdamW, CausalLm, Generation, GenerationConfig, OptimConfig, TextTokenizer,
+    generate_with_tokenizer, pad_token,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,7 @@ use super::quantile::QuantileBounds;
 use super::tokens::{condition, reward_tokens};
 use crate::error::{PolicyError, Result};
 use crate::prompts::encode_prompts;
+use crate::scores::checked_scores;
 
 /// What one Quark exploration phase did (Lu et al., NeurIPS 2022): pool size, quantile
 /// boundaries, mean reward of the phase's samples (host values, serialisable into
@@ -245,9 +246,9 @@ impl QuarkTrainer {
         };
         let responses = gens
             .iter()
-            .map(|g| self.decode(g))
-            .collect::<Result<Vec<_>>>()?;
-        let scores = self.scores(&rows, &responses)?;
+            .map(|g| g.text(&self.tokenizer))
+            .collect::<rlp_models::Result<Vec<_>>>()?;
+        let scores = checked_scores(self.reward.as_ref(), &rows, &responses)?;
         let lengths: usize = gens.iter().map(|g| g.tokens.len()).sum();
         let truncated = gens.iter().filter(|g| !g.finished).count();
         let phase = self.phases;
@@ -389,7 +390,7 @@ impl QuarkTrainer {
             .map(|(prompt, g)| {
                 Ok(Completion {
                     prompt: prompt.clone(),
-                    text: self.decode(&g)?,
+                    text: g.text(&self.tokenizer)?,
                     tokens: g.tokens,
                     logprobs: g.logprobs,
                     finished: g.finished,
@@ -426,45 +427,13 @@ impl QuarkTrainer {
         generation: &GenerationConfig,
         rng: &mut SeededRng,
     ) -> Result<Vec<Generation>> {
-        let pad = pad_token(model, &self.tokenizer);
-        let config = with_default_stops(generation, model, &self.tokenizer);
-        Ok(generate(model, prompts, pad, &config, rng)?)
-    }
-
-    /// The response text of a generation (stop token and special tokens removed).
-    fn decode(&self, g: &Generation) -> Result<String> {
-        let body = if g.finished {
-            &g.tokens[..g.tokens.len() - 1]
-        } else {
-            &g.tokens[..]
-        };
-        Ok(self.tokenizer.decode(body, true)?)
-    }
-
-    /// The reward's scores of the samples, checked.
-    fn scores(&self, prompts: &[String], responses: &[String]) -> Result<Vec<f32>> {
-        let err = |message: String| PolicyError::RewardFn {
-            name: self.reward.name(),
-            message,
-        };
-        let scores = self
-            .reward
-            .score(prompts, responses)
-            .map_err(|e| err(e.to_string()))?;
-        if scores.len() != prompts.len() {
-            return Err(err(format!(
-                "{} scores for {} samples",
-                scores.len(),
-                prompts.len()
-            )));
-        }
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(err(format!(
-                "non-finite score {} for sample {i}",
-                scores[i]
-            )));
-        }
-        Ok(scores)
+        Ok(generate_with_tokenizer(
+            model,
+            &self.tokenizer,
+            prompts,
+            generation,
+            rng,
+        )?)
     }
 
     /// The next minibatch of pool indices: a seeded shuffled pass over the pool, reshuffled
