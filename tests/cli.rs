@@ -698,13 +698,24 @@ fn ppo_run_directory_and_bad_configs() {
             .collect()
     };
     assert_eq!(untimed(&full).len(), 3);
-    assert_eq!(untimed(&killed), untimed(&full));
-    for f in ["eval.jsonl", "policy/model.safetensors"] {
-        assert!(
-            std::fs::read(full.join(f)).unwrap() == std::fs::read(killed.join(f)).unwrap(),
-            "{f} differs after resuming"
-        );
-    }
+    // The weights must match bit for bit. The logged statistics are compared to within a
+    // relative 1e-6 (and 1e-9 absolute): on some CPUs without AVX-512 two identical runs were
+    // seen to differ in the last bits of one evaluation summary with identical weights, and a
+    // resume bug (a wrong RNG stream or data position) moves these numbers far more than that.
+    assert!(
+        std::fs::read(full.join("policy/model.safetensors")).unwrap()
+            == std::fs::read(killed.join("policy/model.safetensors")).unwrap(),
+        "policy weights differ after resuming"
+    );
+    assert_json_close(&untimed(&killed), &untimed(&full), "metrics.jsonl");
+    let evals = |run: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(run.join("eval.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_json_close(&evals(&killed), &evals(&full), "eval.jsonl");
     let o = rlp(&[
         "ppo",
         "--config",
@@ -861,7 +872,7 @@ fn ppo_run_directory_and_bad_configs() {
             .join("checkpoint-2/elastic_reset/ema.bpk")
             .is_file()
     );
-    assert_eq!(untimed(&er_killed), untimed(&er_full));
+    assert_json_close(&untimed(&er_killed), &untimed(&er_full), "Elastic Reset metrics.jsonl");
     assert!(
         std::fs::read(er_full.join("policy/model.safetensors")).unwrap()
             == std::fs::read(er_killed.join("policy/model.safetensors")).unwrap(),
@@ -925,6 +936,43 @@ fn ppo_run_directory_and_bad_configs() {
 
 /// Hand-made preference pairs on synthetic-task prompts (the synthetic base policy is random,
 /// so its own samples all tie under the gold): `n` copies of positive ≻ negative words.
+/// `a` and `b` have the same structure and strings, and numbers equal to within
+/// `1e-9 + 1e-6·max(|x|, |y|)`; a failure names the path of the first difference.
+fn assert_json_close(a: &[serde_json::Value], b: &[serde_json::Value], what: &str) {
+    fn walk(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Result<(), String> {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                if (x - y).abs() <= 1e-9 + 1e-6 * x.abs().max(y.abs()) {
+                    Ok(())
+                } else {
+                    Err(format!("{path}: {x} vs {y}"))
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .try_for_each(|(i, (x, y))| walk(x, y, &format!("{path}[{i}]"))),
+            (Value::Object(x), Value::Object(y))
+                if x.keys().collect::<Vec<_>>() == y.keys().collect::<Vec<_>>() =>
+            {
+                x.iter()
+                    .try_for_each(|(k, v)| walk(v, &y[k], &format!("{path}.{k}")))
+            }
+            _ if a == b => Ok(()),
+            _ => Err(format!("{path}: {a} vs {b}")),
+        }
+    }
+    assert_eq!(a.len(), b.len(), "{what}: {} vs {} lines", a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if let Err(e) = walk(x, y, "") {
+            panic!("{what} line {} differs after resuming: {e}", i + 1);
+        }
+    }
+}
+
 fn synthetic_pairs(path: &Path, n: usize) {
     let line = "{\"prompt\": \"review: so city\", \"chosen\": \" good great good\", \
                 \"rejected\": \" bad worst bad\"}\n";
