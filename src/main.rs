@@ -93,14 +93,18 @@ enum Command {
     /// Sequence classifiers (gold scorers): train on labelled texts, evaluate.
     #[command(subcommand)]
     Classifier(ClassifierCommand),
-    /// Write a shipped dataset to a directory: `toy-reverse`, or `tweet-detox` (derived from
-    /// the tweet corpus with the toxicity model, fetched into the cache when missing).
+    /// Write a shipped dataset to a directory: `toy-reverse`, `arith` (generated from its seed,
+    /// byte for byte what `datasets/arith` holds) or `tweet-detox` (derived from the tweet
+    /// corpus with the toxicity model, fetched into the cache when missing).
     Data {
-        /// Dataset name (`toy-reverse` or `tweet-detox`).
+        /// Dataset name (`toy-reverse`, `arith` or `tweet-detox`).
         name: String,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// `arith`: replace files that exist with other contents (otherwise an error names them).
+        #[arg(long)]
+        overwrite: bool,
         /// `tweet-detox`: the `datasets/tweet-sentiment` directory to read tweets from.
         #[arg(long, default_value = "datasets/tweet-sentiment")]
         source: PathBuf,
@@ -696,7 +700,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Classifier(c) => classifier(c),
         Command::Import(ImportCommand::Gguf { input, out }) => import_gguf(&input, &out),
-        Command::Data { name, out, source } if name == "tweet-detox" => {
+        Command::Data {
+            name,
+            out,
+            overwrite,
+            ..
+        } if name == rlp::tasks::arith::NAME => {
+            let m = rlp::tasks::arith::write_dataset(&out, overwrite)?;
+            for f in &m.files {
+                println!("{:<22} {:>6} rows  {}", f.name, f.rows, f.sha256);
+            }
+            println!(
+                "wrote the arith task (seed {}) to {}",
+                m.seed,
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Data {
+            name, out, source, ..
+        } if name == "tweet-detox" => {
             let d = rlp::runs::detox_data::write_tweet_detox(&source, &out, None)?;
             println!(
                 "{} tweets, {} flagged by R1 ({} too short, {} duplicate prompts): wrote {} train \
@@ -714,7 +737,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data { name, out, .. } => {
             anyhow::ensure!(
                 name == "toy-reverse",
-                "unknown dataset `{name}` (known: toy-reverse, tweet-detox)"
+                "unknown dataset `{name}` (known: toy-reverse, arith, tweet-detox)"
             );
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let (train, eval) = rlp::toy::dataset(0, 4000, 200);

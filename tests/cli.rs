@@ -872,7 +872,11 @@ fn ppo_run_directory_and_bad_configs() {
             .join("checkpoint-2/elastic_reset/ema.bpk")
             .is_file()
     );
-    assert_json_close(&untimed(&er_killed), &untimed(&er_full), "Elastic Reset metrics.jsonl");
+    assert_json_close(
+        &untimed(&er_killed),
+        &untimed(&er_full),
+        "Elastic Reset metrics.jsonl",
+    );
     assert!(
         std::fs::read(er_full.join("policy/model.safetensors")).unwrap()
             == std::fs::read(er_killed.join("policy/model.safetensors")).unwrap(),

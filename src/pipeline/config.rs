@@ -163,6 +163,9 @@ pub enum ClustererSpec {
     },
     /// Equal lower-cased, punctuation-free text (tiny tasks).
     Normalized,
+    /// Equal final answers (`The answer is N.`); a response without one is a cluster of its
+    /// own (convergent-answer tasks such as `arith`).
+    Answer,
 }
 
 impl Default for ClustererSpec {

@@ -120,15 +120,19 @@ fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
         let dir = r.out.join(format!("seed-{seed}"));
         let spg = read(dir.join("rm-spg/spg_report.json"));
         let uml = read(dir.join("rm-uml/uml_report.json"));
+        let precision = read(dir.join("rm-spg/spg_precision.json"));
         lines.push(format!(
-            "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}); UML's JS estimate {} \
-             after the head warm-up, {} over the last epoch.",
+            "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}; gold agrees with {} of \
+             its pairs); UML's JS estimate {} after the head warm-up, {} over the last epoch.",
             spg.as_ref().map_or("?".into(), |v| v["kept"].to_string()),
             spg.as_ref()
                 .map_or("?".into(), |v| v["prompts"].to_string()),
             spg.as_ref()
                 .and_then(|v| v["mean_confidence"].as_f64())
                 .map_or("?".into(), |c| format!("{c:.2}")),
+            precision
+                .as_ref()
+                .map_or("?".into(), |v| format!("{}/{}", v["ordered"], v["pairs"])),
             uml.as_ref()
                 .and_then(|v| v["warmup_mi"].as_f64())
                 .map_or("–".into(), |m| format!("{m:.3}")),

@@ -10,8 +10,8 @@ use rlp_core::{PreferencePair, SeededRng};
 use rlp_ib::{ViewPair, train_uml};
 use rlp_reward::{LearnedReward, RewardModel};
 use rlp_spg::{
-    EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PolicyEmbedder,
-    SemanticClusterer, build_pairs,
+    AnswerClusterer, EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PairPrecision,
+    PolicyEmbedder, SemanticClusterer, build_pairs,
 };
 
 use super::Shared;
@@ -166,6 +166,7 @@ pub fn make_clusterer(
             Box::new(LexicalClusterer::with_threshold(*threshold)?)
         }
         ClustererSpec::Normalized => Box::new(NormalizedTextClusterer::default()),
+        ClustererSpec::Answer => Box::new(AnswerClusterer::new()),
     })
 }
 
@@ -217,14 +218,25 @@ pub(crate) fn spg(
         dir.join("spg_report.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
+    // The precision of D̂ by the gold scorer (a diagnostic only: nothing trains on it).
+    let precision = PairPrecision::measure(s.task.gold.as_ref(), &synthetic)?;
+    std::fs::write(
+        dir.join("spg_precision.json"),
+        serde_json::to_string_pretty(&precision)?,
+    )?;
     eprintln!(
-        "    D̂: kept {} of {} prompts ({} below γ = {}, {} with one cluster); mean confidence {:.2}",
+        "    D̂: kept {} of {} prompts ({} below γ = {}, {} with one cluster); mean confidence {:.2}; \
+         gold orders {} of {} pairs as D̂ does ({} ties, {} reversed)",
         report.kept,
         report.prompts,
         report.skipped_low_confidence,
         config.gamma,
         report.skipped_single_cluster,
-        report.mean_confidence
+        report.mean_confidence,
+        precision.ordered,
+        precision.pairs,
+        precision.ties,
+        precision.reversed,
     );
     bradley_terry(s, seed, synthetic, dir)
 }

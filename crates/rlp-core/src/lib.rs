@@ -11,6 +11,7 @@
 //! time through [`burn::tensor::Device`], which [`device::BackendSpec`] builds.
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod data;
 pub mod device;
 pub mod error;

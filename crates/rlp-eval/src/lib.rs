@@ -11,6 +11,7 @@
 //!   analytic KL [`bon_kl`];
 //! - [`fit_bon`] and [`fit_rl`]: Gao et al.'s overoptimisation forms fitted to gold-vs-√KL
 //!   curves ([`scaling`]);
+//! - [`self_consistency`]: single-sample against majority-of-k accuracy of sampled answers;
 //! - [`sequence_kl`], [`teacher_forced_logprobs`], [`perplexity`];
 //! - diversity: [`distinct_n`], [`self_bleu`], [`mean_length`] (whitespace tokens);
 //! - [`LinePlot`] (SVG and PNG with plotters, text in a system font) and [`Report`]
@@ -22,6 +23,7 @@
 
 pub mod annotators;
 pub mod best_of_n;
+pub mod consistency;
 pub mod diversity;
 pub mod drift;
 pub mod error;
@@ -41,6 +43,7 @@ mod model_tests;
 
 pub use annotators::{Annotator, AnnotatorPool, AnnotatorPoolConfig, Vote};
 pub use best_of_n::{BonPoint, best_of_n_curve, best_of_n_gold, bon_kl, bon_weights};
+pub use consistency::{SelfConsistency, majority, self_consistency};
 pub use diversity::{distinct_n, mean_length, self_bleu};
 pub use drift::{Perplexity, perplexity, perplexity_ids};
 pub use error::{EvalError, Result};

@@ -11,7 +11,8 @@
 //!    entailment over any [`EntailmentScorer`], the paper's choice after Kuhn et al. 2023),
 //!    [`EmbeddingClusterer`] (cosine of sentence embeddings from any [`Embedder`]:
 //!    all-MiniLM-L6-v2, or the policy's own hidden states with [`PolicyEmbedder`]) or
-//!    [`NormalizedTextClusterer`] (equal normal forms, for tiny tasks);
+//!    [`NormalizedTextClusterer`] (equal normal forms, for tiny tasks) or [`AnswerClusterer`]
+//!    (equal final answers, for convergent-answer tasks such as `arith`);
 //! 3. [`build_pairs`]: confidence = |largest cluster| / n; prompts below γ = 0.5 are skipped;
 //!    `y_w` = the largest cluster's member with the highest reward-model score, `y_l` = a random
 //!    response from the other clusters ([`spg_pair`] is the rule for one prompt). An
@@ -20,6 +21,7 @@
 //! The union D ∪ D̂ and the retraining are the reward crate's (`rlp_reward`).
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod cluster;
 pub mod config;
 pub mod embedding;
@@ -29,9 +31,11 @@ pub mod lexical;
 pub mod normalized;
 pub mod pairs;
 pub mod policy_embed;
+pub mod precision;
 pub mod report;
 pub mod sample;
 
+pub use answer::AnswerClusterer;
 pub use cluster::{
     ClusterInput, SemanticClusterer, canonical_ids, cluster_by_representative, cluster_sizes,
     largest_cluster,
@@ -44,5 +48,6 @@ pub use lexical::{DEFAULT_LEXICAL_THRESHOLD, LexicalClusterer, jaccard};
 pub use normalized::{NormalizedTextClusterer, normalize};
 pub use pairs::{SpgOutcome, build_pairs, loser_rng, spg_outcomes, spg_pair};
 pub use policy_embed::PolicyEmbedder;
+pub use precision::PairPrecision;
 pub use report::SpgReport;
 pub use sample::{sample_responses, sample_responses_with_progress, sample_rng};

@@ -8,11 +8,15 @@
 //!   and a gold sentiment classifier trained on human labels;
 //! - [`tweet_detox`]: continue tweets the toxicity model flags, scored by `1 − P(toxic)` of the
 //!   continuation;
+//! - [`arith`]: arithmetic word problems with one correct integer answer (gold = the answer
+//!   line is right), the convergent-answer setting of RLP-SPG, generated from one seed;
 //! - [`synthetic`]: a 40-word toy world whose reward models train in seconds (tests);
 //! - [`profanity`]: a pure-Rust port of the `alt-profanity-check` toxicity model, the gold
 //!   scorer of the detoxification task, with its numbers fetched by [`fetch::fetch_profanity`].
 #![warn(missing_docs)]
 
+pub mod arith;
+pub mod assets;
 pub mod error;
 pub mod fetch;
 pub mod profanity;
@@ -31,6 +35,7 @@ pub use task::{BasePolicy, DEFAULT_TASK, TASKS, Task};
 pub fn load_task(name: &str, seed: u64, device: &Device) -> Result<Task, TaskError> {
     match name {
         "synthetic" => Ok(synthetic::synthetic(seed)),
+        arith::NAME => Ok(arith::arith()),
         tweet_sentiment::NAME => tweet_sentiment::tweet_sentiment(device),
         tweet_detox::NAME => tweet_detox::tweet_detox(device),
         other => Err(TaskError::Unknown {
@@ -44,6 +49,7 @@ pub fn load_task(name: &str, seed: u64, device: &Device) -> Result<Task, TaskErr
 pub fn load_base_policy(task: &Task, seed: u64, device: &Device) -> Result<BasePolicy, TaskError> {
     match task.name.as_str() {
         "synthetic" => Ok(synthetic::base_policy(task, seed, device)?),
+        arith::NAME => arith::base_policy(device),
         tweet_sentiment::NAME => tweet_sentiment::base_policy(device),
         tweet_detox::NAME => tweet_detox::base_policy(device),
         other => Err(TaskError::Unknown {

@@ -7,7 +7,7 @@ use rlp_core::RewardFn;
 use rlp_models::{CausalLm, TextTokenizer};
 
 /// The names [`crate::load_task`] knows.
-pub const TASKS: &[&str] = &["tweet-sentiment", "tweet-detox", "synthetic"];
+pub const TASKS: &[&str] = &["tweet-sentiment", "tweet-detox", "arith", "synthetic"];
 
 /// The embedded default task.
 pub const DEFAULT_TASK: &str = "tweet-sentiment";

@@ -17,9 +17,9 @@
 use std::path::PathBuf;
 
 use rlp_core::burn::tensor::Device;
-use rlp_models::{TextTokenizer, checkpoint};
 use rlp_reward::ClassifierReward;
 
+use crate::assets::{require_model_dir, shipped_base_policy};
 use crate::error::TaskError;
 use crate::task::{BasePolicy, Task};
 
@@ -32,10 +32,7 @@ pub const NAME: &str = "tweet-sentiment";
 
 /// The directory holding `base/` and `gold/`.
 pub fn models_dir() -> PathBuf {
-    match std::env::var_os("RLP_ASSETS") {
-        Some(root) => PathBuf::from(root).join(NAME),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models")).join(NAME),
-    }
+    crate::assets::models_dir(NAME)
 }
 
 /// One string field of every line of an embedded JSONL file.
@@ -74,7 +71,7 @@ pub fn drift() -> Vec<String> {
 /// The gold scorer: `P(positive) − P(negative)` from the shipped classifier.
 pub fn gold(device: &Device) -> Result<ClassifierReward, TaskError> {
     let dir = models_dir().join("gold");
-    require(&dir)?;
+    require_model_dir(&dir, NAME)?;
     let mut gold = ClassifierReward::load_difference(&dir, "positive", "negative", device)?;
     gold.name = "tweet-sentiment-gold".into();
     Ok(gold)
@@ -82,24 +79,7 @@ pub fn gold(device: &Device) -> Result<ClassifierReward, TaskError> {
 
 /// The shipped base policy and its tokenizer.
 pub fn base_policy(device: &Device) -> Result<BasePolicy, TaskError> {
-    let dir = models_dir().join("base");
-    require(&dir)?;
-    Ok(BasePolicy {
-        model: checkpoint::load(&dir, device)?,
-        tokenizer: TextTokenizer::load(dir.join("tokenizer.json"))?,
-    })
-}
-
-fn require(dir: &std::path::Path) -> Result<(), TaskError> {
-    if dir.join("config.json").is_file() {
-        return Ok(());
-    }
-    Err(TaskError::Asset {
-        path: dir.to_path_buf(),
-        message: "not a model directory (run from a checkout of the rlp repository, or set \
-                  RLP_ASSETS to a directory holding tweet-sentiment/{base,gold})"
-            .into(),
-    })
+    shipped_base_policy(NAME, device)
 }
 
 #[cfg(test)]
