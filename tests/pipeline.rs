@@ -250,6 +250,7 @@ prompts = 6
 samples_per_prompt = 2
 max_new_tokens = 40
 drift_texts = 8
+greedy = true
 "#;
     let config: PipelineConfig = toml::from_str(text).unwrap();
     config.validate().unwrap();
@@ -261,7 +262,13 @@ drift_texts = 8
         assert!((0.0..=1.0).contains(&row.gold.mean), "{row:?}");
         assert!(row.gold.se.is_finite() && row.kl.is_finite(), "{row:?}");
         assert!(row.drift_ppl.is_none_or(f64::is_finite), "{row:?}");
+        // Greedy accuracy for every method with a single policy.
+        match row.gold_greedy {
+            Some(g) => assert!((0.0..=1.0).contains(&g) && row.method != "Best-of-n", "{row:?}"),
+            None => assert_eq!(row.method, "Best-of-n", "{row:?}"),
+        }
     }
+    assert!(r.table.contains("gold score, greedy"), "{}", r.table);
     assert!(
         !r.table.contains("NaN") && !r.table.contains("inf"),
         "{}",

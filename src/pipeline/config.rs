@@ -211,6 +211,9 @@ pub struct PipelineEval {
     pub max_new_tokens: usize,
     /// Drift-corpus texts for perplexity.
     pub drift_texts: usize,
+    /// Also score each policy's greedy (temperature 0) response to every eval prompt with the
+    /// gold scorer (a "gold, greedy" column; on `arith`, accuracy at T = 0).
+    pub greedy: bool,
     /// The simulated annotator pool.
     pub annotators: AnnotatorPoolConfig,
 }
@@ -223,6 +226,7 @@ impl Default for PipelineEval {
             temperature: 0.7,
             max_new_tokens: 24,
             drift_texts: 200,
+            greedy: false,
             annotators: AnnotatorPoolConfig::default(),
         }
     }

@@ -21,14 +21,19 @@ pub struct Arm {
     pub kl: f64,
     /// Drift perplexity, where the method has a single policy.
     pub drift_ppl: Option<f64>,
+    /// Greedy responses, one per eval prompt (when the config asks for them and the method has
+    /// a single policy).
+    pub greedy: Option<Vec<String>>,
 }
 
 /// Every arm against `reference` (the SFT model's samples on `rows`) under the gold judge and
-/// the annotator pool over `gold` (seeded by `seed`).
+/// the annotator pool over `gold` (seeded by `seed`); greedy responses are scored against
+/// `prompts` (the eval prompts, once each).
 pub fn judge_arms(
     arms: &[Arm],
     reference: &[String],
     rows: &[String],
+    prompts: &[String],
     gold: &dyn RewardFn,
     annotators: &AnnotatorPoolConfig,
     seed: u64,
@@ -42,6 +47,11 @@ pub fn judge_arms(
             let g = score_checked(gold, rows, &arm.texts)?;
             let wg = win_rate(&judge, rows, &arm.texts, reference)?;
             let wa = win_rate(&pool, rows, &arm.texts, reference)?;
+            let gold_greedy = arm
+                .greedy
+                .as_ref()
+                .map(|t| score_checked(gold, prompts, t).map(|g| MeanSe::of(&g).mean))
+                .transpose()?;
             Ok(MethodResult {
                 method: arm.method.into(),
                 seed,
@@ -52,6 +62,7 @@ pub fn judge_arms(
                 gold: MeanSe::of(&g),
                 kl: arm.kl,
                 drift_ppl: arm.drift_ppl,
+                gold_greedy,
             })
         })
         .collect()

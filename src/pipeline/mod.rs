@@ -252,12 +252,31 @@ fn run_seed(
             stream,
         )
     };
+    // Greedy responses, one per eval prompt, when the config asks for them.
+    let greedy_eval = |policy: &CausalLm, method: &str| -> Result<Option<Vec<String>>> {
+        if !c.eval.greedy {
+            return Ok(None);
+        }
+        let stream = format!("{method} greedy");
+        stages::sample_texts(
+            policy,
+            &s.tokenizer,
+            &prompts,
+            1,
+            c.eval.max_new_tokens,
+            0.0,
+            &mut rng.fork(&stream),
+            &stream,
+        )
+        .map(Some)
+    };
     let reference = timings.time("eval samples", || sample_eval(&s.sft, "SFT reference"))?;
     let mut arms = vec![judge::Arm {
         method: "SFT",
         texts: timings.time("eval samples", || sample_eval(&s.sft, "SFT"))?,
         kl: 0.0,
         drift_ppl: Some(s.sft_drift),
+        greedy: timings.time("eval samples", || greedy_eval(&s.sft, "SFT"))?,
     }];
     arms.push(judge::Arm {
         method: "Best-of-n",
@@ -266,6 +285,7 @@ fn run_seed(
         })?,
         kl: bon_kl(c.bon.n),
         drift_ppl: None,
+        greedy: None,
     });
     // One PPO round from SFT against `reward_dir`; its final policy's eval samples.
     let ppo_arm = |timings: &mut Timings,
@@ -284,6 +304,7 @@ fn run_seed(
             texts: timings.time("eval samples", || sample_eval(&policy, method))?,
             kl: e.kl_k1.mean,
             drift_ppl: e.drift_ppl,
+            greedy: timings.time("eval samples", || greedy_eval(&policy, method))?,
         })
     };
     let ppo = ppo_arm(timings, "PPO", &s.r_dir, "ppo")?;
@@ -340,7 +361,15 @@ fn run_seed(
 
     let memo = MemoReward::new(s.task.gold.as_ref());
     let results = timings.time("judging", || {
-        judge::judge_arms(&arms, &reference, &s.rows, &memo, &c.eval.annotators, seed)
+        judge::judge_arms(
+            &arms,
+            &reference,
+            &s.rows,
+            &prompts,
+            &memo,
+            &c.eval.annotators,
+            seed,
+        )
     })?;
     let texts = |m: &str| &arms.iter().find(|a| a.method == m).expect("arm").texts;
     let mut agreement = Vec::new();

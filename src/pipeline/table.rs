@@ -31,6 +31,10 @@ pub struct MethodResult {
     pub kl: f64,
     /// Perplexity on the drift corpus (`None` for best-of-n, which has no single policy).
     pub drift_ppl: Option<f64>,
+    /// Mean gold score of the greedy responses, one per eval prompt (`None` unless
+    /// `eval.greedy`; best-of-n has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold_greedy: Option<f64>,
 }
 
 /// Reward-model agreement with the gold scorer on a policy's samples, before and after
@@ -67,12 +71,16 @@ fn cell(m: MeanSe, scale: f64, digits: usize) -> String {
     )
 }
 
-/// The table in Markdown: win-rates in percent (gold judge, annotator pool), gold score, KL,
-/// drift perplexity; mean ± SE across `seeds` seeds.
+/// The table in Markdown: win-rates in percent (gold judge, annotator pool), gold score (and
+/// the greedy responses' gold score when measured), KL, drift perplexity; mean ± SE across
+/// `seeds` seeds.
 pub fn markdown(rows: &[MethodResult], seeds: usize) -> String {
+    let greedy = rows.iter().any(|r| r.gold_greedy.is_some());
     let mut s = format!(
-        "| method | win-rate vs SFT, gold judge (%) | win-rate vs SFT, annotators (%) | gold score | KL to SFT (nats) | drift ppl |\n\
-         |---|---|---|---|---|---|\n"
+        "| method | win-rate vs SFT, gold judge (%) | win-rate vs SFT, annotators (%) | gold score |{} KL to SFT (nats) | drift ppl |\n\
+         |---|---|---|---|{}---|---|\n",
+        if greedy { " gold score, greedy |" } else { "" },
+        if greedy { "---|" } else { "" },
     );
     for m in METHODS {
         if !rows.iter().any(|r| r.method == m) {
@@ -83,8 +91,22 @@ pub fn markdown(rows: &[MethodResult], seeds: usize) -> String {
             .filter(|r| r.method == m)
             .filter_map(|r| r.drift_ppl)
             .collect();
+        let greedy_cell = if !greedy {
+            String::new()
+        } else {
+            let g: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.method == m)
+                .filter_map(|r| r.gold_greedy)
+                .collect();
+            if g.is_empty() {
+                " – |".to_string()
+            } else {
+                format!(" {} |", cell(MeanSe::of(&g), 1.0, 3))
+            }
+        };
         s += &format!(
-            "| {m} | {} | {} | {} | {} | {} |\n",
+            "| {m} | {} | {} | {} |{greedy_cell} {} | {} |\n",
             cell(across(rows, m, |r| r.win_gold), 100.0, 1),
             cell(across(rows, m, |r| r.win_annotators), 100.0, 1),
             cell(across(rows, m, |r| r.gold.mean), 1.0, 3),
@@ -190,6 +212,7 @@ mod tests {
             gold: MeanSe::of(&[win]),
             kl: 1.0,
             drift_ppl: Some(100.0),
+            gold_greedy: None,
         }
     }
 
