@@ -192,67 +192,28 @@ fn the_embedded_default_parses_and_validates() {
 /// consistently enough for a largest cluster of at least half the samples).
 #[test]
 fn arith_end_to_end_with_answer_clusters() {
-    let text = r#"
-task = "arith"
-seeds = [0]
-iterations = 2
-retrain_pairs = 32
-
-[preferences]
-pairs = 96
-max_new_tokens = 40
-
-[reward]
-batch_size = 16
-lr = 1e-3
-max_len = 128
-
-[ppo]
-rollout_batch_size = 8
-mini_batch_size = 8
-ppo_epochs = 1
-lr = 1e-4
-max_new_tokens = 40
-kl = { kind = "fixed", beta = 0.05 }
-
-[policy_samples]
-prompts = 8
-n = 6
-max_new_tokens = 40
-
-[uml]
-view_batch_size = 4
-z_dim = 8
-encoder_hidden = 16
-critic_hidden = 16
-
-[uml.rm]
-batch_size = 8
-lr = 1e-4
-max_len = 128
-
-[spg]
-n = 6
-
-[spg_train]
-batch_size = 8
-lr = 1e-4
-max_len = 128
-
-[clusterer]
-kind = "answer"
-
-[bon]
-n = 2
-
-[eval]
-prompts = 6
-samples_per_prompt = 2
-max_new_tokens = 40
-drift_texts = 8
-greedy = true
-"#;
-    let config: PipelineConfig = toml::from_str(text).unwrap();
+    // The tiny config, on arith: the shipped base, answers of up to 40 tokens read whole by
+    // every reward model, samples grouped by their final answer, greedy accuracy measured.
+    let mut config = tiny(vec![0]);
+    config.task = "arith".into();
+    config.policy = None;
+    config.preferences.pairs = 96;
+    config.ppo.lr = 1e-4;
+    config.policy_samples.n = 6;
+    config.spg.n = 6;
+    config.clusterer = rlp::pipeline::config::ClustererSpec::Answer;
+    config.eval.greedy = true;
+    config.preferences.max_new_tokens = 40;
+    config.ppo.max_new_tokens = 40;
+    config.policy_samples.max_new_tokens = 40;
+    config.eval.max_new_tokens = 40;
+    for rm in [
+        &mut config.reward,
+        &mut config.uml.rm,
+        &mut config.spg_train,
+    ] {
+        rm.max_len = 128;
+    }
     config.validate().unwrap();
     let out = scratch("arith");
     let r = run_pipeline(&config, &out).unwrap();
@@ -264,7 +225,10 @@ greedy = true
         assert!(row.drift_ppl.is_none_or(f64::is_finite), "{row:?}");
         // Greedy accuracy for every method with a single policy.
         match row.gold_greedy {
-            Some(g) => assert!((0.0..=1.0).contains(&g) && row.method != "Best-of-n", "{row:?}"),
+            Some(g) => assert!(
+                (0.0..=1.0).contains(&g) && row.method != "Best-of-n",
+                "{row:?}"
+            ),
             None => assert_eq!(row.method, "Best-of-n", "{row:?}"),
         }
     }
