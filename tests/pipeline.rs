@@ -203,6 +203,7 @@ fn arith_end_to_end_with_answer_clusters() {
     config.spg.n = 6;
     config.clusterer = rlp::pipeline::config::ClustererSpec::Answer;
     config.eval.greedy = true;
+    config.ppo_eval_every = 1;
     config.preferences.max_new_tokens = 40;
     config.ppo.max_new_tokens = 40;
     config.policy_samples.max_new_tokens = 40;
@@ -233,6 +234,13 @@ fn arith_end_to_end_with_answer_clusters() {
         }
     }
     assert!(r.table.contains("gold score, greedy"), "{}", r.table);
+    // π₁ followed through PPO: a row per iteration.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## π₁ through PPO"), "{report}");
+    assert!(
+        report.contains("| 1 |") && report.contains("| 2 |"),
+        "{report}"
+    );
     assert!(
         !r.table.contains("NaN") && !r.table.contains("inf"),
         "{}",

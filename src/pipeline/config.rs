@@ -44,6 +44,10 @@ pub struct PipelineConfig {
     pub normalize_pairs: usize,
     /// PPO iterations of each policy-optimisation round.
     pub iterations: usize,
+    /// Evaluate the first-round policy π₁ every this many PPO iterations (gold, proxy and KL
+    /// on the eval prompts; the report's "π₁ through PPO" table, which shows whether r is
+    /// being exploited); 0: only at the end. The other PPO rounds are evaluated at the end.
+    pub ppo_eval_every: usize,
     /// PPO's settings (both rounds).
     pub ppo: PpoConfig,
     /// The first-round policy's samples on unlabelled prompts (what RLP learns from).
@@ -244,6 +248,7 @@ impl Default for PipelineConfig {
             reward: RmTrainConfig::default(),
             normalize_pairs: 256,
             iterations: 20,
+            ppo_eval_every: 0,
             ppo: PpoConfig::default(),
             policy_samples: PolicySampleConfig::default(),
             retrain_init: RetrainInit::default(),

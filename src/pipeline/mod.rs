@@ -295,7 +295,10 @@ fn run_seed(
      -> Result<judge::Arm> {
         eprintln!("  {method}: PPO against {}", reward_dir.display());
         let report = timings.time("PPO", || {
-            stages::ppo_round(c, reward_dir, seed, &dir.join(run))
+            // π₁ (the PPO baseline) is followed along its run; the other rounds are judged at
+            // the end.
+            let every = if method == "PPO" { c.ppo_eval_every } else { 0 };
+            stages::ppo_round(c, reward_dir, seed, every, &dir.join(run))
         })?;
         let policy = load_run_policy(&dir.join(run), &s.plain)?;
         let e = &report.evals[report.evals.len() - 1].1;

@@ -54,6 +54,10 @@ pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
     );
     report.heading("Verdict");
     report.paragraph(r.verdict.clone());
+    if let Some(curve) = pi1_curve(config, r) {
+        report.heading("π₁ through PPO");
+        report.paragraph(curve);
+    }
     report.heading("What the retraining had to work with");
     report.paragraph(mechanism(config, r));
     report.heading("Does retraining fix the reward model on policy samples?");
@@ -102,6 +106,48 @@ pub fn verdict(r: &PipelineReport) -> String {
         }
     }
     lines.join("\n")
+}
+
+/// The first-round policy's gold and proxy scores and KL at each evaluated PPO iteration, mean
+/// across seeds (read from `seed-*/ppo/eval.jsonl`): a proxy that rises while gold falls is r
+/// being exploited. `None` when π₁ was evaluated only at the end (`ppo_eval_every = 0`).
+fn pi1_curve(config: &PipelineConfig, r: &PipelineReport) -> Option<String> {
+    if config.ppo_eval_every == 0 {
+        return None;
+    }
+    // iteration → (gold, proxy, KL) per seed.
+    let mut points: std::collections::BTreeMap<u64, Vec<(f64, f64, f64)>> = Default::default();
+    for seed in &config.seeds {
+        let path = r.out.join(format!("seed-{seed}/ppo/eval.jsonl"));
+        let text = std::fs::read_to_string(path).ok()?;
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let e = &v["eval"];
+            points.entry(v["iteration"].as_u64()?).or_default().push((
+                e["gold"]["mean"].as_f64()?,
+                e["proxy"]["mean"].as_f64().unwrap_or(f64::NAN),
+                e["kl_k1"]["mean"].as_f64()?,
+            ));
+        }
+    }
+    let mean = |xs: &[(f64, f64, f64)], f: fn(&(f64, f64, f64)) -> f64| {
+        MeanSe::of(&xs.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut s = format!(
+        "Gold and proxy (r) scores of π₁'s samples on the eval prompts (temperature 1) and its \
+         KL to SFT, mean ± SE across {} seed(s). The SFT model's gold score is in the results \
+         table.\n\n| iteration | gold | proxy (r) | KL (nats) |\n|---|---|---|---|\n",
+        config.seeds.len()
+    );
+    for (it, xs) in &points {
+        s += &format!(
+            "| {it} | {} | {} | {} |\n",
+            mean(xs, |x| x.0).cell(3),
+            mean(xs, |x| x.1).cell(3),
+            mean(xs, |x| x.2).cell(2)
+        );
+    }
+    Some(s)
 }
 
 /// Per seed: how many prompts SPG kept (and their mean confidence), and UML's mutual-information

@@ -138,12 +138,13 @@ pub fn fresh_rm(config: &PipelineConfig, sft: CausalLm, seed: u64) -> Result<Rew
     Ok(RewardModel::from_policy(sft, rng).with_trainable(config.trainable)?)
 }
 
-/// One PPO round from the SFT model against the reward model in `reward_dir`, evaluated at the
-/// end (temperature 1: KL and drift), into `out`.
+/// One PPO round from the SFT model against the reward model in `reward_dir`, evaluated every
+/// `eval_every` iterations (0: at the end; temperature 1: KL and drift), into `out`.
 pub fn ppo_round(
     config: &PipelineConfig,
     reward_dir: &Path,
     seed: u64,
+    eval_every: usize,
     out: &Path,
 ) -> Result<PpoRunReport> {
     let mut ppo = config.ppo.clone();
@@ -153,7 +154,11 @@ pub fn ppo_round(
         policy: config.policy.clone(),
         reward: reward_dir.to_string_lossy().into_owned(),
         iterations: config.iterations,
-        eval_every: config.iterations,
+        eval_every: if eval_every == 0 {
+            config.iterations
+        } else {
+            eval_every.min(config.iterations)
+        },
         eval_prompts: config.eval.prompts,
         drift_texts: config.eval.drift_texts,
         checkpoint_every: 0,
