@@ -268,6 +268,43 @@ fn bad_input_is_a_clear_error() {
         dir.join("o").to_str().unwrap(),
     ]);
     assert_clean_failure(&o, "bad.jsonl:2");
+    // Float options are checked before any work; a batch larger than the data is an error,
+    // and so is a run that would overwrite the checkpoint it starts from.
+    let good = dir.join("good.jsonl");
+    std::fs::write(&good, "{\"prompt\":\"a\",\"response\":\" b\"}\n".repeat(4)).unwrap();
+    for lr in ["NaN", "-1", "inf", "0"] {
+        let o = rlp(&[
+            "sft",
+            "--data",
+            good.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+            &format!("--lr={lr}"),
+        ]);
+        assert_clean_failure(&o, "--lr");
+        assert!(!dir.join("o").exists(), "--lr {lr}: output written");
+    }
+    let o = rlp(&[
+        "sft",
+        "--data",
+        good.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+        "--batch-size",
+        "100000",
+    ]);
+    assert_clean_failure(&o, "--batch-size");
+    assert_clean_failure(&o, "4 usable examples");
+    let o = rlp(&[
+        "sft",
+        "--data",
+        good.to_str().unwrap(),
+        "--init",
+        dir.join("o").to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "--init, --out");
     let empty = dir.join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
     let o = rlp(&[

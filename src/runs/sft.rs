@@ -173,6 +173,25 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
     if cfg.steps == 0 || cfg.batch_size == 0 {
         bail!("`steps` and `batch_size` (--steps, --batch-size) must be positive");
     }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        bail!(
+            "`lr` (--lr) must be a finite positive learning rate, got {}",
+            cfg.lr
+        );
+    }
+    if let Some(init) = &cfg.init {
+        let same = match (init.canonicalize(), cfg.out.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => init == &cfg.out,
+        };
+        if same {
+            bail!(
+                "`init` and `out` (--init, --out) both name {}: training would overwrite the \
+                 checkpoint it starts from; choose another --out",
+                cfg.out.display()
+            );
+        }
+    }
     let data = read_data(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
     let (model, tk) = load_or_build(cfg, &data, &device)?;
@@ -208,6 +227,14 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
         eprintln!(
             "skipped {skipped} of {} examples longer than {max_len} tokens",
             data.len()
+        );
+    }
+    if cfg.batch_size > examples.len() {
+        bail!(
+            "`batch_size` (--batch-size) {} exceeds the {} usable examples of {}",
+            cfg.batch_size,
+            examples.len(),
+            cfg.data.display()
         );
     }
 
