@@ -146,6 +146,18 @@ fn sft_then_generate() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("reverse: a b =>"));
+    // A NaN or negative temperature is an error naming it, not garbage or silent greedy.
+    for t in ["NaN", "-1"] {
+        let o = rlp(&[
+            "generate",
+            "--model",
+            out.to_str().unwrap(),
+            "--prompt",
+            "reverse: a b =>",
+            &format!("--temperature={t}"),
+        ]);
+        assert_clean_failure(&o, "temperature");
+    }
     // --save-dtype f16 halves the weights file, and the checkpoint still generates.
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
     let half = dir.join("half");
@@ -476,6 +488,22 @@ fn reward_label_train_eval() {
         &s(&labelled),
     ]);
     assert_clean_failure(&o, "unknown task `imdb`");
+    let unwritten = dir.join("unwritten.jsonl");
+    let o = rlp(&[
+        "reward",
+        "label",
+        "--policy",
+        &s(&policy),
+        "--task",
+        "synthetic",
+        "--out",
+        &s(&unwritten),
+        "--prompts",
+        "8",
+        "--temperature=-1",
+    ]);
+    assert_clean_failure(&o, "temperature");
+    assert!(!unwritten.exists(), "a failed labelling wrote its output");
     let o = rlp(&[
         "reward",
         "train",

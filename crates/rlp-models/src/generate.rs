@@ -86,6 +86,7 @@ pub fn generate(
     config: &GenerationConfig,
     rng: &mut SeededRng,
 ) -> Result<Vec<Generation>> {
+    config.sampling.validate()?;
     let b = prompts.len();
     if b == 0 {
         return Ok(Vec::new());

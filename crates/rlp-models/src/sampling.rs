@@ -25,6 +25,31 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
+    /// An error naming the setting unless `temperature` is finite and ≥ 0, `top_k` (when set)
+    /// is ≥ 1 and `top_p` (when set) lies in (0, 1]. A NaN temperature would sample garbage and a
+    /// negative one would silently decode greedily.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::ModelError;
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(ModelError::input(
+                "temperature",
+                format!(
+                    "{} is not a finite number ≥ 0 (0 decodes greedily)",
+                    self.temperature
+                ),
+            ));
+        }
+        if self.top_k == Some(0) {
+            return Err(ModelError::input("top_k", "0 keeps no token; use ≥ 1"));
+        }
+        if let Some(p) = self.top_p
+            && !(p.is_finite() && p > 0.0 && p <= 1.0)
+        {
+            return Err(ModelError::input("top_p", format!("{p} is not in (0, 1]")));
+        }
+        Ok(())
+    }
+
     /// Greedy decoding.
     pub fn greedy() -> Self {
         Self {
@@ -99,6 +124,38 @@ pub fn sample(logits: &[f32], params: &SamplingParams, rng: &mut SeededRng) -> u
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn invalid_settings_are_errors_naming_them() {
+        let bad = |t: f32, k: Option<usize>, p: Option<f32>| {
+            SamplingParams {
+                temperature: t,
+                top_k: k,
+                top_p: p,
+            }
+            .validate()
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad(f32::NAN, None, None).contains("temperature"));
+        assert!(bad(-1.0, None, None).contains("temperature"));
+        assert!(bad(f32::INFINITY, None, None).contains("temperature"));
+        assert!(bad(1.0, Some(0), None).contains("top_k"));
+        assert!(bad(1.0, None, Some(0.0)).contains("top_p"));
+        assert!(bad(1.0, None, Some(1.5)).contains("top_p"));
+        assert!(bad(1.0, None, Some(f32::NAN)).contains("top_p"));
+        for ok in [
+            SamplingParams::default(),
+            SamplingParams::greedy(),
+            SamplingParams {
+                temperature: 0.7,
+                top_k: Some(1),
+                top_p: Some(1.0),
+            },
+        ] {
+            ok.validate().unwrap();
+        }
+    }
     use super::*;
 
     #[test]
