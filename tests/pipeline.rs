@@ -204,6 +204,7 @@ fn arith_end_to_end_with_answer_clusters() {
     config.clusterer = rlp::pipeline::config::ClustererSpec::Answer;
     config.eval.greedy = true;
     config.ppo_eval_every = 1;
+    config.policy_samples.sft_too = true;
     config.preferences.max_new_tokens = 40;
     config.ppo.max_new_tokens = 40;
     config.policy_samples.max_new_tokens = 40;
@@ -234,6 +235,17 @@ fn arith_end_to_end_with_answer_clusters() {
         }
     }
     assert!(r.table.contains("gold score, greedy"), "{}", r.table);
+    // The premise: r's agreement on SFT samples of P's prompts, beside π₁'s, per retraining.
+    let premise = |samples: &str| {
+        r.agreement
+            .iter()
+            .filter(|a| a.samples == samples)
+            .map(|a| a.before.pairs)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(premise("SFT on P's prompts (all pairs)").len(), 3);
+    assert_eq!(premise("P (π₁, all pairs)").len(), 3);
+    assert!(out.join("seed-0/sft_samples.jsonl").exists());
     // π₁ followed through PPO: a row per iteration.
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## π₁ through PPO"), "{report}");

@@ -116,6 +116,11 @@ pub struct PolicySampleConfig {
     pub temperature: f32,
     /// New tokens per response.
     pub max_new_tokens: usize,
+    /// Also sample the SFT model the same way on the same prompts, and report r's agreement
+    /// with gold on those samples beside its agreement on π₁'s: RLP's premise (r ranks the
+    /// policy's samples worse than the SFT samples it was trained on), measured on as many
+    /// pairs as `P` gives rather than on the eval samples alone.
+    pub sft_too: bool,
 }
 
 impl Default for PolicySampleConfig {
@@ -125,6 +130,7 @@ impl Default for PolicySampleConfig {
             n: 10,
             temperature: 1.0,
             max_new_tokens: 24,
+            sft_too: false,
         }
     }
 }

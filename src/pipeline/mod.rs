@@ -315,15 +315,16 @@ fn run_seed(
 
     let start = c.preferences.pairs;
     let unlabelled = &s.task.train_prompts[start..start + c.policy_samples.prompts];
-    let samples = timings.time("policy samples", || {
+    // n samples per unlabelled prompt from `policy`, with a progress bar labelled `what`.
+    let sample_unlabelled = |policy: &CausalLm, what: &str| -> Result<Vec<Vec<String>>> {
         let generation = rlp_models::GenerationConfig::sampling(
             c.policy_samples.max_new_tokens,
             c.policy_samples.temperature,
         );
         let bar = crate::runs::progress_bar(unlabelled.len());
-        bar.set_message(format!("P: {} samples per prompt", c.policy_samples.n));
+        bar.set_message(format!("{what}: {} samples per prompt", c.policy_samples.n));
         let out = rlp_spg::sample_responses_with_progress(
-            &pi1,
+            policy,
             &s.tokenizer,
             unlabelled,
             c.policy_samples.n,
@@ -333,8 +334,18 @@ fn run_seed(
         )?;
         bar.finish_and_clear();
         Ok(out)
-    })?;
+    };
+    let samples = timings.time("policy samples", || sample_unlabelled(&pi1, "P"))?;
     retrain::write_samples(&dir.join("policy_samples.jsonl"), unlabelled, &samples)?;
+    let sft_samples = if c.policy_samples.sft_too {
+        let out = timings.time("policy samples", || {
+            sample_unlabelled(&s.sft, "SFT on P's prompts")
+        })?;
+        retrain::write_samples(&dir.join("sft_samples.jsonl"), unlabelled, &out)?;
+        Some(out)
+    } else {
+        None
+    };
 
     eprintln!("  RLP-UML: retrain r with the multi-view information bottleneck");
     let uml_dir = dir.join("rm-uml");
@@ -396,6 +407,21 @@ fn run_seed(
             before,
             after,
         });
+        if let Some(sft_samples) = &sft_samples {
+            let (before, after) = timings.time("judging", || -> Result<_> {
+                Ok((
+                    rundir::agreement_on_samples(&s.r, &memo, unlabelled, sft_samples)?,
+                    rundir::agreement_on_samples(r_hat, &memo, unlabelled, sft_samples)?,
+                ))
+            })?;
+            agreement.push(AgreementResult {
+                method: method.into(),
+                seed,
+                samples: "SFT on P's prompts (all pairs)".into(),
+                before,
+                after,
+            });
+        }
         for samples in ["SFT", "PPO", method] {
             let (before, after) = judge::agreement_of(
                 &s.r,
