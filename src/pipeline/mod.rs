@@ -14,9 +14,11 @@
 //! the diagnostic reports how well `r` and `r̂` rank the policies' own samples.
 //!
 //! The run directory holds `config.toml`, `preferences.jsonl`, `rm/`, one `seed-N/` per seed
-//! (`ppo/`, `policy_samples.jsonl`, `rm-uml/`, `rm-spg/` with `spg_pairs.jsonl` and
-//! `spg_report.json`, `ppo-uml/`, `ppo-spg/`, `results.json`), `results.jsonl`, `table.md`,
-//! `win_rates.{svg,png}` and `report.md`.
+//! (`ppo/`, `policy_samples.jsonl`, `sft_samples.jsonl` with `policy_samples.sft_too`,
+//! `rm-uml/`, `rm-spg/` with `spg_pairs.jsonl`, `spg_report.json` and `spg_precision.json` (how
+//! often gold orders `D̂`'s pairs as `D̂` does), `rm-control/`, `ppo-control/`, `ppo-uml/`,
+//! `ppo-spg/`, `results.json`), `results.jsonl`, `table.md`, `win_rates.{svg,png}` and
+//! `report.md`.
 
 pub mod agreement;
 pub mod config;
