@@ -71,6 +71,26 @@ fn cell(m: MeanSe, scale: f64, digits: usize) -> String {
     )
 }
 
+/// `mean ± SE` across seeds of the seeds of `method` where `f` has a value, or `–` when none
+/// has (a column some methods do not measure).
+fn optional_cell(
+    rows: &[MethodResult],
+    method: &str,
+    f: impl Fn(&MethodResult) -> Option<f64>,
+    digits: usize,
+) -> String {
+    let v: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.method == method)
+        .filter_map(f)
+        .collect();
+    if v.is_empty() {
+        "–".to_string()
+    } else {
+        cell(MeanSe::of(&v), 1.0, digits)
+    }
+}
+
 /// The table in Markdown: win-rates in percent (gold judge, annotator pool), gold score (and
 /// the greedy responses' gold score when measured), KL, drift perplexity; mean ± SE across
 /// `seeds` seeds.
@@ -86,24 +106,10 @@ pub fn markdown(rows: &[MethodResult], seeds: usize) -> String {
         if !rows.iter().any(|r| r.method == m) {
             continue;
         }
-        let drift: Vec<f64> = rows
-            .iter()
-            .filter(|r| r.method == m)
-            .filter_map(|r| r.drift_ppl)
-            .collect();
-        let greedy_cell = if !greedy {
-            String::new()
+        let greedy_cell = if greedy {
+            format!(" {} |", optional_cell(rows, m, |r| r.gold_greedy, 3))
         } else {
-            let g: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.method == m)
-                .filter_map(|r| r.gold_greedy)
-                .collect();
-            if g.is_empty() {
-                " – |".to_string()
-            } else {
-                format!(" {} |", cell(MeanSe::of(&g), 1.0, 3))
-            }
+            String::new()
         };
         s += &format!(
             "| {m} | {} | {} | {} |{greedy_cell} {} | {} |\n",
@@ -111,11 +117,7 @@ pub fn markdown(rows: &[MethodResult], seeds: usize) -> String {
             cell(across(rows, m, |r| r.win_annotators), 100.0, 1),
             cell(across(rows, m, |r| r.gold.mean), 1.0, 3),
             cell(across(rows, m, |r| r.kl), 1.0, 2),
-            if drift.is_empty() {
-                "–".to_string()
-            } else {
-                cell(MeanSe::of(&drift), 1.0, 0)
-            },
+            optional_cell(rows, m, |r| r.drift_ppl, 0),
         );
     }
     s += &format!("\nMean ± standard error across {seeds} seed(s).\n");

@@ -70,9 +70,10 @@ pub fn self_consistency<T: Eq + Hash + Clone>(
         }
         let right = a.iter().filter(|x| x.as_ref() == Some(c)).count();
         single.push(right as f64 / k as f64);
-        majority_right.push(f64::from(u8::from(majority(a).as_ref() == Some(c))));
-        let largest = match majority(a) {
-            Some(m) => a.iter().filter(|x| x.as_ref() == Some(&m)).count(),
+        let m = majority(a);
+        majority_right.push(f64::from(u8::from(m.as_ref() == Some(c))));
+        let largest = match &m {
+            Some(m) => a.iter().filter(|x| x.as_ref() == Some(m)).count(),
             None => 1, // every unanswered sample is a cluster of its own
         };
         confidence += largest as f64 / k as f64;

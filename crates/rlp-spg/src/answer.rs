@@ -31,19 +31,20 @@ impl SemanticClusterer for AnswerClusterer {
     }
 
     fn cluster(&mut self, _prompt: &str, responses: &[String]) -> Result<Vec<usize>> {
+        // Ids in order of first appearance: an unseen answer, or no answer, takes the next one.
         let mut ids: HashMap<i64, usize> = HashMap::new();
         let mut next = 0;
         Ok(responses
             .iter()
             .map(|r| {
-                let mut fresh = || {
-                    next += 1;
-                    next - 1
+                let id = match final_answer(r) {
+                    Some(a) => *ids.entry(a).or_insert(next),
+                    None => next,
                 };
-                match final_answer(r) {
-                    Some(a) => *ids.entry(a).or_insert_with(fresh),
-                    None => fresh(),
+                if id == next {
+                    next += 1;
                 }
+                id
             })
             .collect())
     }
