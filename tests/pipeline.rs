@@ -276,5 +276,19 @@ fn arith_end_to_end_with_answer_clusters() {
         "{precision}"
     );
     assert!(p("pairs") > 0, "{precision}");
+    // What `rlp pipeline` prints beside the table: π₁'s curve and the mechanism, with SPG's
+    // pair precision and UML's I_JS by quarter of training (from rm-uml/metrics.jsonl).
+    assert!(r.pi1_curve.as_ref().is_some_and(|c| c.contains("| 2 |")));
+    let ordered = format!(
+        "gold agrees with {}/{} of its pairs",
+        p("ordered"),
+        p("pairs")
+    );
+    assert!(r.mechanism.contains(&ordered), "{}", r.mechanism);
+    assert!(
+        r.mechanism.contains("by quarter of training: -"),
+        "{}",
+        r.mechanism
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

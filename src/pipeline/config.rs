@@ -211,8 +211,11 @@ impl Default for BonConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineEval {
-    /// Eval prompts (from the start of the eval split).
+    /// Eval prompts (from the start of `split`).
     pub prompts: usize,
+    /// The held-out prompts every method is judged on: `eval` (reported results) or `dev`
+    /// (development runs that choose settings; tasks with a dev split only).
+    pub split: rlp_tasks::EvalSplit,
     /// Responses per prompt.
     pub samples_per_prompt: usize,
     /// Sampling temperature of the judged responses (RLP: 0.7).
@@ -232,6 +235,7 @@ impl Default for PipelineEval {
     fn default() -> Self {
         Self {
             prompts: 128,
+            split: rlp_tasks::EvalSplit::Eval,
             samples_per_prompt: 2,
             temperature: 0.7,
             max_new_tokens: 24,

@@ -28,6 +28,7 @@ pub mod retrain;
 pub mod rundir;
 pub mod stages;
 pub mod table;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -59,6 +60,14 @@ pub struct PipelineReport {
     /// Each RLP variant against PPO and the control: the paired difference and whether it is
     /// more than two standard errors from zero (Markdown list).
     pub verdict: String,
+    /// The first-round policy's gold score, proxy score and KL at each evaluated PPO iteration
+    /// (Markdown; `None` unless `ppo_eval_every > 0`): r being exploited shows as a proxy that
+    /// rises while gold falls.
+    pub pi1_curve: Option<String>,
+    /// What the retraining had to work with, per seed: SPG's kept prompts, their confidence
+    /// and the precision of its synthetic pairs, and UML's mutual-information estimate
+    /// (Markdown).
+    pub mechanism: String,
     /// Wall-clock seconds of each stage, summed over seeds.
     pub timings: Vec<(String, f64)>,
     /// The run directory.
@@ -109,7 +118,7 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
     let mut timings = Timings::default();
     let plain = config.backend.device()?;
     let train = config.backend.autodiff_device()?;
-    let task = load_task(&config.task, config.seeds[0], &plain)?;
+    let task = load_task(&config.task, config.seeds[0], &plain)?.evaluated_on(config.eval.split)?;
     let (sft, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seeds[0], &plain)?;
     let unlabelled = config.preferences.pairs + config.policy_samples.prompts;
     if task.train_prompts.len() < unlabelled {
@@ -202,16 +211,17 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
     );
     let agreement_table = table::agreement_markdown(&agreement);
     std::fs::write(out.join("table.md"), &table)?;
-    let mut report = PipelineReport {
-        results,
+    let report = PipelineReport {
         agreement,
         table,
         agreement_table,
-        verdict: String::new(),
+        verdict: verdict::verdict(&results),
+        pi1_curve: report::pi1_curve(config, out),
+        mechanism: report::mechanism(config, out),
+        results,
         timings: timings.0,
         out: out.to_path_buf(),
     };
-    report.verdict = report::verdict(&report);
     report::write(config, &report)?;
     Ok(report)
 }

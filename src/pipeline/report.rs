@@ -5,7 +5,7 @@ use rlp_eval::{LinePlot, MeanSe, Report};
 
 use super::PipelineReport;
 use super::config::PipelineConfig;
-use super::table::{METHODS, paired_difference};
+use super::table::METHODS;
 
 /// Writes `report.md` and `win_rates.{svg,png}` into the run directory.
 pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
@@ -54,12 +54,12 @@ pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
     );
     report.heading("Verdict");
     report.paragraph(r.verdict.clone());
-    if let Some(curve) = pi1_curve(config, r) {
+    if let Some(curve) = &r.pi1_curve {
         report.heading("π₁ through PPO");
-        report.paragraph(curve);
+        report.paragraph(curve.clone());
     }
     report.heading("What the retraining had to work with");
-    report.paragraph(mechanism(config, r));
+    report.paragraph(r.mechanism.clone());
     report.heading("Does retraining fix the reward model on policy samples?");
     report.paragraph(format!(
         "Pairwise agreement with the gold scorer on pairs of samples of the same eval prompt, \
@@ -78,47 +78,17 @@ pub fn write(config: &PipelineConfig, r: &PipelineReport) -> Result<()> {
     Ok(())
 }
 
-/// One line per RLP variant: its paired gold win-rate difference with PPO and with the control,
-/// and whether it is more than two standard errors from zero.
-pub fn verdict(r: &PipelineReport) -> String {
-    let mut lines = Vec::new();
-    for m in ["RLP-UML", "RLP-SPG"] {
-        for base in ["PPO", "Retrain-D"] {
-            let d = paired_difference(&r.results, m, base, |x| x.win_gold);
-            if d.n == 0 {
-                continue;
-            }
-            let word = if d.n < 2 {
-                "one seed: no standard error".to_string()
-            } else if d.mean > 2.0 * d.se {
-                format!("{m} beats {base}")
-            } else if d.mean < -2.0 * d.se {
-                format!("{m} loses to {base}")
-            } else {
-                format!("no difference from {base} within two standard errors")
-            };
-            lines.push(format!(
-                "- {m} − {base}: {:+.1} ± {:.1} points of gold win-rate over {} seed(s): {word}.",
-                d.mean * 100.0,
-                d.se * 100.0,
-                d.n
-            ));
-        }
-    }
-    lines.join("\n")
-}
-
 /// The first-round policy's gold and proxy scores and KL at each evaluated PPO iteration, mean
 /// across seeds (read from `seed-*/ppo/eval.jsonl`): a proxy that rises while gold falls is r
 /// being exploited. `None` when π₁ was evaluated only at the end (`ppo_eval_every = 0`).
-fn pi1_curve(config: &PipelineConfig, r: &PipelineReport) -> Option<String> {
+pub(super) fn pi1_curve(config: &PipelineConfig, out: &std::path::Path) -> Option<String> {
     if config.ppo_eval_every == 0 {
         return None;
     }
     // iteration → (gold, proxy, KL) per seed.
     let mut points: std::collections::BTreeMap<u64, Vec<(f64, f64, f64)>> = Default::default();
     for seed in &config.seeds {
-        let path = r.out.join(format!("seed-{seed}/ppo/eval.jsonl"));
+        let path = out.join(format!("seed-{seed}/ppo/eval.jsonl"));
         let text = std::fs::read_to_string(path).ok()?;
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -153,7 +123,7 @@ fn pi1_curve(config: &PipelineConfig, r: &PipelineReport) -> Option<String> {
 /// Per seed: how many prompts SPG kept (and their mean confidence), and UML's mutual-information
 /// estimate (−log 4 ≈ −1.386 means the critic found no shared information), read from the seed
 /// directories.
-fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
+pub(super) fn mechanism(config: &PipelineConfig, out: &std::path::Path) -> String {
     let read = |path: std::path::PathBuf| -> Option<serde_json::Value> {
         serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
     };
@@ -163,13 +133,14 @@ fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
         config.policy_samples.n, config.spg.gamma
     )];
     for seed in &config.seeds {
-        let dir = r.out.join(format!("seed-{seed}"));
+        let dir = out.join(format!("seed-{seed}"));
         let spg = read(dir.join("rm-spg/spg_report.json"));
         let uml = read(dir.join("rm-uml/uml_report.json"));
         let precision = read(dir.join("rm-spg/spg_precision.json"));
         lines.push(format!(
             "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}; gold agrees with {} of \
-             its pairs); UML's JS estimate {} after the head warm-up, {} over the last epoch.",
+             its pairs); UML's JS estimate {} after the head warm-up, {} over the last epoch \
+             (by quarter of training: {}).",
             spg.as_ref().map_or("?".into(), |v| v["kept"].to_string()),
             spg.as_ref()
                 .map_or("?".into(), |v| v["prompts"].to_string()),
@@ -185,7 +156,27 @@ fn mechanism(config: &PipelineConfig, r: &PipelineReport) -> String {
             uml.as_ref()
                 .and_then(|v| v["mean_mi"].as_f64())
                 .map_or("?".into(), |m| format!("{m:.3}")),
+            mi_by_quarter(&dir.join("rm-uml/metrics.jsonl")).unwrap_or_else(|| "?".into()),
         ));
     }
     lines.join("\n")
+}
+
+/// UML's I_JS trajectory from its `metrics.jsonl`: the mean estimate over each quarter of the
+/// training steps, joined by arrows (`None` when the file is missing or has under 4 steps).
+fn mi_by_quarter(path: &std::path::Path) -> Option<String> {
+    let steps: Vec<rlp_ib::UmlStepInfo> = rlp_core::jsonl::read_jsonl(path).ok()?;
+    if steps.len() < 4 {
+        return None;
+    }
+    let quarter = |q: usize| {
+        let part = &steps[q * steps.len() / 4..(q + 1) * steps.len() / 4];
+        part.iter().map(|s| s.mi).sum::<f64>() / part.len() as f64
+    };
+    Some(
+        (0..4)
+            .map(|q| format!("{:.3}", quarter(q)))
+            .collect::<Vec<_>>()
+            .join(" → "),
+    )
 }

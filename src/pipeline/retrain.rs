@@ -103,6 +103,7 @@ pub(crate) fn uml(
     config.rm.seed = seed;
     std::fs::create_dir_all(dir)?;
     let bar = progress_bar(0);
+    let mut steps = Vec::new();
     let (model, report) = train_uml(
         init(s, seed)?,
         &s.tokenizer,
@@ -110,6 +111,7 @@ pub(crate) fn uml(
         &views,
         &config,
         &mut |st| {
+            steps.push(*st);
             bar.set_length(st.total as u64);
             bar.set_position(st.step as u64);
             bar.set_message(format!(
@@ -131,6 +133,8 @@ pub(crate) fn uml(
         report.mean_skl,
         report.seconds
     );
+    // Every step's losses and I_JS: the trajectory the report summarises.
+    write_jsonl(dir.join("metrics.jsonl"), &steps)?;
     std::fs::write(
         dir.join("uml_report.json"),
         serde_json::to_string_pretty(&report)?,

@@ -61,7 +61,8 @@ impl FinishedRun {
             );
         }
         let config = PipelineConfig::load(&config_path)?;
-        let task = load_task(&config.task, config.seeds[0], device)?;
+        let task =
+            load_task(&config.task, config.seeds[0], device)?.evaluated_on(config.eval.split)?;
         let (sft, tokenizer) =
             load_policy(config.policy.as_deref(), &task, config.seeds[0], device)?;
         let preferences = read_jsonl(dir.join("preferences.jsonl"))?;

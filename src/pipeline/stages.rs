@@ -160,6 +160,7 @@ pub fn ppo_round(
             eval_every.min(config.iterations)
         },
         eval_prompts: config.eval.prompts,
+        eval_split: config.eval.split,
         drift_texts: config.eval.drift_texts,
         checkpoint_every: 0,
         // The pipeline measures the SFT model once and judges every method itself.

@@ -22,7 +22,7 @@ use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::elastic_reset::{ElasticReset, ElasticResetConfig};
 use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
 use rlp_reward::{Aggregation, Ensemble, RewardModel};
-use rlp_tasks::{DEFAULT_TASK, load_task};
+use rlp_tasks::{DEFAULT_TASK, EvalSplit, load_task};
 use serde::{Deserialize, Serialize};
 
 use super::eval::{WinRates, win_rates_over};
@@ -43,8 +43,10 @@ pub struct PpoRunConfig {
     pub iterations: usize,
     /// Evaluate every this many iterations (and before the first and after the last).
     pub eval_every: usize,
-    /// Eval prompts used per evaluation (from the start of the task's eval split).
+    /// Eval prompts used per evaluation (from the start of `eval_split`).
     pub eval_prompts: usize,
+    /// The held-out prompts evaluated on: `eval` (reported) or `dev` (development runs).
+    pub eval_split: EvalSplit,
     /// Drift-corpus texts used per evaluation.
     pub drift_texts: usize,
     /// Save the policy into `checkpoint-N/` every this many iterations (0: never).
@@ -119,6 +121,7 @@ impl Default for PpoRunConfig {
             iterations: 50,
             eval_every: 10,
             eval_prompts: 128,
+            eval_split: EvalSplit::Eval,
             drift_texts: 200,
             checkpoint_every: 0,
             eval_at_start: true,
@@ -235,7 +238,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     }
     let plain = config.backend.device()?;
     let train = config.backend.autodiff_device()?;
-    let task = load_task(&config.task, config.seed, &plain)?;
+    let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
     // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
     let (policy, tokenizer) = match &config.anchor {
         AnchorSpec::Soup { models, weights } => soup_policy(config, models, weights, &train)?,

@@ -143,7 +143,7 @@ pub struct ViewPair {
 }
 
 /// What the per-step callback receives.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UmlStepInfo {
     /// Steps done (1-based).
     pub step: usize,

@@ -13,6 +13,12 @@ pub enum TaskError {
         /// The names known.
         known: String,
     },
+    /// A run asked for the dev split of a task that has none.
+    #[error("task `{task}` has no dev split (eval.split = \"dev\" needs one; arith has one)")]
+    NoDevSplit {
+        /// The task.
+        task: String,
+    },
     /// A shipped asset that is missing or unreadable; `path` names it.
     #[error("{path}: {message}")]
     Asset {

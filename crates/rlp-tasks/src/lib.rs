@@ -28,7 +28,7 @@ pub mod tweet_sentiment;
 use rlp_core::burn::tensor::Device;
 
 pub use error::TaskError;
-pub use task::{BasePolicy, DEFAULT_TASK, TASKS, Task};
+pub use task::{BasePolicy, DEFAULT_TASK, EvalSplit, TASKS, Task};
 
 /// The task called `name` (one of [`TASKS`]), seeded where it is generated, with its gold scorer
 /// on `device`.

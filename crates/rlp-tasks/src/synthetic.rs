@@ -74,6 +74,7 @@ pub fn synthetic(seed: u64) -> Task {
         name: "synthetic".into(),
         train_prompts,
         eval_prompts,
+        dev_prompts: Vec::new(),
         gold: Box::new(FnReward::new("synthetic-gold", |_p: &str, y: &str| {
             gold_score(y)
         })),

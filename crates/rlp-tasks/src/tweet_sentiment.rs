@@ -58,6 +58,7 @@ pub fn tweet_sentiment(device: &Device) -> Result<Task, TaskError> {
         name: NAME.into(),
         train_prompts: field(PROMPTS_TRAIN, "prompt", "prompts_train.jsonl"),
         eval_prompts: field(PROMPTS_EVAL, "prompt", "prompts_eval.jsonl"),
+        dev_prompts: Vec::new(),
         gold: Box::new(gold(device)?),
         drift: drift(),
     })

@@ -147,3 +147,35 @@ fn base_policy_solves_a_recorded_share() {
     eprintln!("base accuracy on 50 eval prompts at T = 1: {accuracy}");
     assert!((0.10..=0.48).contains(&accuracy), "accuracy {accuracy}");
 }
+
+/// `evaluated_on(Dev)` judges on the dev prompts (500, disjoint from train and eval); a task
+/// without a dev split says so instead of silently evaluating on eval.
+#[test]
+fn dev_split_replaces_the_eval_prompts() {
+    use rlp_tasks::{EvalSplit, TaskError};
+    let device = test_backend().device().unwrap();
+    let task = load_task("arith", 0, &device).unwrap();
+    let (eval, dev) = (task.eval_prompts.clone(), task.dev_prompts.clone());
+    assert_eq!(dev.len(), 500);
+    assert!(
+        dev.iter()
+            .all(|p| !eval.contains(p) && !task.train_prompts.contains(p))
+    );
+    let on_dev = task.evaluated_on(EvalSplit::Dev).unwrap();
+    assert_eq!(on_dev.eval_prompts, dev);
+    let on_eval = load_task("arith", 0, &device)
+        .unwrap()
+        .evaluated_on(EvalSplit::Eval)
+        .unwrap();
+    assert_eq!(on_eval.eval_prompts, eval);
+    let err = load_task("synthetic", 0, &device)
+        .unwrap()
+        .evaluated_on(EvalSplit::Dev)
+        .err()
+        .unwrap();
+    assert!(matches!(err, TaskError::NoDevSplit { .. }), "{err}");
+    assert!(
+        err.to_string().contains("`synthetic` has no dev split"),
+        "{err}"
+    );
+}

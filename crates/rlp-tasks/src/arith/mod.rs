@@ -111,6 +111,7 @@ pub fn arith() -> Task {
         name: NAME.into(),
         train_prompts: prompts(&s.train),
         eval_prompts: prompts(&s.eval),
+        dev_prompts: prompts(&s.dev),
         drift: s
             .drift
             .iter()
@@ -120,11 +121,6 @@ pub fn arith() -> Task {
             s.named().iter().flat_map(|(_, ps)| ps.iter()),
         )),
     }
-}
-
-/// The dev prompts (for choosing hyperparameters; never reported).
-pub fn dev_prompts() -> Vec<String> {
-    splits().dev.into_iter().map(|p| p.prompt).collect()
 }
 
 /// The shipped base policy's directory, `models/arith/base` (see [`crate::assets`]).

@@ -114,6 +114,7 @@ pub fn tweet_detox(_device: &Device) -> Result<Task, TaskError> {
         name: NAME.into(),
         train_prompts: prompts(false).into_iter().map(|p| p.prompt).collect(),
         eval_prompts: prompts(true).into_iter().map(|p| p.prompt).collect(),
+        dev_prompts: Vec::new(),
         gold: Box::new(gold),
         drift: tweet_sentiment::drift(),
     })
