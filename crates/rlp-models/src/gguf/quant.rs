@@ -96,12 +96,19 @@ impl GgmlType {
                     self.name()
                 ))
             } else {
-                Ok(numel / QK as u64 * block_bytes)
+                (numel / QK as u64).checked_mul(block_bytes).ok_or_else(|| {
+                    format!("{numel} {} elements overflow 64 bits of bytes", self.name())
+                })
             }
         };
+        let times = |bytes: u64| {
+            numel.checked_mul(bytes).ok_or_else(|| {
+                format!("{numel} {} elements overflow 64 bits of bytes", self.name())
+            })
+        };
         match self {
-            Self::F32 => Ok(numel * 4),
-            Self::F16 => Ok(numel * 2),
+            Self::F32 => times(4),
+            Self::F16 => times(2),
             Self::Q8_0 => blocks(34),
             Self::Q4_1 => blocks(20),
             Self::Unsupported(..) => Err(self.unsupported()),

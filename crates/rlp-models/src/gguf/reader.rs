@@ -43,9 +43,9 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    /// Number of elements.
-    pub fn numel(&self) -> u64 {
-        self.dims.iter().product()
+    /// Number of elements (`None` when the product of the dims overflows 64 bits).
+    pub fn numel(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d))
     }
 
     /// The row-major shape as Hugging Face stores it: the dims reversed (`[ne1, ne0]`).
@@ -137,10 +137,16 @@ impl Cursor<'_> {
                 }
                 let ety = self.u32(key)?;
                 let n = self.u64(key)?;
-                if n > self.bytes.len() as u64 {
-                    return Err(self.err(key, format!("array length {n} exceeds the file")));
+                // Every element takes at least one byte, so a longer array cannot fit.
+                let left = (self.bytes.len() - self.pos) as u64;
+                if n > left {
+                    return Err(self.err(
+                        key,
+                        format!("array length {n} exceeds the {left} bytes left in the file"),
+                    ));
                 }
-                let mut v = Vec::with_capacity(n as usize);
+                // Grow as elements actually parse rather than trusting the claimed length.
+                let mut v = Vec::with_capacity((n as usize).min(4096));
                 for _ in 0..n {
                     v.push(self.value(ety, key, depth + 1)?);
                 }
@@ -182,6 +188,20 @@ impl GgufFile {
         }
         let n_tensors = c.u64("header")?;
         let n_kv = c.u64("header")?;
+        // A metadata entry takes at least 12 bytes (key length, value type) and a tensor
+        // descriptor at least 32 (name length, dims count, one dim, type, offset): counts that
+        // cannot fit in the file are refused before anything is allocated for them.
+        let left = (bytes.len() - c.pos) as u128;
+        let need = n_kv as u128 * 12 + n_tensors as u128 * 32;
+        if need > left {
+            return Err(c.err(
+                "header",
+                format!(
+                    "claims {n_tensors} tensors and {n_kv} metadata entries, which need at least \
+                     {need} bytes, but {left} bytes follow the header (corrupt or truncated)"
+                ),
+            ));
+        }
         let mut meta = BTreeMap::new();
         for i in 0..n_kv {
             let key = c.string(&format!("metadata key #{i}"))?;
@@ -217,7 +237,12 @@ impl GgufFile {
                 return Err(c.err("general.alignment", format!("{v:?} is not a power of two")));
             }
         };
-        let data_start = c.pos.div_ceil(align) * align;
+        let data_start = c.pos.div_ceil(align).checked_mul(align).ok_or_else(|| {
+            c.err(
+                "general.alignment",
+                format!("{align} overflows the offsets"),
+            )
+        })?;
         let file = Self {
             path: path.to_path_buf(),
             version,
@@ -240,22 +265,30 @@ impl GgufFile {
         }
     }
 
-    /// The raw bytes of a tensor, checked against the file length.
+    /// The raw bytes of a tensor, checked against the file length (in 128-bit arithmetic, so
+    /// no offset, dim or size from the file can wrap around).
     pub fn tensor_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
-        let size =
-            t.ty.byte_size(t.numel())
-                .map_err(|m| self.err(&t.name, m))?;
-        let start = self.data_start as u64 + t.offset;
-        let end = start + size;
-        if end > self.bytes.len() as u64 {
+        let numel = t.numel().ok_or_else(|| {
+            self.err(
+                &t.name,
+                format!("dims {:?} overflow 64 bits of elements", t.dims),
+            )
+        })?;
+        let size = t.ty.byte_size(numel).map_err(|m| self.err(&t.name, m))?;
+        let start = self.data_start as u128 + t.offset as u128;
+        let end = start + size as u128;
+        if end > self.bytes.len() as u128 {
             return Err(self.err(
                 &t.name,
                 format!(
-                    "data runs to byte {end} but the file has {} bytes (truncated?)",
+                    "data at offset {} runs to byte {end} but the file has {} bytes (truncated \
+                     or a bad offset?)",
+                    t.offset,
                     self.bytes.len()
                 ),
             ));
         }
+        // Both bounds are at most the file length here, so they fit in usize.
         Ok(&self.bytes[start as usize..end as usize])
     }
 
@@ -267,7 +300,7 @@ impl GgufFile {
     /// Dequantizes a tensor to f32 in file order (row-major over the reversed dims).
     pub fn dequantize(&self, t: &TensorInfo) -> Result<Vec<f32>> {
         let bytes = self.tensor_bytes(t)?;
-        t.ty.dequantize(bytes, t.numel() as usize)
+        t.ty.dequantize(bytes, t.numel().unwrap_or(0) as usize)
             .map_err(|m| self.err(&t.name, m))
     }
 

@@ -334,3 +334,87 @@ fn an_existing_output_directory_is_refused() {
         "mine"
     );
 }
+
+/// Where the `offset` field of tensor `name`'s descriptor sits in `bytes` (after the name, the
+/// dims count, `nd` dims and the type).
+fn offset_field(bytes: &[u8], name: &str, nd: usize) -> usize {
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .unwrap();
+    at + name.len() + 4 + 8 * nd + 4
+}
+
+/// Hostile numbers in the header and descriptors: each is an error naming the tensor or the
+/// header, never a panic, a wrapped bounds check or an allocation sized by the file's claim.
+#[test]
+fn hostile_counts_offsets_and_dims_are_errors() {
+    let (_, gg) = tiny();
+    let good = write_gguf(&meta("llama"), &gg);
+    let parse = |b: Vec<u8>| {
+        GgufFile::parse(Path::new("m.gguf"), b)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let name = &gg[0].0;
+    let nd = gg[0].1.len();
+    // An offset near 2⁶⁴: start + size used to wrap around and pass the bounds check.
+    for offset in [u64::MAX - 7, u64::MAX, 1 << 63] {
+        let mut b = good.clone();
+        let at = offset_field(&b, name, nd);
+        b[at..at + 8].copy_from_slice(&offset.to_le_bytes());
+        let e = parse(b);
+        assert!(e.contains(name) && e.contains("runs to byte"), "{e}");
+    }
+    // Dims whose product overflows 64 bits.
+    let mut b = good.clone();
+    let at = offset_field(&b, name, nd) - 4 - 8 * nd;
+    for d in 0..nd {
+        b[at + 8 * d..at + 8 * d + 8].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
+    }
+    let e = parse(b);
+    assert!(e.contains(name) && e.contains("overflow"), "{e}");
+    // 2⁶⁰ tensors, or 2⁶⁰ metadata entries: refused from the header, before any allocation.
+    for field in [8, 16] {
+        let mut b = good.clone();
+        b[field..field + 8].copy_from_slice(&(1u64 << 60).to_le_bytes());
+        let e = parse(b);
+        assert!(
+            e.contains("header") && e.contains("1152921504606846976"),
+            "{e}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Mutation fuzzing of a valid file: truncation, bit flips and 8-byte fields set to
+    /// extremes, anywhere. Parsing (and reading every tensor) either succeeds or errors; it
+    /// never panics.
+    #[test]
+    fn mutated_files_never_panic(
+        cut in 0usize..4096,
+        flips in proptest::collection::vec((0usize..4096, 0u8..8), 0..8),
+        extremes in proptest::collection::vec((0usize..4096, 0usize..4), 0..3),
+    ) {
+        let (_, gg) = tiny();
+        let mut b = write_gguf(&meta("llama"), &gg);
+        for (at, bit) in flips {
+            let n = b.len();
+            b[at % n] ^= 1 << bit;
+        }
+        for (at, which) in extremes {
+            let v = [0u64, 1 << 32, u64::MAX, u64::MAX / 2][which];
+            let at = at % (b.len() - 8);
+            b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        let keep = b.len() - cut % b.len();
+        b.truncate(keep);
+        if let Ok(f) = GgufFile::parse(Path::new("m.gguf"), b) {
+            for t in &f.tensors {
+                let _ = f.dequantize(t);
+            }
+        }
+    }
+}
