@@ -150,15 +150,11 @@ fn load_or_build(
 /// examples with an empty prompt (every token is a target).
 pub fn read_data(path: &Path) -> Result<Vec<PromptResponse>> {
     if path.extension().is_some_and(|e| e == "txt") {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|l| PromptResponse {
+        return Ok(rlp_core::jsonl::read_lines(path)?
+            .into_iter()
+            .map(|response| PromptResponse {
                 prompt: String::new(),
-                response: l.to_string(),
+                response,
             })
             .collect());
     }

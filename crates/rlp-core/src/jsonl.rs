@@ -2,7 +2,7 @@
 //! skipped; writes go to a temporary file that is renamed into place.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use serde::Serialize;
@@ -10,27 +10,86 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{CoreError, Result};
 
-/// Reads every record of a JSONL file. An empty file (no records) is an error.
+/// The longest line [`read_jsonl`] and [`read_lines`] accept: 16 MiB. A longer one (say, from
+/// `/dev/zero` or a binary file given by mistake) is an error naming the line, instead of a
+/// buffer that grows until memory runs out.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Calls `f(line_number, line)` for every line of `path` (one-based numbers, the newline and a
+/// trailing `\r` stripped), reading at most [`MAX_LINE_BYTES`] per line.
+fn each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
+    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::new();
+    let err = |line: usize, message: String| CoreError::Jsonl {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    for number in 1.. {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| err(number, e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        } else if n > MAX_LINE_BYTES {
+            return Err(err(
+                number,
+                format!("line longer than {MAX_LINE_BYTES} bytes (not a text file?)"),
+            ));
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        let line =
+            std::str::from_utf8(&buf).map_err(|e| err(number, format!("not UTF-8 text ({e})")))?;
+        f(number, line)?;
+    }
+    Ok(())
+}
+
+/// The non-blank lines of a text file, trimmed, with the same line-length cap and errors as
+/// [`read_jsonl`]. An empty file (no lines) is an error.
+pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    let path = path.as_ref();
+    let mut out = Vec::new();
+    each_line(path, |_, line| {
+        let line = line.trim();
+        if !line.is_empty() {
+            out.push(line.to_string());
+        }
+        Ok(())
+    })?;
+    if out.is_empty() {
+        return Err(CoreError::EmptyDataset {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads every record of a JSONL file. An empty file (no records) is an error, and so is a
+/// line longer than [`MAX_LINE_BYTES`].
 pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| CoreError::Jsonl {
-            path: path.to_path_buf(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+    each_line(path, |number, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        let rec = serde_json::from_str(&line).map_err(|e| CoreError::Jsonl {
+        let rec = serde_json::from_str(line).map_err(|e| CoreError::Jsonl {
             path: path.to_path_buf(),
-            line: i + 1,
+            line: number,
             message: e.to_string(),
         })?;
         out.push(rec);
-    }
+        Ok(())
+    })?;
     if out.is_empty() {
         return Err(CoreError::EmptyDataset {
             path: path.to_path_buf(),
@@ -80,6 +139,36 @@ mod tests {
         ];
         write_jsonl(&p, &recs).unwrap();
         assert_eq!(read_jsonl::<PromptResponse>(&p).unwrap(), recs);
+    }
+
+    /// A line past the cap (here: 16 MiB + 1 bytes of zeros, no newline, like `/dev/zero`) is
+    /// an error naming the line, read in bounded memory; a line of exactly the cap is read;
+    /// CRLF endings and non-UTF-8 bytes are handled.
+    #[test]
+    fn line_length_is_capped_and_named() {
+        let d = tmpdir();
+        let p = d.join("zeros.jsonl");
+        let mut text = b"{\"prompt\":\"a\",\"response\":\"b\"}\r\n".to_vec();
+        text.extend(std::iter::repeat_n(0u8, MAX_LINE_BYTES + 1));
+        fs::write(&p, &text).unwrap();
+        let err = read_jsonl::<PromptResponse>(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("zeros.jsonl:2") && err.contains("longer than"),
+            "{err}"
+        );
+        // Exactly the cap, then a newline: one line of spaces (blank), then a record.
+        let p = d.join("edge.txt");
+        let mut text = vec![b' '; MAX_LINE_BYTES];
+        text.extend(b"\nlast line\r\n");
+        fs::write(&p, &text).unwrap();
+        assert_eq!(read_lines(&p).unwrap(), vec!["last line".to_string()]);
+        let p = d.join("latin1.txt");
+        fs::write(&p, b"ok\n\xff\xfe\n").unwrap();
+        let err = read_lines(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("latin1.txt:2") && err.contains("UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]
