@@ -1291,3 +1291,62 @@ fn pipeline_config_errors_name_the_field() {
     ]);
     assert_clean_failure(&o, "seeds");
 }
+
+/// `rlp verdict A B` reads two pipeline runs of the same seeds (here written by hand: flex sees
+/// RLP-SPG beat PPO, ndarray sees nothing) and calls the comparison inconclusive; a directory
+/// that is not a run is a clear error.
+#[test]
+fn verdict_across_backends() {
+    let dir = tmp("verdict");
+    let run = |name: &str, backend: &str, spg: [f64; 3]| {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("config.toml"), format!("backend = \"{backend}\"\n")).unwrap();
+        let mut lines = String::new();
+        for (seed, x) in spg.iter().enumerate() {
+            for (method, win) in [("PPO", 0.5), ("RLP-SPG", 0.5 + x)] {
+                lines += &serde_json::json!({
+                    "method": method, "seed": seed, "win_gold": win, "win_gold_se": 0.01,
+                    "win_annotators": win, "win_annotators_se": 0.01,
+                    "gold": {"mean": 0.2, "se": 0.01, "n": 256}, "kl": 1.0, "drift_ppl": 10.0
+                })
+                .to_string();
+                lines.push('\n');
+            }
+        }
+        std::fs::write(d.join("results.jsonl"), lines).unwrap();
+        d.to_str().unwrap().to_string()
+    };
+    let a = run("a", "flex", [0.04, 0.05, 0.06]);
+    let b = run("b", "ndarray", [0.04, -0.04, 0.0]);
+    let o = rlp(&["verdict", &a, &b]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("flex +5.0 ± 0.6 (3 seeds); ndarray +0.0 ± 2.3 (3 seeds)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("inconclusive") && out.contains("about 11 seeds"),
+        "{out}"
+    );
+    let o = rlp(&["verdict", &a, &a]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("RLP-SPG beats PPO on every run: the verdict stands"),
+        "{out}"
+    );
+    let o = rlp(&["verdict", &a, dir.join("nowhere").to_str().unwrap()]);
+    assert_clean_failure(&o, "nowhere");
+    // The dev split exists only where a task has one.
+    let o = rlp(&[
+        "pipeline",
+        "--config",
+        "configs/pipeline-tweet-sentiment.toml",
+        "--eval-split",
+        "dev",
+        "--out",
+        dir.join("dev-run").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "has no dev split");
+}

@@ -157,12 +157,23 @@ pub fn differences_markdown(rows: &[MethodResult]) -> String {
             }
             let g = paired_difference(rows, m, base, |r| r.win_gold);
             let a = paired_difference(rows, m, base, |r| r.win_annotators);
+            let score = paired_difference(rows, m, base, |r| r.gold.mean);
+            // Greedy gold only where both methods measured it (NaN otherwise, then left out).
+            let greedy = paired_difference(rows, m, base, |r| r.gold_greedy.unwrap_or(f64::NAN));
+            let greedy = if greedy.mean.is_finite() {
+                format!("; greedy {:+.3} ± {:.3}", greedy.mean, greedy.se)
+            } else {
+                String::new()
+            };
             s += &format!(
-                "- {m} − {base}, paired by seed: {:+.1} ± {:.1} points (gold judge), {:+.1} ± {:.1} (annotators)\n",
+                "- {m} − {base}, paired by seed: {:+.1} ± {:.1} points (gold judge), {:+.1} ± {:.1} \
+                 (annotators); gold score {:+.3} ± {:.3}{greedy}\n",
                 g.mean * 100.0,
                 g.se * 100.0,
                 a.mean * 100.0,
-                a.se * 100.0
+                a.se * 100.0,
+                score.mean,
+                score.se,
             );
         }
     }
