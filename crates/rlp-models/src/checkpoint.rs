@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Param;
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, SafeTensorError, TensorView};
 
 use crate::attention::Attention;
 use crate::config::LlamaConfig;
@@ -239,10 +239,14 @@ pub fn save(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
 /// Reads every tensor of a safetensors file as f32 host data: name → (shape, values).
 pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| ModelError::Checkpoint {
-        path: path.to_path_buf(),
-        tensor: "(header)".into(),
-        message: e.to_string(),
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        let (tensor, message) =
+            locate_bad_tensor(&bytes).unwrap_or_else(|| describe_safetensors_error(e, bytes.len()));
+        ModelError::Checkpoint {
+            path: path.to_path_buf(),
+            tensor,
+            message,
+        }
     })?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
@@ -254,6 +258,81 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<
         out.insert(name, (view.shape().to_vec(), vals));
     }
     Ok(out)
+}
+
+/// The first tensor whose header entry disagrees with the file — `data_offsets` reversed, past
+/// the data section, or not `numel × dtype size` bytes long — with what is wrong (`None` when
+/// the header does not parse as JSON or every entry is consistent). The safetensors crate's
+/// own error does not always name the tensor.
+fn locate_bad_tensor(bytes: &[u8]) -> Option<(String, String)> {
+    let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes.get(8..8usize.checked_add(n)?)?).ok()?;
+    let data_len = (bytes.len() - 8 - n) as u128;
+    for (name, entry) in header.iter().filter(|(k, _)| *k != "__metadata__") {
+        let offsets: Vec<u128> = entry["data_offsets"]
+            .as_array()?
+            .iter()
+            .map(|v| v.as_u64().map(u128::from))
+            .collect::<Option<_>>()?;
+        let numel = entry["shape"]
+            .as_array()?
+            .iter()
+            .try_fold(1u128, |acc, d| {
+                Some(acc.saturating_mul(d.as_u64()? as u128))
+            })?;
+        let size = match entry["dtype"].as_str()? {
+            "F64" | "I64" | "U64" => 8,
+            "F32" | "I32" | "U32" => 4,
+            "F16" | "BF16" | "I16" | "U16" => 2,
+            _ => 1,
+        };
+        let bad = match offsets[..] {
+            [start, end] if end < start => format!("data_offsets [{start}, {end}] run backwards"),
+            [_, end] if end > data_len => {
+                format!(
+                    "data_offsets end at byte {end} of a {data_len}-byte data section (truncated or corrupt?)"
+                )
+            }
+            [start, end] if end - start != numel.saturating_mul(size) => format!(
+                "data_offsets span {} bytes but its shape and dtype need {}",
+                end - start,
+                numel.saturating_mul(size)
+            ),
+            [_, _] => continue,
+            _ => "data_offsets is not a pair".to_string(),
+        };
+        return Some((name.clone(), bad));
+    }
+    None
+}
+
+/// A safetensors parse error as (the tensor it concerns, or `(header)`; what is wrong in words
+/// a user can act on), for a file of `len` bytes.
+fn describe_safetensors_error(e: SafeTensorError, len: usize) -> (String, String) {
+    use SafeTensorError as E;
+    let header = |m: String| ("(header)".to_string(), m);
+    match e {
+        E::InvalidOffset(name) => (
+            name,
+            format!(
+                "its data_offsets lie outside the data section of this {len}-byte file, or overlap another tensor's (corrupt or truncated?)"
+            ),
+        ),
+        E::MetadataIncompleteBuffer => header(format!(
+            "the tensors' data_offsets do not cover the data section of this {len}-byte file exactly (truncated, or bytes appended?)"
+        )),
+        E::HeaderTooSmall | E::InvalidHeaderLength => header(format!(
+            "the 8-byte header length is missing or points past the end of this {len}-byte file (truncated, or not a safetensors file?)"
+        )),
+        E::HeaderTooLarge => {
+            header("the header is larger than 100 MB (not a safetensors file?)".into())
+        }
+        E::ValidationOverflow => {
+            header("a tensor's shape times its dtype size overflows (corrupt header)".into())
+        }
+        other => header(other.to_string()),
+    }
 }
 
 /// The values of one safetensors tensor as f32 (little-endian F32, F16 or BF16); any other
@@ -628,5 +707,91 @@ mod tests {
                 .to_string()
                 .contains("config.json")
         );
+    }
+
+    /// A small two-tensor file's bytes: `[u64 header length][JSON header][data]`.
+    fn small_file(dir: &Path) -> Vec<u8> {
+        let path = dir.join("w.safetensors");
+        let tensors = vec![
+            ("a.weight".to_string(), (vec![2, 3], vec![1.0; 6])),
+            ("b.weight".to_string(), (vec![4], vec![2.0; 4])),
+        ];
+        write_safetensors(&tensors, &path).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    fn read_err(dir: &Path, name: &str, bytes: &[u8]) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        read_safetensors(&path).unwrap_err().to_string()
+    }
+
+    /// Truncation, appended bytes, an out-of-range offset and a header length past the end:
+    /// each an error naming the file and the tensor (or the header) in plain words.
+    #[test]
+    fn corrupt_safetensors_are_named_errors() {
+        let d = tmp("corrupt");
+        let good = small_file(d.path());
+        let e = read_err(d.path(), "short.safetensors", &good[..good.len() - 4]);
+        assert!(
+            e.contains("short.safetensors") && e.contains("truncated"),
+            "{e}"
+        );
+        let mut long = good.clone();
+        long.extend([0; 8]);
+        let e = read_err(d.path(), "long.safetensors", &long);
+        assert!(e.contains("bytes appended"), "{e}");
+        let e = read_err(d.path(), "tiny.safetensors", &good[..5]);
+        assert!(
+            e.contains("(header)") && e.contains("8-byte header length"),
+            "{e}"
+        );
+        // Move b.weight's offsets past the data section, keeping the header's length.
+        let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&good[8..8 + n]).unwrap();
+        let moved = header.replace("[24,40]", "[24,99]");
+        assert_ne!(moved, header, "{header}");
+        let mut bad = good.clone();
+        bad[8..8 + n].copy_from_slice(moved.as_bytes());
+        let e = read_err(d.path(), "offset.safetensors", &bad);
+        assert!(
+            e.contains("offset.safetensors") && e.contains("b.weight"),
+            "{e}"
+        );
+        assert!(
+            e.contains("data_offsets end at byte 99 of a 40-byte data section"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Mutation fuzzing: truncations and bit flips anywhere, and the header length set to
+        /// extremes; reading either succeeds or errors, never panics.
+        #[test]
+        fn mutated_safetensors_never_panic(
+            cut in 0usize..256,
+            flips in proptest::collection::vec((0usize..256, 0u8..8), 0..6),
+            length in proptest::option::of(proptest::prop_oneof![
+                proptest::strategy::Just(0u64),
+                proptest::strategy::Just(u64::MAX),
+                0u64..512,
+            ]),
+        ) {
+            let d = tmp("fuzz");
+            let mut b = small_file(d.path());
+            for (at, bit) in flips {
+                let n = b.len();
+                b[at % n] ^= 1 << bit;
+            }
+            if let Some(len) = length {
+                b[..8].copy_from_slice(&len.to_le_bytes());
+            }
+            let keep = b.len() - cut % b.len();
+            b.truncate(keep);
+            let path = d.join("m.safetensors");
+            std::fs::write(&path, &b).unwrap();
+            let _ = read_safetensors(&path);
+        }
     }
 }
