@@ -10,6 +10,7 @@ use rlp::core::jsonl::{read_jsonl, write_jsonl};
 use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::PromptStyle;
+use rlp::runs::outdir::{self, Existing};
 use rlp::runs::{generate, sft};
 use rlp::tasks::EvalSplit;
 
@@ -37,9 +38,11 @@ enum Command {
     /// SFT a small decoder on the shipped `toy-reverse` task, then greedy-decode the held-out
     /// prompts (a quick check that training and generation work).
     Demo {
-        /// Output directory.
-        #[arg(long, default_value = "runs/demo")]
-        out: PathBuf,
+        /// Output directory [default: runs/demo, or runs/demo-2, -3, … when that holds a run].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        out_flag: OverwriteFlag,
         /// Backend: flex, ndarray, wgpu, cuda[:N].
         #[arg(long, default_value = "flex")]
         backend: String,
@@ -121,12 +124,22 @@ enum Command {
     },
 }
 
+/// `--overwrite`, on every verb that writes a run or a model directory.
+#[derive(clap::Args, Default, Clone, Copy)]
+struct OverwriteFlag {
+    /// Replace --out when it already holds a run or a model (without it, that is an error).
+    #[arg(long)]
+    overwrite: bool,
+}
+
 /// The flags `rlp eval`, `rlp bon` and `rlp dpo` share; each overrides its config field.
 #[derive(clap::Args)]
 struct RunFlags {
     /// TOML config (every field optional; the run's `*RunConfig` type).
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
     /// Task (tweet-sentiment, tweet-detox or synthetic).
     #[arg(long)]
     task: Option<String>,
@@ -239,16 +252,21 @@ struct DpoArgs {
     epochs: Option<usize>,
 }
 
-/// `rlp pipeline`: every field lives in the TOML config (default: the embedded
-/// `configs/pipeline-tweet-sentiment.toml`); these flags override it.
+/// `rlp pipeline`: every field lives in the TOML config (default: the main job, the first three
+/// seeds of the embedded `configs/pipeline-arith.toml`); these flags override it.
 #[derive(clap::Args, Default)]
 struct PipelineArgs {
-    /// TOML config (`PipelineConfig`); default: the embedded main-job config.
+    /// TOML config (`PipelineConfig`); default: the main job, the first three seeds of the
+    /// embedded `configs/pipeline-arith.toml` (tweet-sentiment: `--config
+    /// configs/pipeline-tweet-sentiment.toml`).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Run directory.
-    #[arg(long, default_value = "runs/pipeline")]
-    out: PathBuf,
+    /// Run directory [default: runs/pipeline, or runs/pipeline-2, -3, … when that holds a
+    /// run].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
     /// Seeds (comma-separated), e.g. `--seeds 0,1,2`.
     #[arg(long, value_delimiter = ',')]
     seeds: Option<Vec<u64>>,
@@ -298,8 +316,10 @@ struct PpoArgs {
     #[arg(long)]
     backend: Option<String>,
     /// Continue the run in --out from its last `checkpoint-N/` (see `checkpoint_every`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
 }
 
 #[derive(Subcommand)]
@@ -349,6 +369,8 @@ struct ClassifierTrainArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
     /// Identity-initialised decoder layers to stack on the backbone (a judge larger than the
     /// policy).
     #[arg(long, default_value_t = 0)]
@@ -390,6 +412,9 @@ enum RewardCommand {
         /// Output JSONL.
         #[arg(long)]
         out: PathBuf,
+        /// Replace --out when it exists (without it, that is an error).
+        #[arg(long)]
+        overwrite: bool,
         /// Prompts to label: train, or eval (held-out pairs).
         #[arg(long, default_value = "train", value_parser = ["train", "eval"])]
         split: String,
@@ -448,6 +473,8 @@ struct RewardTrainArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
     /// Trainable parameters: all, or top:N (the head and the top N layers; top:0 = head only).
     #[arg(long, default_value = "all", value_parser = parse_trainable)]
     trainable: rlp::reward::Trainable,
@@ -506,6 +533,8 @@ struct SftArgs {
     /// Output directory (checkpoint, tokenizer, metrics.jsonl) [default: runs/sft].
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    out_flag: OverwriteFlag,
     /// Start from this checkpoint directory.
     #[arg(long)]
     init: Option<PathBuf>,
@@ -618,12 +647,7 @@ fn backend(s: &str) -> Result<BackendSpec> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let default = || {
-        Command::Pipeline(PipelineArgs {
-            out: "runs/pipeline".into(),
-            ..Default::default()
-        })
-    };
+    let default = || Command::Pipeline(PipelineArgs::default());
     match cli.command.unwrap_or_else(default) {
         Command::Pipeline(a) => pipeline(a),
         Command::Verdict { runs } => {
@@ -637,12 +661,20 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo {
             out,
+            out_flag,
             backend: b,
             steps,
-        } => demo(out, backend(&b)?, steps),
+        } => {
+            let (out, existing) = out_dir(out, "runs/demo", out_flag);
+            let backend = backend(&b)?;
+            outdir::run_in(&out.clone(), existing, false, || demo(out, backend, steps))
+        }
         Command::Sft(a) => {
+            let flag = a.out_flag;
             let cfg = sft_config(a)?;
-            let r = sft::run(&cfg)?;
+            outdir::refuse_init_as_out(cfg.init.as_deref(), &cfg.out)?;
+            let existing = Existing::from_flags(flag.overwrite, false);
+            let r = outdir::run_in(&cfg.out, existing, false, || sft::run(&cfg))?;
             println!(
                 "sft: {} examples ({} skipped), {} params, loss {:.4} → {:.4}, {:.0} tokens/s; saved to {}",
                 r.examples,
@@ -805,7 +837,7 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
     use rlp::pipeline::{PipelineConfig, run_pipeline};
     let mut c = match &a.config {
         Some(path) => PipelineConfig::load(path)?,
-        None => PipelineConfig::embedded_default()?,
+        None => PipelineConfig::main_job()?,
     };
     if let Some(v) = a.seeds {
         c.seeds = v;
@@ -828,7 +860,8 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
         "rlp pipeline: RLP (Lang et al., NAACL 2024) and its baselines on {}, seeds {:?} ({})",
         c.task, c.seeds, c.backend
     );
-    let r = run_pipeline(&c, &a.out)?;
+    let (out, existing) = out_dir(a.out, "runs/pipeline", a.out_flag);
+    let r = outdir::run_in(&out, existing, false, || run_pipeline(&c, &out))?;
     println!("\n{}", r.table);
     println!(
         "Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n"
@@ -880,7 +913,8 @@ fn ppo(a: PpoArgs) -> Result<()> {
         c.backend = v.parse()?;
     }
     let t = Instant::now();
-    let r = run_ppo(&c, &a.out, a.resume)?;
+    let existing = Existing::from_flags(a.out_flag.overwrite, a.resume);
+    let r = outdir::run_in(&a.out, existing, true, || run_ppo(&c, &a.out, a.resume))?;
     let (first, last) = (&r.evals[0].1, &r.evals[r.evals.len() - 1].1);
     println!(
         "ppo: {} iterations in {:.1} min; gold {:.3} → {:.3} (± {:.3}), KL {:.2}; report in {}",
@@ -903,6 +937,7 @@ fn ppo(a: PpoArgs) -> Result<()> {
 
 fn eval(a: EvalArgs) -> Result<()> {
     use rlp::runs::eval::{EvalRunConfig, run_eval};
+    let overwrite = a.run.out_flag.overwrite;
     let mut c = a.run.resolve(EvalRunConfig::load, |c| {
         (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
     })?;
@@ -912,7 +947,8 @@ fn eval(a: EvalArgs) -> Result<()> {
     if let Some(v) = a.prompts {
         c.eval_prompts = v;
     }
-    let o = run_eval(&c, &a.out)?;
+    let existing = Existing::from_flags(overwrite, false);
+    let o = outdir::run_in(&a.out, existing, false, || run_eval(&c, &a.out))?;
     let s = &o.summary;
     println!(
         "eval: gold {:.3} ± {:.3} (base {:.3}){}  KL {:.2}  drift ppl {}  win-rate {:.3} ± {:.3} \
@@ -936,6 +972,7 @@ fn eval(a: EvalArgs) -> Result<()> {
 
 fn bon(a: BonArgs) -> Result<()> {
     use rlp::runs::bon::{BonRunConfig, run_bon};
+    let overwrite = a.run.out_flag.overwrite;
     let mut c = a.run.resolve(BonRunConfig::load, |c| {
         (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
     })?;
@@ -948,7 +985,8 @@ fn bon(a: BonArgs) -> Result<()> {
     if let Some(v) = a.prompts {
         c.prompts = v;
     }
-    let points = run_bon(&c, &a.out)?;
+    let existing = Existing::from_flags(overwrite, false);
+    let points = outdir::run_in(&a.out, existing, false, || run_bon(&c, &a.out))?;
     let (first, last) = (&points[0], &points[points.len() - 1]);
     println!(
         "bon: n = 1 → {}: gold {:.3} → {:.3} (± {:.3}), proxy {:.3} → {:.3}, KL {:.2}; report \
@@ -967,6 +1005,7 @@ fn bon(a: BonArgs) -> Result<()> {
 
 fn dpo(a: DpoArgs) -> Result<()> {
     use rlp::runs::dpo::{DpoRunConfig, run_dpo};
+    let overwrite = a.run.out_flag.overwrite;
     let mut c = a.run.resolve(DpoRunConfig::load, |c| {
         (&mut c.task, &mut c.policy, &mut c.seed, &mut c.backend)
     })?;
@@ -985,7 +1024,8 @@ fn dpo(a: DpoArgs) -> Result<()> {
     if let Some(v) = a.epochs {
         c.dpo.epochs = v;
     }
-    let o = run_dpo(&c, &a.out)?;
+    let existing = Existing::from_flags(overwrite, false);
+    let o = outdir::run_in(&a.out, existing, false, || run_dpo(&c, &a.out))?;
     let t = &o.train;
     println!(
         "dpo: {} steps on {} pairs in {:.1} s; last epoch loss {:.4}, margin {:.3}, accuracy \
@@ -1014,6 +1054,7 @@ fn reward(c: RewardCommand) -> Result<()> {
             policy,
             task,
             out,
+            overwrite,
             split,
             prompts,
             flip,
@@ -1022,6 +1063,7 @@ fn reward(c: RewardCommand) -> Result<()> {
             seed,
             backend: b,
         } => {
+            outdir::claim_file(&out, overwrite)?;
             let r = run::label(&run::LabelRun {
                 policy,
                 task,
@@ -1051,6 +1093,8 @@ fn reward(c: RewardCommand) -> Result<()> {
             Ok(())
         }
         RewardCommand::Train(a) => {
+            outdir::refuse_init_as_out(Some(&a.init), &a.out)?;
+            let existing = Existing::from_flags(a.out_flag.overwrite, false);
             let cfg = run::RewardTrainConfig {
                 data: a.data,
                 eval: a.eval,
@@ -1070,7 +1114,7 @@ fn reward(c: RewardCommand) -> Result<()> {
                 seed: a.seed,
                 backend: backend(&a.backend)?,
             };
-            let r = run::train(&cfg)?;
+            let r = outdir::run_in(&cfg.out, existing, false, || run::train(&cfg))?;
             println!(
                 "reward train: {} pairs, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
                 r.train.pairs,
@@ -1109,7 +1153,9 @@ fn classifier(c: ClassifierCommand) -> Result<()> {
     use rlp::runs::classifier as run;
     match c {
         ClassifierCommand::Train(a) => {
-            let r = run::train(&run::ClassifierRun {
+            outdir::refuse_init_as_out(Some(&a.init), &a.out)?;
+            let existing = Existing::from_flags(a.out_flag.overwrite, false);
+            let classifier_run = run::ClassifierRun {
                 data: a.data,
                 eval: a.eval,
                 init: a.init,
@@ -1127,7 +1173,8 @@ fn classifier(c: ClassifierCommand) -> Result<()> {
                 save_dtype: a.save_dtype,
                 seed: a.seed,
                 backend: backend(&a.backend)?,
-            })?;
+            };
+            let r = outdir::run_in(&a.out, existing, false, || run::train(&classifier_run))?;
             println!(
                 "classifier train: {} texts ({} empty skipped, {} truncated), {:.2}M parameters, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
                 r.train.examples,
@@ -1183,6 +1230,18 @@ fn import_gguf(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The `--out` given, or the first of `default`, `default-2`, … that holds no run (`default`
+/// itself with `--overwrite`), with what to do if it holds one.
+fn out_dir(out: Option<PathBuf>, default: &str, flag: OverwriteFlag) -> (PathBuf, Existing) {
+    let existing = Existing::from_flags(flag.overwrite, false);
+    let out = match out {
+        Some(out) => out,
+        None if flag.overwrite => PathBuf::from(default),
+        None => outdir::next_free(default.as_ref()),
+    };
+    (out, existing)
 }
 
 fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {

@@ -487,6 +487,18 @@ fn reward_label_train_eval() {
         "--out",
         &s(&labelled),
     ]);
+    // The existing output is refused before anything else is checked, and left as it was.
+    assert_clean_failure(&o, "already exists; pass --overwrite");
+    let o = rlp(&[
+        "reward",
+        "label",
+        "--policy",
+        &s(&policy),
+        "--task",
+        "imdb",
+        "--out",
+        &s(&dir.join("imdb.jsonl")),
+    ]);
     assert_clean_failure(&o, "unknown task `imdb`");
     let unwritten = dir.join("unwritten.jsonl");
     let o = rlp(&[
@@ -533,7 +545,21 @@ fn reward_label_train_eval() {
         "--out",
         &s(&rm),
     ]);
+    // The trained reward model is not overwritten by a second run (bad data or not).
+    assert_clean_failure(&o, "already holds a run or a model");
+    let rm = dir.join("rm-bad");
+    let o = rlp(&[
+        "reward",
+        "train",
+        "--data",
+        &s(&bad),
+        "--init",
+        &s(&policy),
+        "--out",
+        &s(&rm),
+    ]);
     assert_clean_failure(&o, "no usable pairs");
+    assert!(!rm.exists(), "a failed training left {}", rm.display());
     std::fs::write(&bad, "{\"prompt\":\"p\",\"chosen\":1}\n").unwrap();
     let o = rlp(&[
         "reward",
@@ -861,7 +887,10 @@ fn ppo_run_directory_and_bad_configs() {
         members[0].to_str().unwrap(),
         members[1].to_str().unwrap()
     );
+    // Each run gets a directory of its own (a finished run is never overwritten).
+    let runs = std::cell::Cell::new(0);
     let with_ensemble = |reward: &str, table: &str| {
+        runs.set(runs.get() + 1);
         let path = dir.path().join("ensemble.toml");
         std::fs::write(
             &path,
@@ -870,7 +899,7 @@ fn ppo_run_directory_and_bad_configs() {
                 + table,
         )
         .unwrap();
-        let run = dir.path().join(format!("ens-{reward}"));
+        let run = dir.path().join(format!("ens-{reward}-{}", runs.get()));
         let o = rlp(&[
             "ppo",
             "--config",
@@ -1111,6 +1140,14 @@ fn dpo_run_directory_and_bad_configs() {
         "{config}"
     );
 
+    // A second run into the finished run's directory is refused, the run left as it was.
+    let before = std::fs::read(out.join("dpo.json")).unwrap();
+    let o = synthetic_dpo(&pairs, None, &out);
+    assert_clean_failure(&o, "already holds a run");
+    assert!(stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("dpo.json")).unwrap(), before);
+    // Bad runs into a fresh directory fail cleanly and leave nothing behind.
+    let out = dir.path().join("bad");
     let missing = dir.path().join("nowhere.jsonl");
     let o = synthetic_dpo(&missing, None, &out);
     assert_clean_failure(&o, "nowhere.jsonl");
@@ -1133,6 +1170,7 @@ fn dpo_run_directory_and_bad_configs() {
         out.to_str().unwrap(),
     ]);
     assert_clean_failure(&o, "beta");
+    assert!(!out.exists(), "a failed run left {}", out.display());
 }
 
 /// `rlp eval` end to end on the synthetic task: the base policy against itself (KL 0, no
@@ -1349,4 +1387,57 @@ fn verdict_across_backends() {
         dir.join("dev-run").to_str().unwrap(),
     ]);
     assert_clean_failure(&o, "has no dev split");
+}
+
+/// A model directory is never replaced unasked: a second `rlp sft --out` into it is refused
+/// and leaves every byte as it was; `--overwrite` replaces it; `--init X --out X` stays an
+/// error even with `--overwrite` (it would delete the checkpoint it starts from).
+#[test]
+fn outputs_are_never_overwritten_unasked() {
+    let dir = tmp("overwrite");
+    let model = tiny_sft(dir.path());
+    let weights = || std::fs::read(model.join("model.safetensors")).unwrap();
+    let before = weights();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+    let sft = |extra: &[&str]| {
+        let mut args = vec![
+            "sft",
+            "--data",
+            data.to_str().unwrap(),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--seed",
+            "7",
+        ];
+        args.extend(extra);
+        rlp(&args)
+    };
+    let m = model.to_str().unwrap();
+    let o = sft(&["--init", m, "--out", m, "--overwrite"]);
+    assert_clean_failure(&o, "both name");
+    assert_eq!(weights(), before);
+    let o = sft(&["--out", m]);
+    assert_clean_failure(&o, "already holds a run or a model");
+    assert_eq!(weights(), before);
+    let o = sft(&[
+        "--out",
+        m,
+        "--overwrite",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--ffn",
+        "64",
+        "--vocab-size",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(weights(), before, "--overwrite trained a new model");
 }

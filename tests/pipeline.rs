@@ -180,8 +180,26 @@ fn a_seed_fixes_the_run() {
 fn the_embedded_default_parses_and_validates() {
     let c = PipelineConfig::embedded_default().unwrap();
     c.validate().unwrap();
-    assert_eq!(c.task, "tweet-sentiment");
-    assert!(c.seeds.len() >= 3, "the main job reports several seeds");
+    assert_eq!(c.task, "arith");
+    assert_eq!(c.seeds, [0, 1, 2, 3, 4], "the reported seeds");
+    assert_eq!(
+        c.eval.split,
+        rlp::tasks::EvalSplit::Eval,
+        "reported on eval"
+    );
+    let main = PipelineConfig::main_job().unwrap();
+    assert_eq!(main.seeds, [0, 1, 2], "the main job: the first three");
+    assert_eq!(
+        PipelineConfig {
+            seeds: c.seeds.clone(),
+            ..main
+        },
+        c
+    );
+    // Tweet-sentiment stays one flag away.
+    let tweets = PipelineConfig::load("configs/pipeline-tweet-sentiment.toml".as_ref()).unwrap();
+    tweets.validate().unwrap();
+    assert_eq!(tweets.task, "tweet-sentiment");
     let mut bad = c.clone();
     bad.seeds = vec![1, 1];
     assert!(bad.validate().unwrap_err().to_string().contains("seeds"));

@@ -41,7 +41,7 @@ use rlp_reward::LearnedReward;
 use rlp_tasks::{Task, load_task};
 
 pub use agreement::{Agreement, pairwise_agreement};
-pub use config::{DEFAULT_CONFIG, PipelineConfig};
+pub use config::{DEFAULT_CONFIG, MAIN_JOB_SEEDS, PipelineConfig};
 pub use table::{AgreementResult, METHODS, MethodResult};
 
 use crate::runs::{load_policy, start_run_dir, write_line};

@@ -6,6 +6,7 @@ pub mod detox_data;
 pub mod dpo;
 pub mod eval;
 pub mod generate;
+pub mod outdir;
 pub mod ppo;
 pub mod reward;
 pub mod sft;

@@ -175,19 +175,7 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
             cfg.lr
         );
     }
-    if let Some(init) = &cfg.init {
-        let same = match (init.canonicalize(), cfg.out.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => init == &cfg.out,
-        };
-        if same {
-            bail!(
-                "`init` and `out` (--init, --out) both name {}: training would overwrite the \
-                 checkpoint it starts from; choose another --out",
-                cfg.out.display()
-            );
-        }
-    }
+    super::outdir::refuse_init_as_out(cfg.init.as_deref(), &cfg.out)?;
     let data = read_data(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
     let (model, tk) = load_or_build(cfg, &data, &device)?;
