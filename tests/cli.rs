@@ -1,31 +1,16 @@
 //! The `rlp` binary end to end: a short SFT run and generation from its checkpoint, and every
 //! kind of bad input ending in a clear error and a non-zero exit, never a panic.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{assert_clean_failure, rlp, stderr, tiny_sft};
 use rlp_core::ScratchDir;
-
-fn rlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlp"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 fn tmp(name: &str) -> ScratchDir {
     ScratchDir::new(&format!("cli-{name}")).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn assert_clean_failure(o: &Output, needle: &str) {
-    let e = stderr(o);
-    assert!(!o.status.success(), "expected failure, got success: {e}");
-    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
-    assert!(e.contains(needle), "error should mention `{needle}`: {e}");
 }
 
 /// `rlp COMMAND --config bad.toml` with `toml` (an unknown `key`) fails naming the file and key.
@@ -49,38 +34,6 @@ fn assert_missing_dir(command: &str, flag: &str, dir: &Path) {
         dir.join("bad-run").to_str().unwrap(),
     ]);
     assert_clean_failure(&o, "nowhere");
-}
-
-fn tiny_sft(dir: &Path) -> PathBuf {
-    let out = dir.join("model");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
-    let o = rlp(&[
-        "sft",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--steps",
-        "4",
-        "--batch-size",
-        "4",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--kv-heads",
-        "1",
-        "--ffn",
-        "64",
-        "--vocab-size",
-        "300",
-        "--max-len",
-        "64",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    out
 }
 
 /// `rlp sft --config`: the TOML sets every field, a flag overrides one, the resolved config lands

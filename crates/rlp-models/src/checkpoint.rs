@@ -255,6 +255,19 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<
             tensor: name.clone(),
             message,
         })?;
+        // Weights that hold NaN or Inf (a diverged run saved anyway) would turn every output
+        // into garbage without a word: refuse them, naming the tensor.
+        let bad = vals.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            return Err(ModelError::Checkpoint {
+                path: path.to_path_buf(),
+                tensor: name,
+                message: format!(
+                    "{bad} of its {} values are NaN or infinite (a diverged run?)",
+                    vals.len()
+                ),
+            });
+        }
         out.insert(name, (view.shape().to_vec(), vals));
     }
     Ok(out)
@@ -760,6 +773,25 @@ mod tests {
         );
         assert!(
             e.contains("data_offsets end at byte 99 of a 40-byte data section"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_naming_the_tensor() {
+        let d = tmp("nan");
+        let path = d.join("w.safetensors");
+        let tensors = vec![
+            ("a.weight".to_string(), (vec![2], vec![1.0, 2.0])),
+            (
+                "b.weight".to_string(),
+                (vec![3], vec![1.0, f32::NAN, f32::INFINITY]),
+            ),
+        ];
+        write_safetensors(&tensors, &path).unwrap();
+        let e = read_safetensors(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("b.weight") && e.contains("2 of its 3 values are NaN"),
             "{e}"
         );
     }

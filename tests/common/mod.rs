@@ -1,0 +1,60 @@
+//! What the binary's integration tests share: running `rlp`, reading its stderr, asserting a
+//! clean failure, and a tiny SFT checkpoint to point verbs at.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `rlp` binary with `args`.
+pub fn rlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlp"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+/// Its stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A non-zero exit that is not a panic, with `needle` in the message.
+pub fn assert_clean_failure(o: &Output, needle: &str) {
+    let e = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success: {e}");
+    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
+    assert!(e.contains(needle), "error should mention `{needle}`: {e}");
+}
+
+/// A 1-layer, 32-wide SFT checkpoint trained for 4 steps on toy-reverse, in `dir/model`.
+pub fn tiny_sft(dir: &Path) -> PathBuf {
+    let out = dir.join("model");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+    let o = rlp(&[
+        "sft",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--steps",
+        "4",
+        "--batch-size",
+        "4",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--heads",
+        "2",
+        "--kv-heads",
+        "1",
+        "--ffn",
+        "64",
+        "--vocab-size",
+        "300",
+        "--max-len",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
