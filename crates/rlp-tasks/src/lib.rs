@@ -4,7 +4,7 @@
 //! [`Task`] holds train and eval prompts, a gold [`RewardFn`](rlp_core::RewardFn) that plays the
 //! human, and a drift corpus; [`load_base_policy`] gives the policy each task starts from.
 //!
-//! - [`tweet_sentiment`]: the embedded default — real tweets, a shipped pretrained base decoder
+//! - [`tweet_sentiment`]: the default task of the single-method runs — real tweets, a shipped pretrained base decoder
 //!   and a gold sentiment classifier trained on human labels;
 //! - [`tweet_detox`]: continue tweets the toxicity model flags, scored by `1 − P(toxic)` of the
 //!   continuation;

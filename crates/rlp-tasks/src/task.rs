@@ -9,7 +9,8 @@ use rlp_models::{CausalLm, TextTokenizer};
 /// The names [`crate::load_task`] knows.
 pub const TASKS: &[&str] = &["tweet-sentiment", "tweet-detox", "arith", "synthetic"];
 
-/// The embedded default task.
+/// The task a single-method run (`rlp ppo`, `rlp eval`, …) uses when none is named (the RLP
+/// pipeline's main job runs `arith`).
 pub const DEFAULT_TASK: &str = "tweet-sentiment";
 
 /// A benchmark task.

@@ -1,4 +1,4 @@
-//! `tweet-sentiment`, the embedded default task: continue the first words of a real tweet so
+//! `tweet-sentiment`, the default task of the single-method runs: continue the first words of a real tweet so
 //! that the whole tweet reads as positive.
 //!
 //! Everything ships in the repository (`datasets/tweet-sentiment/README` gives provenance):
