@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{assert_clean_failure, rlp, stderr, tiny_sft};
+use common::{assert_clean_failure, rlp, stderr, tiny_sft, tiny_sft_into};
 use rlp_core::ScratchDir;
 
 fn tmp(name: &str) -> ScratchDir {
@@ -1351,46 +1351,14 @@ fn outputs_are_never_overwritten_unasked() {
     let model = tiny_sft(dir.path());
     let weights = || std::fs::read(model.join("model.safetensors")).unwrap();
     let before = weights();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
-    let sft = |extra: &[&str]| {
-        let mut args = vec![
-            "sft",
-            "--data",
-            data.to_str().unwrap(),
-            "--steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--seed",
-            "7",
-        ];
-        args.extend(extra);
-        rlp(&args)
-    };
     let m = model.to_str().unwrap();
-    let o = sft(&["--init", m, "--out", m, "--overwrite"]);
+    let o = tiny_sft_into(&model, &["--init", m, "--overwrite"]);
     assert_clean_failure(&o, "both name");
     assert_eq!(weights(), before);
-    let o = sft(&["--out", m]);
+    let o = tiny_sft_into(&model, &["--seed", "7"]);
     assert_clean_failure(&o, "already holds a run or a model");
     assert_eq!(weights(), before);
-    let o = sft(&[
-        "--out",
-        m,
-        "--overwrite",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--kv-heads",
-        "1",
-        "--ffn",
-        "64",
-        "--vocab-size",
-        "300",
-    ]);
+    let o = tiny_sft_into(&model, &["--seed", "7", "--overwrite"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(weights(), before, "--overwrite trained a new model");
 }

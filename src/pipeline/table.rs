@@ -210,24 +210,27 @@ pub fn agreement_markdown(rows: &[AgreementResult]) -> String {
     s
 }
 
+/// A result row for tests: `win` as both win-rates and the gold score, KL 1, drift 100.
+#[cfg(test)]
+pub(super) fn test_row(method: &str, seed: u64, win: f64) -> MethodResult {
+    MethodResult {
+        method: method.into(),
+        seed,
+        win_gold: win,
+        win_gold_se: 0.0,
+        win_annotators: win,
+        win_annotators_se: 0.0,
+        gold: MeanSe::of(&[win]),
+        kl: 1.0,
+        drift_ppl: Some(100.0),
+        gold_greedy: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(method: &str, seed: u64, win: f64) -> MethodResult {
-        MethodResult {
-            method: method.into(),
-            seed,
-            win_gold: win,
-            win_gold_se: 0.0,
-            win_annotators: win,
-            win_annotators_se: 0.0,
-            gold: MeanSe::of(&[win]),
-            kl: 1.0,
-            drift_ppl: Some(100.0),
-            gold_greedy: None,
-        }
-    }
+    use test_row as row;
 
     /// PPO wins 0.6 and 0.7 in two seeds: mean 65.0%, sample SD 0.0707, SE = SD/√2 = 5.0%.
     #[test]

@@ -194,20 +194,7 @@ pub fn across_runs(runs: &[LabelledRun]) -> String {
 mod tests {
     use super::*;
 
-    fn row(method: &str, seed: u64, win: f64) -> MethodResult {
-        MethodResult {
-            method: method.into(),
-            seed,
-            win_gold: win,
-            win_gold_se: 0.0,
-            win_annotators: win,
-            win_annotators_se: 0.0,
-            gold: MeanSe::of(&[win]),
-            kl: 0.0,
-            drift_ppl: None,
-            gold_greedy: None,
-        }
-    }
+    use crate::pipeline::table::test_row as row;
 
     /// PPO at 0.5 in every seed; RLP-SPG at `0.5 + d[i]` in seed `i`.
     fn run(label: &str, d: &[f64]) -> LabelledRun {

@@ -26,11 +26,11 @@ pub fn assert_clean_failure(o: &Output, needle: &str) {
     assert!(e.contains(needle), "error should mention `{needle}`: {e}");
 }
 
-/// A 1-layer, 32-wide SFT checkpoint trained for 4 steps on toy-reverse, in `dir/model`.
-pub fn tiny_sft(dir: &Path) -> PathBuf {
-    let out = dir.join("model");
+/// `rlp sft` of a 1-layer, 32-wide model for 4 steps on toy-reverse into `out`, with `extra`
+/// arguments appended (later flags override earlier ones).
+pub fn tiny_sft_into(out: &Path, extra: &[&str]) -> Output {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
-    let o = rlp(&[
+    let mut args = vec![
         "sft",
         "--data",
         data.to_str().unwrap(),
@@ -54,7 +54,15 @@ pub fn tiny_sft(dir: &Path) -> PathBuf {
         "300",
         "--max-len",
         "64",
-    ]);
+    ];
+    args.extend(extra);
+    rlp(&args)
+}
+
+/// A tiny SFT checkpoint ([`tiny_sft_into`]) in `dir/model`.
+pub fn tiny_sft(dir: &Path) -> PathBuf {
+    let out = dir.join("model");
+    let o = tiny_sft_into(&out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
