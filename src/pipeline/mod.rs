@@ -403,34 +403,30 @@ fn run_seed(
     if let Some(r_control) = &r_control {
         retrained.insert(0, ("Retrain-D", r_control));
     }
+    // All pairs within each prompt's n samples of P (the texts retraining saw, without gold
+    // labels; many more pairs than the eval samples give) and, with `sft_too`, of the SFT
+    // model's samples on the same prompts. r's agreement on each is the same for every
+    // retraining, so it is measured once.
+    let mut all_pairs = vec![("P (π₁, all pairs)", &samples)];
+    if let Some(sft_samples) = &sft_samples {
+        all_pairs.push(("SFT on P's prompts (all pairs)", sft_samples));
+    }
+    let r_on_all_pairs = timings.time("judging", || {
+        all_pairs
+            .iter()
+            .map(|(_, texts)| rundir::agreement_on_samples(&s.r, &memo, unlabelled, texts))
+            .collect::<Result<Vec<_>>>()
+    })?;
     for (method, r_hat) in retrained {
-        // All pairs within each prompt's n samples of P: the texts retraining saw (without
-        // gold labels), many more pairs than the eval samples give.
-        let (before, after) = timings.time("judging", || -> Result<_> {
-            Ok((
-                rundir::agreement_on_samples(&s.r, &memo, unlabelled, &samples)?,
-                rundir::agreement_on_samples(r_hat, &memo, unlabelled, &samples)?,
-            ))
-        })?;
-        agreement.push(AgreementResult {
-            method: method.into(),
-            seed,
-            samples: "P (π₁, all pairs)".into(),
-            before,
-            after,
-        });
-        if let Some(sft_samples) = &sft_samples {
-            let (before, after) = timings.time("judging", || -> Result<_> {
-                Ok((
-                    rundir::agreement_on_samples(&s.r, &memo, unlabelled, sft_samples)?,
-                    rundir::agreement_on_samples(r_hat, &memo, unlabelled, sft_samples)?,
-                ))
+        for ((name, texts), before) in all_pairs.iter().zip(&r_on_all_pairs) {
+            let after = timings.time("judging", || {
+                rundir::agreement_on_samples(r_hat, &memo, unlabelled, texts)
             })?;
             agreement.push(AgreementResult {
                 method: method.into(),
                 seed,
-                samples: "SFT on P's prompts (all pairs)".into(),
-                before,
+                samples: (*name).into(),
+                before: *before,
                 after,
             });
         }

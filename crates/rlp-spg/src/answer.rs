@@ -6,11 +6,9 @@
 //! The answer is read by [`rlp_core::answer::final_answer`] (the first `The answer is N.` line).
 //! A response with no readable answer means nothing definite, so it is a cluster of its own.
 
-use std::collections::HashMap;
-
 use rlp_core::answer::final_answer;
 
-use crate::cluster::SemanticClusterer;
+use crate::cluster::{SemanticClusterer, cluster_by_key};
 use crate::error::Result;
 
 /// Responses with the same final answer share a cluster; a response without one is a
@@ -31,22 +29,7 @@ impl SemanticClusterer for AnswerClusterer {
     }
 
     fn cluster(&mut self, _prompt: &str, responses: &[String]) -> Result<Vec<usize>> {
-        // Ids in order of first appearance: an unseen answer, or no answer, takes the next one.
-        let mut ids: HashMap<i64, usize> = HashMap::new();
-        let mut next = 0;
-        Ok(responses
-            .iter()
-            .map(|r| {
-                let id = match final_answer(r) {
-                    Some(a) => *ids.entry(a).or_insert(next),
-                    None => next,
-                };
-                if id == next {
-                    next += 1;
-                }
-                id
-            })
-            .collect())
+        Ok(cluster_by_key(responses, final_answer))
     }
 }
 

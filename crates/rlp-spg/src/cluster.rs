@@ -55,6 +55,30 @@ pub fn canonical_ids(ids: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// Canonical cluster ids ([`canonical_ids`]) by a key: items with equal `Some` keys share a
+/// cluster, and an item whose key is `None` (nothing definite to compare) is a cluster of its
+/// own. What the answer and normalised-text clusterers share.
+pub fn cluster_by_key<K: std::hash::Hash + Eq>(
+    items: &[String],
+    key: impl Fn(&str) -> Option<K>,
+) -> Vec<usize> {
+    let mut ids: HashMap<K, usize> = HashMap::new();
+    let mut next = 0;
+    items
+        .iter()
+        .map(|item| {
+            let id = match key(item) {
+                Some(k) => *ids.entry(k).or_insert(next),
+                None => next,
+            };
+            if id == next {
+                next += 1;
+            }
+            id
+        })
+        .collect()
+}
+
 /// Sizes of the clusters of canonical ids ([`canonical_ids`]): `sizes[c]` = members of `c`.
 pub fn cluster_sizes(ids: &[usize]) -> Vec<usize> {
     let ids = canonical_ids(ids);

@@ -3,9 +3,7 @@
 //! sentence encoder or an NLI model would be out of place. A cheap stand-in for the bidirectional
 //! entailment RLP-SPG clusters with (Lang et al., NAACL 2024, §3.3).
 
-use std::collections::HashMap;
-
-use crate::cluster::SemanticClusterer;
+use crate::cluster::{SemanticClusterer, cluster_by_key};
 use crate::error::Result;
 
 /// The normal form of a text: lowercased, every character that is neither alphanumeric nor
@@ -39,14 +37,7 @@ impl SemanticClusterer for NormalizedTextClusterer {
     }
 
     fn cluster(&mut self, _prompt: &str, responses: &[String]) -> Result<Vec<usize>> {
-        let mut ids: HashMap<String, usize> = HashMap::new();
-        Ok(responses
-            .iter()
-            .map(|r| {
-                let next = ids.len();
-                *ids.entry(normalize(r)).or_insert(next)
-            })
-            .collect())
+        Ok(cluster_by_key(responses, |r| Some(normalize(r))))
     }
 }
 
