@@ -226,7 +226,7 @@ fn train_proxy(args: &Args, base: &Path, layers: usize, dir: &Path) -> Result<Pr
         args.study.seed,
         args.study.backend,
     );
-    let outcome = train(&cfg)?;
+    let outcome = train(&cfg, false)?;
     let Some(eval) = outcome.eval else {
         bail!("no held-out evaluation of {}", dir.display());
     };

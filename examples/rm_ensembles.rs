@@ -271,7 +271,7 @@ fn member(args: &Args, data: &Path, seed: u64, index: usize) -> Result<Member> {
                 seed,
                 args.study.backend,
             );
-            let outcome = train(&cfg)?;
+            let outcome = train(&cfg, false)?;
             let Some(eval) = outcome.eval else {
                 bail!("no held-out evaluation of {}", dir.display());
             };

@@ -29,10 +29,11 @@ use anyhow::{Context, Result, bail};
 use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::models::checkpoint::StoreDtype;
+use rlp::models::pretrained::save_parts;
 use rlp::models::{TextTokenizer, checkpoint, weighted_average};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
 use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
-use rlp::runs::sft::{SftConfig, run as run_sft, save_dir};
+use rlp::runs::sft::{SftConfig, run as run_sft};
 use rlp::runs::study::{run_arm, study_eval, study_ppo};
 
 /// What the command line sets.
@@ -125,17 +126,20 @@ fn sft(args: &Args, corpus: &Path, seed: u64) -> Result<PathBuf> {
         return Ok(dir);
     }
     eprintln!("== SFT seed {seed} → {}", dir.display());
-    let report = run_sft(&SftConfig {
-        data: corpus.to_path_buf(),
-        out: dir.clone(),
-        init: Some(rlp::tasks::tweet_sentiment::models_dir().join("base")),
-        max_len: 64,
-        steps: args.sft_steps,
-        batch_size: 32,
-        lr: 5e-4,
-        seed,
-        ..Default::default()
-    })?;
+    let report = run_sft(
+        &SftConfig {
+            data: corpus.to_path_buf(),
+            out: dir.clone(),
+            init: Some(rlp::tasks::tweet_sentiment::models_dir().join("base")),
+            max_len: 64,
+            steps: args.sft_steps,
+            batch_size: 32,
+            lr: 5e-4,
+            seed,
+            ..Default::default()
+        },
+        false,
+    )?;
     eprintln!(
         "   loss {:.3} → {:.3} ({} tweets, {} skipped)",
         report.first_loss, report.final_loss, report.examples, report.skipped
@@ -151,7 +155,7 @@ fn save_soup(first: &Path, second: &Path, alpha: f64, dir: &Path) -> Result<Path
     let b = checkpoint::load(second, &device)?;
     let soup = weighted_average(&[&a, &b], &[alpha, 1.0 - alpha])?;
     let tokenizer = TextTokenizer::load(first.join("tokenizer.json"))?;
-    save_dir(&soup, &tokenizer, dir, StoreDtype::F32)?;
+    save_parts(&soup, &tokenizer, dir, StoreDtype::F32)?;
     Ok(dir.to_path_buf())
 }
 

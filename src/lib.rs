@@ -26,6 +26,7 @@ pub use rlp_policy_opt as policy;
 pub use rlp_reward as reward;
 pub use rlp_spg as spg;
 pub use rlp_tasks as tasks;
+pub use rlp_train as train;
 
 pub mod pipeline;
 pub mod runs;

@@ -10,9 +10,10 @@ use rlp::core::jsonl::{read_jsonl, write_jsonl};
 use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::PromptStyle;
-use rlp::runs::outdir::{self, Existing};
 use rlp::runs::{generate, sft};
 use rlp::tasks::EvalSplit;
+use rlp::train::Existing;
+use rlp::train::run_dir as outdir;
 
 /// Embedded default data: the `toy-reverse` task shipped in `datasets/toy-reverse/`.
 const TOY_TRAIN: &str = include_str!("../datasets/toy-reverse/train.jsonl");
@@ -130,6 +131,16 @@ struct OverwriteFlag {
     /// Replace --out when it already holds a run or a model (without it, that is an error).
     #[arg(long)]
     overwrite: bool,
+}
+
+/// `--resume`, shared by the training verbs that write `checkpoint-N`.
+#[derive(clap::Args, Clone, Copy)]
+struct ResumeFlag {
+    /// Continue the run in --out from its newest complete checkpoint-N (see --save-every):
+    /// weights, optimiser, data position and metrics; the result is bit-identical to an
+    /// uninterrupted run.
+    #[arg(long, conflicts_with = "overwrite")]
+    resume: bool,
 }
 
 /// The flags `rlp eval`, `rlp bon` and `rlp dpo` share; each overrides its config field.
@@ -396,6 +407,12 @@ struct ClassifierTrainArgs {
     /// Backend: flex, ndarray, wgpu, cuda[:N].
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// Save a resumable checkpoint-N (a loadable classifier) every N steps (0: only the final
+    /// model).
+    #[arg(long, default_value_t = 0)]
+    save_every: usize,
+    #[command(flatten)]
+    resume: ResumeFlag,
 }
 
 #[derive(Subcommand)]
@@ -502,6 +519,12 @@ struct RewardTrainArgs {
     /// Backend: flex, ndarray, wgpu, cuda[:N].
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// Save a resumable checkpoint-N (a loadable reward model) every N steps (0: only the
+    /// final model).
+    #[arg(long, default_value_t = 0)]
+    save_every: usize,
+    #[command(flatten)]
+    resume: ResumeFlag,
 }
 
 fn parse_overlong(s: &str) -> Result<rlp::reward::Overlong, String> {
@@ -577,9 +600,11 @@ struct SftArgs {
     /// Backend: flex, ndarray, wgpu, cuda[:N] [default: flex].
     #[arg(long)]
     backend: Option<String>,
-    /// Save a checkpoint every N steps (0: only at the end) [default: 0].
+    /// Save a resumable checkpoint-N every N steps (0: only the final model) [default: 0].
     #[arg(long)]
     save_every: Option<usize>,
+    #[command(flatten)]
+    resume: ResumeFlag,
     /// Storage type of the saved weights: f32, f16 or bf16 (half the size) [default: f32].
     #[arg(long, value_parser = parse_store_dtype)]
     save_dtype: Option<rlp::models::checkpoint::StoreDtype>,
@@ -667,14 +692,14 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let (out, existing) = out_dir(out, "runs/demo", out_flag);
             let backend = backend(&b)?;
-            outdir::run_in(&out.clone(), existing, false, || demo(out, backend, steps))
+            outdir::run_in(&out.clone(), existing, false, |_| demo(out, backend, steps))
         }
         Command::Sft(a) => {
-            let flag = a.out_flag;
+            let (flag, a_resume) = (a.out_flag, a.resume.resume);
             let cfg = sft_config(a)?;
             outdir::refuse_init_as_out(cfg.init.as_deref(), &cfg.out)?;
-            let existing = Existing::from_flags(flag.overwrite, false);
-            let r = outdir::run_in(&cfg.out, existing, false, || sft::run(&cfg))?;
+            let existing = Existing::from_flags(flag.overwrite, a_resume);
+            let r = outdir::run_in(&cfg.out, existing, true, |_| sft::run(&cfg, a_resume))?;
             println!(
                 "sft: {} examples ({} skipped), {} params, loss {:.4} → {:.4}, {:.0} tokens/s; saved to {}",
                 r.examples,
@@ -861,7 +886,7 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
         c.task, c.seeds, c.backend
     );
     let (out, existing) = out_dir(a.out, "runs/pipeline", a.out_flag);
-    let r = outdir::run_in(&out, existing, false, || run_pipeline(&c, &out))?;
+    let r = outdir::run_in(&out, existing, false, |_| run_pipeline(&c, &out))?;
     println!("\n{}", r.table);
     println!(
         "Reward-model agreement with gold on policy samples, before (r) and after (r̂) retraining:\n"
@@ -914,7 +939,7 @@ fn ppo(a: PpoArgs) -> Result<()> {
     }
     let t = Instant::now();
     let existing = Existing::from_flags(a.out_flag.overwrite, a.resume);
-    let r = outdir::run_in(&a.out, existing, true, || run_ppo(&c, &a.out, a.resume))?;
+    let r = outdir::run_in(&a.out, existing, true, |_| run_ppo(&c, &a.out, a.resume))?;
     let (first, last) = (&r.evals[0].1, &r.evals[r.evals.len() - 1].1);
     println!(
         "ppo: {} iterations in {:.1} min; gold {:.3} → {:.3} (± {:.3}), KL {:.2}; report in {}",
@@ -948,7 +973,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         c.eval_prompts = v;
     }
     let existing = Existing::from_flags(overwrite, false);
-    let o = outdir::run_in(&a.out, existing, false, || run_eval(&c, &a.out))?;
+    let o = outdir::run_in(&a.out, existing, false, |_| run_eval(&c, &a.out))?;
     let s = &o.summary;
     println!(
         "eval: gold {:.3} ± {:.3} (base {:.3}){}  KL {:.2}  drift ppl {}  win-rate {:.3} ± {:.3} \
@@ -986,7 +1011,7 @@ fn bon(a: BonArgs) -> Result<()> {
         c.prompts = v;
     }
     let existing = Existing::from_flags(overwrite, false);
-    let points = outdir::run_in(&a.out, existing, false, || run_bon(&c, &a.out))?;
+    let points = outdir::run_in(&a.out, existing, false, |_| run_bon(&c, &a.out))?;
     let (first, last) = (&points[0], &points[points.len() - 1]);
     println!(
         "bon: n = 1 → {}: gold {:.3} → {:.3} (± {:.3}), proxy {:.3} → {:.3}, KL {:.2}; report \
@@ -1025,7 +1050,7 @@ fn dpo(a: DpoArgs) -> Result<()> {
         c.dpo.epochs = v;
     }
     let existing = Existing::from_flags(overwrite, false);
-    let o = outdir::run_in(&a.out, existing, false, || run_dpo(&c, &a.out))?;
+    let o = outdir::run_in(&a.out, existing, false, |_| run_dpo(&c, &a.out))?;
     let t = &o.train;
     println!(
         "dpo: {} steps on {} pairs in {:.1} s; last epoch loss {:.4}, margin {:.3}, accuracy \
@@ -1094,7 +1119,8 @@ fn reward(c: RewardCommand) -> Result<()> {
         }
         RewardCommand::Train(a) => {
             outdir::refuse_init_as_out(Some(&a.init), &a.out)?;
-            let existing = Existing::from_flags(a.out_flag.overwrite, false);
+            let resume = a.resume.resume;
+            let existing = Existing::from_flags(a.out_flag.overwrite, resume);
             let cfg = run::RewardTrainConfig {
                 data: a.data,
                 eval: a.eval,
@@ -1113,8 +1139,9 @@ fn reward(c: RewardCommand) -> Result<()> {
                 },
                 seed: a.seed,
                 backend: backend(&a.backend)?,
+                save_every: a.save_every,
             };
-            let r = outdir::run_in(&cfg.out, existing, false, || run::train(&cfg))?;
+            let r = outdir::run_in(&cfg.out, existing, true, |_| run::train(&cfg, resume))?;
             println!(
                 "reward train: {} pairs, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
                 r.train.pairs,
@@ -1154,7 +1181,8 @@ fn classifier(c: ClassifierCommand) -> Result<()> {
     match c {
         ClassifierCommand::Train(a) => {
             outdir::refuse_init_as_out(Some(&a.init), &a.out)?;
-            let existing = Existing::from_flags(a.out_flag.overwrite, false);
+            let resume = a.resume.resume;
+            let existing = Existing::from_flags(a.out_flag.overwrite, resume);
             let classifier_run = run::ClassifierRun {
                 data: a.data,
                 eval: a.eval,
@@ -1173,8 +1201,11 @@ fn classifier(c: ClassifierCommand) -> Result<()> {
                 save_dtype: a.save_dtype,
                 seed: a.seed,
                 backend: backend(&a.backend)?,
+                save_every: a.save_every,
             };
-            let r = outdir::run_in(&a.out, existing, false, || run::train(&classifier_run))?;
+            let r = outdir::run_in(&a.out, existing, true, |_| {
+                run::train(&classifier_run, resume)
+            })?;
             println!(
                 "classifier train: {} texts ({} empty skipped, {} truncated), {:.2}M parameters, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
                 r.train.examples,
@@ -1262,7 +1293,7 @@ fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
         steps,
         ..Default::default()
     };
-    let r = sft::run(&cfg)?;
+    let r = sft::run(&cfg, false)?;
     println!(
         "trained {} params on {} examples: loss {:.4} → {:.4}, {:.0} tokens/s",
         r.params, r.examples, r.first_loss, r.final_loss, r.tokens_per_sec

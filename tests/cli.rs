@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{assert_clean_failure, rlp, stderr, tiny_sft, tiny_sft_into};
+use common::{assert_clean_failure, rlp, stderr, tiny_sft, tiny_sft_into, write_pairs};
 use rlp_core::ScratchDir;
 
 fn tmp(name: &str) -> ScratchDir {
@@ -303,20 +303,6 @@ fn bad_input_is_a_clear_error() {
     assert_clean_failure(&o, "config.json");
 }
 
-/// Preference JSONL over toy-reverse-like words: the chosen side says "a" more often.
-fn write_pairs(path: &Path, n: usize, offset: usize) {
-    let lines: Vec<String> = (0..n)
-        .map(|i| {
-            let k = (i + offset) % 3 + 1;
-            let chosen = " a".repeat(k + 1) + " b";
-            let rejected = " b".repeat(k + 1) + " a";
-            serde_json::json!({"prompt": "reverse: a b =>", "chosen": chosen, "rejected": rejected})
-                .to_string()
-        })
-        .collect();
-    std::fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
 #[test]
 fn reward_label_train_eval() {
     let dir = tmp("reward");
@@ -532,20 +518,9 @@ fn classifier_train_eval() {
     let dir = tmp("classifier");
     let policy = tiny_sft(dir.path());
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    // Digit strings labelled by their first digit's parity.
-    let write = |path: &Path, n: usize, offset: usize| {
-        let lines: Vec<String> = (0..n)
-            .map(|i| {
-                let x = i + offset;
-                let label = if x % 2 == 0 { "even" } else { "odd" };
-                format!("{{\"text\":\"{} 123\",\"label\":\"{label}\"}}", x % 10)
-            })
-            .collect();
-        std::fs::write(path, lines.join("\n") + "\n").unwrap();
-    };
     let (train, test) = (dir.join("train.jsonl"), dir.join("test.jsonl"));
-    write(&train, 40, 0);
-    write(&test, 10, 3);
+    common::write_labelled(&train, 40, 0);
+    common::write_labelled(&test, 10, 3);
     let out = dir.join("clf");
     let o = rlp(&[
         "classifier",

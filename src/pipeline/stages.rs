@@ -13,7 +13,7 @@ use rlp_models::{CausalLm, TextTokenizer, generate_text};
 use rlp_policy_opt::best_of_n;
 use rlp_reward::{
     LabelConfig, LabelReport, LearnedReward, RewardModel, RmTrainConfig, RmTrainReport,
-    label_pairs, train_reward_model,
+    label_pairs, reward_trainer, train::report_of,
 };
 use rlp_tasks::Task;
 
@@ -21,7 +21,8 @@ use super::config::{PipelineConfig, PreferenceConfig};
 use crate::runs::ppo::{AnchorSpec, PpoRunConfig, PpoRunReport, run_ppo};
 pub use crate::runs::reward::NormSet;
 use crate::runs::reward::normalize_saved;
-use crate::runs::{StepLog, progress_bar};
+use crate::runs::{StepProgress, progress_bar, write_config};
+use rlp_train::{DriveOptions, RunDir, Trainer, drive};
 
 /// Rows per generation batch (the progress bar advances per batch).
 const GENERATION_CHUNK: usize = 128;
@@ -101,9 +102,14 @@ pub fn train_rm(
     plain: &Device,
     norm: Option<&NormSet>,
 ) -> Result<(LearnedReward, RmTrainReport)> {
-    let mut log = StepLog::start(dir, "reward_config.json", cfg)?;
-    let (model, report) = train_reward_model(model, tokenizer, pairs, cfg, &mut |s| log.step(s))?;
-    log.finish()?;
+    let run = RunDir::new(dir);
+    write_config(&run, "reward_config.json", cfg)?;
+    let start = std::time::Instant::now();
+    let (mut trainer, data) = reward_trainer(model, tokenizer, pairs, cfg)?;
+    let mut bar = StepProgress::new(trainer.total_steps());
+    drive(&mut trainer, &run, DriveOptions::default(), &mut [&mut bar])?;
+    bar.finish();
+    let (model, report) = report_of(trainer, data, start.elapsed().as_secs_f64());
     let reward = save_rm(&model, tokenizer, dir, plain, norm)?;
     Ok((reward, report))
 }

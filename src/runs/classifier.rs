@@ -16,12 +16,13 @@ use rlp_core::{BackendSpec, LabelledText, SeededRng};
 use rlp_models::checkpoint::{self, StoreDtype};
 use rlp_models::{TextTokenizer, grow_depth};
 use rlp_reward::{
-    ClassifierEvalReport, ClassifierTrainConfig, ClassifierTrainReport, SequenceClassifier,
-    evaluate_classifier, train_classifier,
+    ClassifierEvalReport, ClassifierTrainConfig, ClassifierTrainReport, ClassifierTrainer,
+    RewardError, SequenceClassifier, classifier_report, classifier_trainer, evaluate_classifier,
 };
+use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
-use super::StepLog;
+use super::{StepProgress, write_config};
 
 /// Every setting of `rlp classifier train`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,29 @@ pub struct ClassifierRun {
     pub seed: u64,
     /// Backend.
     pub backend: BackendSpec,
+    /// Save a resumable `checkpoint-N` (with a loadable classifier) every this many steps (0:
+    /// only the final model).
+    #[serde(default)]
+    pub save_every: usize,
+}
+
+/// Saves the classifier and its tokenizer into every checkpoint, so each loads on its own.
+struct SaveClassifier<'a> {
+    tokenizer: &'a TextTokenizer,
+    dtype: StoreDtype,
+}
+
+impl Callback<ClassifierTrainer> for SaveClassifier<'_> {
+    fn on_checkpoint(
+        &mut self,
+        t: &ClassifierTrainer,
+        _: usize,
+        dir: &Path,
+    ) -> Result<(), RewardError> {
+        t.model().save_as(dir, self.dtype)?;
+        self.tokenizer.save(dir.join("tokenizer.json"))?;
+        Ok(())
+    }
 }
 
 /// What `rlp classifier train` reports.
@@ -59,8 +83,9 @@ pub struct ClassifierOutcome {
     pub eval: Option<ClassifierEvalReport>,
 }
 
-/// Trains a classifier; leaves it in `run.out`.
-pub fn train(run: &ClassifierRun) -> Result<ClassifierOutcome> {
+/// Trains a classifier; leaves it in `run.out`. With `resume`, continues from the newest
+/// `checkpoint-N` there and ends with the weights an uninterrupted run would have.
+pub fn train(run: &ClassifierRun, resume: bool) -> Result<ClassifierOutcome> {
     let data: Vec<LabelledText> = read_jsonl(&run.data)?;
     let eval_data: Option<Vec<LabelledText>> = match &run.eval {
         Some(p) => Some(read_jsonl(p)?),
@@ -89,10 +114,24 @@ pub fn train(run: &ClassifierRun) -> Result<ClassifierOutcome> {
         .max_len
         .min(model.backbone.config.max_position_embeddings);
 
-    let mut log = StepLog::start(&run.out, "classifier_config.json", run)?;
-    let (model, report) = train_classifier(model, &tk, &data, &cfg, &mut |s| log.step(s))
+    let dir = RunDir::new(&run.out);
+    let start = std::time::Instant::now();
+    let (mut trainer, counts) = classifier_trainer(model, &tk, &data, &cfg)
         .with_context(|| format!("training on {}", run.data.display()))?;
-    log.finish()?;
+    write_config(&dir, "classifier_config.json", run)?;
+    let mut bar = StepProgress::new(trainer.total_steps());
+    let mut save = SaveClassifier {
+        tokenizer: &tk,
+        dtype: run.save_dtype,
+    };
+    let options = DriveOptions {
+        checkpoint_every: run.save_every,
+        resume,
+    };
+    drive(&mut trainer, &dir, options, &mut [&mut bar, &mut save])
+        .with_context(|| format!("training on {}", run.data.display()))?;
+    bar.finish();
+    let (model, report) = classifier_report(trainer, counts, start.elapsed().as_secs_f64());
     model.save_as(&run.out, run.save_dtype)?;
     tk.save(run.out.join("tokenizer.json"))?;
     let eval = match (&eval_data, &run.eval) {

@@ -6,7 +6,6 @@ pub mod detox_data;
 pub mod dpo;
 pub mod eval;
 pub mod generate;
-pub mod outdir;
 pub mod ppo;
 pub mod reward;
 pub mod sft;
@@ -17,10 +16,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use rlp_core::MetricsSink;
 use rlp_models::{CausalLm, TextTokenizer, checkpoint};
-use rlp_reward::{LearnedReward, StepInfo};
+use rlp_reward::LearnedReward;
 use rlp_tasks::{Task, load_base_policy};
+use rlp_train::{Callback, RunDir, StepInfo, Trainer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -102,52 +101,45 @@ pub(crate) fn progress_bar(total: usize) -> ProgressBar {
     bar
 }
 
-/// A run directory's per-step record of a trainer that reports [`StepInfo`]: a progress bar
-/// showing loss and accuracy, and `metrics.jsonl` (loss, accuracy, learning rate per step).
-pub(crate) struct StepLog {
+/// The progress bar of a trainer that reports [`StepInfo`] (loss, and accuracy where the
+/// method has one), as a driver callback; `metrics.jsonl` is the driver's.
+pub(crate) struct StepProgress {
     bar: ProgressBar,
-    metrics: MetricsSink,
-    error: Option<rlp_core::CoreError>,
 }
 
-impl StepLog {
-    /// Creates `out`, writes `config` to `out/config_file`, and starts a fresh `metrics.jsonl`.
-    pub(crate) fn start(
-        out: &Path,
-        config_file: &str,
-        config: &impl serde::Serialize,
-    ) -> Result<Self> {
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-        std::fs::write(out.join(config_file), serde_json::to_string_pretty(config)?)?;
-        let path = out.join("metrics.jsonl");
-        let _ = std::fs::remove_file(&path);
-        Ok(Self {
-            bar: progress_bar(0),
-            metrics: MetricsSink::open(&path)?,
-            error: None,
-        })
-    }
-
-    /// Records one step (a failed metrics write is kept and returned by [`Self::finish`]).
-    pub(crate) fn step(&mut self, s: &StepInfo) {
-        self.bar.set_length(s.total as u64);
-        self.bar.set_position(s.step as u64);
-        self.bar
-            .set_message(format!("loss {:.4}  acc {:.2}", s.loss, s.accuracy));
-        if let Err(e) = self.metrics.log(
-            s.step as u64,
-            &[("loss", s.loss), ("accuracy", s.accuracy), ("lr", s.lr)],
-        ) {
-            self.error.get_or_insert(e);
+impl StepProgress {
+    /// A bar over `total` steps.
+    pub(crate) fn new(total: usize) -> Self {
+        Self {
+            bar: progress_bar(total),
         }
     }
 
-    /// Clears the bar; the first metrics error, if any.
-    pub(crate) fn finish(self) -> Result<()> {
+    /// Clears the bar.
+    pub(crate) fn finish(self) {
         self.bar.finish_and_clear();
-        match self.error {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
     }
+}
+
+impl<T: Trainer<Stats = StepInfo>> Callback<T> for StepProgress {
+    fn on_step(&mut self, _: &T, step: usize, s: &StepInfo) -> Result<(), T::Error> {
+        self.bar.set_position(step as u64);
+        let acc = if s.accuracy.is_nan() {
+            String::new()
+        } else {
+            format!("  acc {:.2}", s.accuracy)
+        };
+        self.bar.set_message(format!("loss {:.4}{acc}", s.loss));
+        Ok(())
+    }
+}
+
+/// Writes a run's resolved settings as pretty JSON to `run/name`, atomically.
+pub(crate) fn write_config(run: &RunDir, name: &str, config: &impl Serialize) -> Result<()> {
+    run.create()?;
+    rlp_train::run_dir::write_atomic(
+        &run.join(name),
+        serde_json::to_string_pretty(config)?.as_bytes(),
+    )?;
+    Ok(())
 }

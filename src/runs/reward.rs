@@ -10,17 +10,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{StepLog, progress_bar as bar};
+use super::{StepProgress, progress_bar as bar, write_config};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use rlp_core::jsonl::{read_jsonl, write_jsonl};
 use rlp_core::{BackendSpec, PreferencePair, SeededRng};
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
 use rlp_reward::{
-    EvalReport, LabelConfig, LabelReport, LearnedReward, Overlong, ProbeConfig, RewardModel,
-    RmTrainConfig, RmTrainReport, Trainable, encode_pairs, evaluate, sample_and_label, train_probe,
-    train_reward_model,
+    EvalReport, LabelConfig, LabelReport, LearnedReward, Overlong, ProbeConfig, RewardError,
+    RewardModel, RmTrainConfig, RmTrainReport, RmTrainer, Trainable, encode_pairs, evaluate,
+    reward_trainer, sample_and_label, train::report_of, train_probe,
 };
+use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
 /// Every setting of `rlp reward train`.
@@ -42,6 +43,10 @@ pub struct RewardTrainConfig {
     pub seed: u64,
     /// Backend.
     pub backend: BackendSpec,
+    /// Save a resumable `checkpoint-N` (with a loadable reward model) every this many steps
+    /// (0: only the final model).
+    #[serde(default)]
+    pub save_every: usize,
 }
 
 impl RewardTrainConfig {
@@ -72,7 +77,22 @@ impl RewardTrainConfig {
             },
             seed,
             backend,
+            save_every: 0,
         }
+    }
+}
+
+/// Saves the reward model and its tokenizer into every checkpoint, so each loads as a reward
+/// model directory.
+struct SaveRewardModel<'a> {
+    tokenizer: &'a TextTokenizer,
+}
+
+impl Callback<RmTrainer> for SaveRewardModel<'_> {
+    fn on_checkpoint(&mut self, t: &RmTrainer, _: usize, dir: &Path) -> Result<(), RewardError> {
+        t.model().save(dir)?;
+        self.tokenizer.save(dir.join("tokenizer.json"))?;
+        Ok(())
     }
 }
 
@@ -149,8 +169,9 @@ pub fn normalize_saved(dir: &Path, device: &Device, norm: &NormSet) -> Result<Le
     load()
 }
 
-/// Trains a reward model; leaves it in `cfg.out`.
-pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
+/// Trains a reward model; leaves it in `cfg.out`. With `resume`, continues from the newest
+/// `checkpoint-N` in `cfg.out` and ends with the weights an uninterrupted run would have.
+pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome> {
     let pairs: Vec<PreferencePair> = read_jsonl(&cfg.data)?;
     let eval_pairs: Option<Vec<PreferencePair>> = match &cfg.eval {
         Some(p) => Some(read_jsonl(p)?),
@@ -174,10 +195,21 @@ pub fn train(cfg: &RewardTrainConfig) -> Result<RewardTrainOutcome> {
         return probe(cfg, model, &tk, &pairs, eval_pairs.as_deref(), &train_cfg);
     }
 
-    let mut log = StepLog::start(&cfg.out, "reward_config.json", cfg)?;
-    let (model, report) = train_reward_model(model, &tk, &pairs, &train_cfg, &mut |s| log.step(s))
+    let run = RunDir::new(&cfg.out);
+    let start = std::time::Instant::now();
+    let (mut trainer, data) = reward_trainer(model, &tk, &pairs, &train_cfg)
         .with_context(|| format!("training on {}", cfg.data.display()))?;
-    log.finish()?;
+    write_config(&run, "reward_config.json", cfg)?;
+    let mut bar = StepProgress::new(trainer.total_steps());
+    let mut save = SaveRewardModel { tokenizer: &tk };
+    let options = DriveOptions {
+        checkpoint_every: cfg.save_every,
+        resume,
+    };
+    drive(&mut trainer, &run, options, &mut [&mut bar, &mut save])
+        .with_context(|| format!("training on {}", cfg.data.display()))?;
+    bar.finish();
+    let (model, report) = report_of(trainer, data, start.elapsed().as_secs_f64());
     if report.skipped.skipped() + report.skipped.truncated > 0 {
         eprintln!("{}: {}", cfg.data.display(), report.skipped);
     }

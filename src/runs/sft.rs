@@ -3,16 +3,20 @@
 //! The run directory receives `config.json`, `model.safetensors`, `tokenizer.json` (the given
 //! one, or a byte-level BPE trained on the data), `sft_config.json` and `metrics.jsonl`.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use rlp_core::jsonl::read_jsonl;
-use rlp_core::{BackendSpec, MetricsSink, PromptResponse, SeededRng};
+use rlp_core::{BackendSpec, PromptResponse, SeededRng};
 use rlp_models::checkpoint::StoreDtype;
-use rlp_models::optim::warmup_linear_decay;
-use rlp_models::{
-    CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, checkpoint, collate_sft,
+use rlp_models::pretrained::save_parts;
+use rlp_models::{CausalLm, LlamaConfig, Pretrained, TextTokenizer, checkpoint};
+use rlp_train::run_dir::write_atomic;
+use rlp_train::{
+    Callback, DriveOptions, RunDir, SftPlan, SftTrainer, StepInfo, TrainError, drive, sft_trainer,
 };
 use serde::{Deserialize, Serialize};
 
@@ -161,8 +165,36 @@ pub fn read_data(path: &Path) -> Result<Vec<PromptResponse>> {
     Ok(read_jsonl(path)?)
 }
 
-/// Runs SFT end to end; returns the report and leaves the checkpoint in `cfg.out`.
-pub fn run(cfg: &SftConfig) -> Result<SftReport> {
+/// The callback of an SFT run: the progress bar (loss and response tokens per second), and in
+/// every checkpoint the model as a loadable directory with its tokenizer.
+struct SftProgress<'a> {
+    bar: indicatif::ProgressBar,
+    tokenizer: &'a TextTokenizer,
+    dtype: StoreDtype,
+    tokens: Rc<Cell<usize>>,
+    start: Instant,
+}
+
+impl Callback<SftTrainer> for SftProgress<'_> {
+    fn on_step(&mut self, _: &SftTrainer, step: usize, s: &StepInfo) -> Result<(), TrainError> {
+        let tps = self.tokens.get() as f64 / self.start.elapsed().as_secs_f64();
+        self.bar.set_position(step as u64);
+        self.bar
+            .set_message(format!("loss {:.4}  {tps:.0} tok/s", s.loss));
+        Ok(())
+    }
+
+    fn on_checkpoint(&mut self, t: &SftTrainer, _: usize, dir: &Path) -> Result<(), TrainError> {
+        save_parts(t.model(), self.tokenizer, dir, self.dtype)?;
+        Ok(())
+    }
+}
+
+/// Runs SFT as `cfg` says into `cfg.out` (claimed by the caller); with `resume`, continues
+/// from the newest `checkpoint-N` there (model, optimiser, data position) and ends with the
+/// weights an uninterrupted run would have. Leaves the model in `cfg.out`.
+pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
+    let run = &RunDir::new(&cfg.out);
     if cfg.data.as_os_str().is_empty() {
         bail!("no training data: set `data` in the config or pass --data");
     }
@@ -175,10 +207,19 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
             cfg.lr
         );
     }
-    super::outdir::refuse_init_as_out(cfg.init.as_deref(), &cfg.out)?;
+    rlp_train::run_dir::refuse_init_as_out(cfg.init.as_deref(), run.path())?;
     let data = read_data(&cfg.data)?;
     let device = cfg.backend.autodiff_device()?;
-    let (model, tk) = load_or_build(cfg, &data, &device)?;
+    // A resumed run takes its model's shape and its tokenizer from the checkpoint (a BPE
+    // trained on the data is not rebuilt); its weights come from the trainer state.
+    let (model, tk) = match run.latest_checkpoint().filter(|_| resume) {
+        Some((_, dir)) => {
+            let p = Pretrained::load(&dir, &device)
+                .with_context(|| format!("--resume: loading {}", dir.display()))?;
+            (p.model, p.tokenizer)
+        }
+        None => load_or_build(cfg, &data, &device)?,
+    };
     let eos = tk
         .eos_id
         .context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;
@@ -221,84 +262,58 @@ pub fn run(cfg: &SftConfig) -> Result<SftReport> {
             cfg.data.display()
         );
     }
-
-    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
-    std::fs::write(
-        cfg.out.join("sft_config.json"),
-        serde_json::to_string_pretty(cfg)?,
-    )?;
-    let metrics_path = cfg.out.join("metrics.jsonl");
-    let _ = std::fs::remove_file(&metrics_path);
-    let mut metrics = MetricsSink::open(&metrics_path)?;
+    let usable = examples.len();
     let params = model.param_count();
-    let mut trainer = Trainer::new(
-        model,
-        OptimConfig {
-            lr: cfg.lr,
-            ..OptimConfig::default()
-        },
-    )?;
+    let plan = SftPlan {
+        steps: cfg.steps,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        pad,
+        max_len,
+    };
+    let (mut trainer, tokens) = sft_trainer(model, examples, &plan)?;
 
-    let mut order_rng = SeededRng::new(cfg.seed).fork("data");
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    let mut cursor = order.len();
-    let bar = super::progress_bar(cfg.steps);
-    let start = Instant::now();
-    let (mut tokens, mut first, mut tail) = (0usize, None, Vec::new());
-    for step in 0..cfg.steps {
-        let mut batch = Vec::with_capacity(cfg.batch_size);
-        while batch.len() < cfg.batch_size {
-            if cursor == order.len() {
-                order_rng.shuffle(&mut order);
-                cursor = 0;
-            }
-            batch.push(examples[order[cursor]].clone());
-            cursor += 1;
-        }
-        let b = collate_sft(&batch, pad, max_len, &device)?;
-        let lr = warmup_linear_decay(step, cfg.steps, cfg.lr);
-        let st = trainer.step(&b, lr)?;
-        tokens += st.tokens;
-        first.get_or_insert(st.loss);
-        if step >= cfg.steps - (cfg.steps / 10).max(1) {
-            tail.push(st.loss);
-        }
-        let tps = tokens as f64 / start.elapsed().as_secs_f64();
-        metrics.log(
-            step as u64 + 1,
-            &[("loss", st.loss), ("lr", lr), ("tokens_per_sec", tps)],
-        )?;
-        bar.set_message(format!("loss {:.4}  {:.0} tok/s", st.loss, tps));
-        bar.inc(1);
-        if cfg.save_every > 0 && (step + 1) % cfg.save_every == 0 && step + 1 < cfg.steps {
-            save_dir(
-                &trainer.model,
-                &tk,
-                &cfg.out.join(format!("checkpoint-{}", step + 1)),
-                cfg.save_dtype,
-            )?;
-        }
-    }
-    bar.finish();
-    save_dir(&trainer.model, &tk, &cfg.out, cfg.save_dtype)?;
+    run.create()?;
+    write_atomic(
+        &run.join("sft_config.json"),
+        serde_json::to_string_pretty(cfg)?.as_bytes(),
+    )?;
+    let mut progress = SftProgress {
+        bar: super::progress_bar(cfg.steps),
+        tokenizer: &tk,
+        dtype: cfg.save_dtype,
+        tokens: tokens.clone(),
+        start: Instant::now(),
+    };
+    let options = DriveOptions {
+        checkpoint_every: cfg.save_every,
+        resume,
+    };
+    drive(&mut trainer, run, options, &mut [&mut progress])?;
+    progress.bar.finish();
+    let seconds = progress.start.elapsed().as_secs_f64();
+    save_parts(trainer.model(), &tk, run.path(), cfg.save_dtype)?;
+    let losses = metric_column(&run.join(rlp_train::run_dir::METRICS_FILE), "loss")?;
+    let tail = &losses[losses.len() - (cfg.steps / 10).max(1).min(losses.len())..];
     Ok(SftReport {
-        first_loss: first.unwrap_or(f64::NAN),
+        first_loss: losses.first().copied().unwrap_or(f64::NAN),
         final_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
-        examples: examples.len(),
+        examples: usable,
         skipped,
-        tokens_per_sec: tokens as f64 / start.elapsed().as_secs_f64(),
+        tokens_per_sec: tokens.get() as f64 / seconds,
         params,
     })
 }
 
-/// Writes a model and its tokenizer as a loadable directory, weights stored as `dtype`.
-pub fn save_dir(model: &CausalLm, tk: &TextTokenizer, dir: &Path, dtype: StoreDtype) -> Result<()> {
-    checkpoint::save(model, dir)?;
-    if dtype != StoreDtype::F32 {
-        checkpoint::save_weights_as(model, dir, dtype)?;
-    }
-    tk.save(dir.join("tokenizer.json"))?;
-    Ok(())
+/// The numbers under `key` in a metrics JSONL file, in order.
+fn metric_column(path: &Path, key: &str) -> Result<Vec<f64>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?[key].as_f64())
+        .collect())
 }
 
 #[cfg(test)]

@@ -66,3 +66,29 @@ pub fn tiny_sft(dir: &Path) -> PathBuf {
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
+
+/// Preference JSONL over toy-reverse-like words: the chosen side says "a" more often.
+pub fn write_pairs(path: &Path, n: usize, offset: usize) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let k = (i + offset) % 3 + 1;
+            let chosen = " a".repeat(k + 1) + " b";
+            let rejected = " b".repeat(k + 1) + " a";
+            serde_json::json!({"prompt": "reverse: a b =>", "chosen": chosen, "rejected": rejected})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Labelled JSONL: digit strings labelled by their first digit's parity.
+pub fn write_labelled(path: &Path, n: usize, offset: usize) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let x = i + offset;
+            let label = if x % 2 == 0 { "even" } else { "odd" };
+            format!("{{\"text\":\"{} 123\",\"label\":\"{label}\"}}", x % 10)
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}

@@ -19,8 +19,8 @@ use std::time::Instant;
 use burn::module::Module;
 use rlp_core::tensor_io::{floats, scalar, to_f32};
 use rlp_core::{PreferencePair, SeededRng};
+use rlp_models::TextTokenizer;
 use rlp_models::optim::require_autodiff;
-use rlp_models::{OptimConfig, TextTokenizer};
 use rlp_reward::{
     EncodedPair, EpochPlan, RewardModel, RmTrainConfig, SkipCounts, StepInfo, bt_loss,
     collate_scores, encode_pairs, pair_accuracy, run_epochs,
@@ -304,18 +304,13 @@ pub fn train_uml(
     )?;
     drop((h1, h2));
     let model = UmlModel { rm, head };
-    let plan = EpochPlan {
-        examples: pairs.len(),
-        batch_size: rmc.batch_size,
-        epochs: rmc.epochs,
-        optim: OptimConfig {
-            lr: rmc.lr,
-            weight_decay: rmc.weight_decay,
-            max_grad_norm: rmc.max_grad_norm,
-        },
-        seed: rmc.seed,
-        stream: "uml-train",
-    };
+    let plan = EpochPlan::epochs(
+        pairs.len(),
+        rmc.batch_size,
+        rmc.epochs,
+        rmc.seed,
+        "uml-train",
+    );
     let total = pairs.len().div_ceil(rmc.batch_size) * rmc.epochs;
     let start = Instant::now();
 
@@ -363,7 +358,7 @@ pub fn train_uml(
             beta,
         });
         step += 1;
-        (bt + l_m * config.lambda, accuracy)
+        Ok::<_, rlp_reward::RewardError>((bt + l_m * config.lambda, accuracy))
     };
     let mut history: Vec<Parts> = Vec::with_capacity(total);
     let mut relay = |s: &StepInfo| {
@@ -382,7 +377,7 @@ pub fn train_uml(
             lr: s.lr,
         });
     };
-    let (model, done) = run_epochs(model, &plan, batch, &mut relay)?;
+    let (model, done) = run_epochs(model, plan, rmc.optim(), batch, &mut relay)?;
     let per_epoch = pairs.len().div_ceil(rmc.batch_size);
     let last = &history[history.len().saturating_sub(per_epoch)..];
     let mean = |f: fn(&Parts) -> f64| last.iter().map(f).sum::<f64>() / last.len().max(1) as f64;

@@ -10,6 +10,7 @@
 //! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
 //! - [`bert`]: a BERT encoder with mean pooling (all-MiniLM-L6-v2 sentence embeddings);
 //! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
+//! - [`Pretrained`]: a model with its tokenizer, saved and loaded as one directory;
 //! - [`soup`]: weight soups `Σ w_i θ_i` and EMA updates of whole models;
 //! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
 //! - [`vocab`]: vocabulary growth (new token rows drawn from the embedding's moments, tokenizer
@@ -35,6 +36,7 @@ pub mod mask;
 pub mod mlp;
 pub mod model;
 pub mod optim;
+pub mod pretrained;
 pub mod rope;
 pub mod sampling;
 pub mod soup;
@@ -53,6 +55,7 @@ pub use grow::grow_depth;
 pub use heads::{ScoreHead, ValueHead, last_hidden};
 pub use model::{CausalLm, LmOutput};
 pub use optim::{AdamW, OptimConfig};
+pub use pretrained::Pretrained;
 pub use sampling::SamplingParams;
 pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};

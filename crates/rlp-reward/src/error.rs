@@ -11,6 +11,9 @@ pub enum RewardError {
     /// From the model layer (checkpoints, tokenizer, optimiser).
     #[error(transparent)]
     Model(#[from] rlp_models::ModelError),
+    /// From the training driver (run directories, checkpoints, non-finite losses).
+    #[error(transparent)]
+    Train(#[from] rlp_train::TrainError),
     /// From the core layer (JSONL, devices, records).
     #[error(transparent)]
     Core(#[from] rlp_core::CoreError),

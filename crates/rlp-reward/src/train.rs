@@ -1,6 +1,7 @@
-//! Bradley–Terry training of a [`RewardModel`] on preference pairs with AdamW: seeded shuffling
-//! each epoch, linear warm-up then linear decay, one callback per step for progress bars and
-//! metrics sinks.
+//! Bradley–Terry training of a [`RewardModel`] on preference pairs: an
+//! [`rlp_train::EpochTrainer`] (seeded shuffling each epoch, AdamW with linear warm-up then
+//! linear decay) whose minibatch loss is [`bt_loss`]. [`reward_trainer`] builds the resumable
+//! trainer a run directory drives; [`train_reward_model`] runs it to the end in memory.
 
 use std::time::Instant;
 
@@ -8,10 +9,10 @@ use rlp_core::PreferencePair;
 use rlp_core::tensor_io::{floats, to_f32};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{OptimConfig, TextTokenizer};
+use rlp_train::{BatchFn, EpochPlan, EpochTrainer, StepInfo, Trainer};
 
 use crate::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
 use crate::encode::{Overlong, SkipCounts, collate_scores, encode_pairs};
-use crate::epochs::{EpochPlan, run_epochs};
 use crate::error::{Result, RewardError};
 use crate::model::RewardModel;
 
@@ -55,21 +56,6 @@ impl Default for RmTrainConfig {
     }
 }
 
-/// What the per-step callback receives.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepInfo {
-    /// Steps done (1-based).
-    pub step: usize,
-    /// Steps in the run.
-    pub total: usize,
-    /// The batch's loss before the update.
-    pub loss: f64,
-    /// The batch's pairwise accuracy before the update.
-    pub accuracy: f64,
-    /// The learning rate used.
-    pub lr: f64,
-}
-
 /// What a run reports.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RmTrainReport {
@@ -87,28 +73,75 @@ pub struct RmTrainReport {
     pub seconds: f64,
 }
 
-/// Trains `model` (on an autodiff device) on `pairs`; `on_step` sees every step. Returns the
-/// trained model and the report. Deterministic for a given seed and backend.
-pub fn train_reward_model(
+/// A minibatch loss of a reward model: `(loss, pairwise accuracy)` of the pairs at the indices.
+pub type RmBatchLoss = BatchFn<RewardModel, RewardError>;
+
+/// The resumable Bradley–Terry trainer [`reward_trainer`] builds.
+pub type RmTrainer = EpochTrainer<RewardModel, RmBatchLoss, RewardError>;
+
+/// The data a [`RmTrainer`] was built on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RmTrainData {
+    /// Pairs trained on (after skips).
+    pub pairs: usize,
+    /// Pairs left out, and why.
+    pub skipped: SkipCounts,
+}
+
+impl RmTrainConfig {
+    /// Checks every field; the error names the first one at fault.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("batch_size", self.batch_size),
+            ("epochs", self.epochs),
+            ("max_len", self.max_len),
+        ] {
+            if value == 0 {
+                return Err(RewardError::invalid(field, "must be at least 1"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(RewardError::invalid(
+                "lr",
+                format!("{} is not a positive learning rate", self.lr),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(RewardError::invalid(
+                "weight_decay",
+                format!("{} is not a finite non-negative number", self.weight_decay),
+            ));
+        }
+        if let Some(n) = self.max_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
+            return Err(RewardError::invalid(
+                "max_grad_norm",
+                format!("{n} is not positive"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The optimiser these settings describe.
+    pub fn optim(&self) -> OptimConfig {
+        OptimConfig {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            max_grad_norm: self.max_grad_norm,
+        }
+    }
+}
+
+/// Builds the trainer of `model` (on an autodiff device) on `pairs`: they are encoded once
+/// (unusable ones skipped and counted), and each step's loss is the Bradley–Terry loss of a
+/// minibatch of them. Deterministic for a given seed and backend, and resumable.
+pub fn reward_trainer(
     model: RewardModel,
     tokenizer: &TextTokenizer,
     pairs: &[PreferencePair],
     config: &RmTrainConfig,
-    on_step: &mut dyn FnMut(&StepInfo),
-) -> Result<(RewardModel, RmTrainReport)> {
+) -> Result<(RmTrainer, RmTrainData)> {
     require_autodiff(&model, "reward model")?;
-    if config.batch_size == 0 || config.epochs == 0 || config.max_len == 0 {
-        return Err(RewardError::invalid(
-            "batch_size/epochs/max_len",
-            "must be positive",
-        ));
-    }
-    if !(config.lr.is_finite() && config.lr > 0.0) {
-        return Err(RewardError::invalid(
-            "lr",
-            format!("{} is not positive", config.lr),
-        ));
-    }
+    config.validate()?;
     tokenizer.check_model_vocab(model.backbone.config.vocab_size)?;
     let (enc, skipped) = encode_pairs(tokenizer, pairs, config.max_len, config.overlong)?;
     if enc.is_empty() {
@@ -119,20 +152,19 @@ pub fn train_reward_model(
     }
     let device = model.backbone.device();
     let pad = tokenizer.pad_id.unwrap_or(0);
-    let plan = EpochPlan {
-        examples: enc.len(),
-        batch_size: config.batch_size,
-        epochs: config.epochs,
-        optim: OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        },
-        seed: config.seed,
-        stream: "reward-train",
+    let plan = EpochPlan::epochs(
+        enc.len(),
+        config.batch_size,
+        config.epochs,
+        config.seed,
+        "reward-train",
+    );
+    let data = RmTrainData {
+        pairs: enc.len(),
+        skipped,
     };
-    let start = Instant::now();
-    let batch = |model: &RewardModel, idx: &[usize]| {
+    let bt = config.bt.clone();
+    let batch: RmBatchLoss = Box::new(move |model: &RewardModel, idx: &[usize]| {
         let n = idx.len();
         let seqs: Vec<&[u32]> = idx
             .iter()
@@ -148,18 +180,46 @@ pub fn train_reward_model(
             .any(|&m| m != 0.0)
             .then(|| floats(margins, [n], &device));
         let accuracy = pair_accuracy(&to_f32(r_w.clone().detach()), &to_f32(r_l.clone().detach()));
-        (bt_loss(r_w, r_l, margin, &config.bt), accuracy)
-    };
-    let (model, done) = run_epochs(model, &plan, batch, on_step)?;
-    Ok((
-        model,
+        Ok((bt_loss(r_w, r_l, margin, &bt), accuracy))
+    });
+    let trainer = EpochTrainer::new(model, plan, config.optim(), batch)?;
+    Ok((trainer, data))
+}
+
+/// Trains `model` (on an autodiff device) on `pairs` to the end of the plan; `on_step` sees
+/// every step. Returns the trained model and the report. Deterministic for a given seed and
+/// backend.
+pub fn train_reward_model(
+    model: RewardModel,
+    tokenizer: &TextTokenizer,
+    pairs: &[PreferencePair],
+    config: &RmTrainConfig,
+    on_step: &mut dyn FnMut(&StepInfo),
+) -> Result<(RewardModel, RmTrainReport)> {
+    let start = Instant::now();
+    let (mut trainer, data) = reward_trainer(model, tokenizer, pairs, config)?;
+    while trainer.steps_done() < trainer.total_steps() {
+        on_step(&trainer.step()?);
+    }
+    Ok(report_of(trainer, data, start.elapsed().as_secs_f64()))
+}
+
+/// The trained model and the report of a finished [`RmTrainer`] that ran `seconds`.
+pub fn report_of(
+    trainer: RmTrainer,
+    data: RmTrainData,
+    seconds: f64,
+) -> (RewardModel, RmTrainReport) {
+    let done = trainer.outcome();
+    (
+        trainer.into_model(),
         RmTrainReport {
             steps: done.steps,
-            pairs: enc.len(),
-            skipped,
+            pairs: data.pairs,
+            skipped: data.skipped,
             last_epoch_loss: done.last_epoch_loss,
             last_epoch_accuracy: done.last_epoch_accuracy,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds,
         },
-    ))
+    )
 }

@@ -14,9 +14,8 @@ use rlp_models::{OptimConfig, TextTokenizer};
 
 use super::SequenceClassifier;
 use crate::encode::{Overlong, collate_scores, encode_text};
-use crate::epochs::{EpochPlan, run_epochs};
 use crate::error::{Result, RewardError};
-use crate::train::StepInfo;
+use rlp_train::{BatchFn, EpochPlan, EpochTrainer, StepInfo, Trainer};
 
 /// `−mean_i log softmax(logits_i)[targets_i]`: `logits` `[b, C]`, `targets` `[b]` → one element.
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
@@ -124,21 +123,26 @@ pub struct ClassifierTrainReport {
     pub seconds: f64,
 }
 
-/// Trains `model` (on an autodiff device) on `data`; `on_step` sees every step (its `accuracy`
-/// is the batch's classification accuracy). Deterministic for a given seed and backend.
-pub fn train_classifier(
+/// The resumable classifier trainer [`classifier_trainer`] builds.
+pub type ClassifierTrainer =
+    EpochTrainer<SequenceClassifier, BatchFn<SequenceClassifier, RewardError>, RewardError>;
+
+/// Builds the trainer of `model` (on an autodiff device) on `data`: the texts are encoded once
+/// (empty ones skipped, long ones cut to their end, both counted) and each step's loss is the
+/// cross-entropy of a minibatch, its accuracy the minibatch's classification accuracy.
+/// Deterministic for a given seed and backend, and resumable. Returns the counts of the
+/// encoding beside it.
+pub fn classifier_trainer(
     model: SequenceClassifier,
     tokenizer: &TextTokenizer,
     data: &[LabelledText],
     config: &ClassifierTrainConfig,
-    on_step: &mut dyn FnMut(&StepInfo),
-) -> Result<(SequenceClassifier, ClassifierTrainReport)> {
+) -> Result<(ClassifierTrainer, EncodedCounts)> {
     require_autodiff(&model, "classifier")?;
-    if config.batch_size == 0 || config.epochs == 0 {
-        return Err(RewardError::invalid(
-            "batch_size/epochs",
-            "must be positive",
-        ));
+    for (field, value) in [("batch_size", config.batch_size), ("epochs", config.epochs)] {
+        if value == 0 {
+            return Err(RewardError::invalid(field, "must be at least 1"));
+        }
     }
     if !(config.lr.is_finite() && config.lr > 0.0) {
         return Err(RewardError::invalid(
@@ -154,46 +158,94 @@ pub fn train_classifier(
             format!("no usable texts ({} empty)", enc.empty),
         ));
     }
+    let counts = EncodedCounts {
+        examples: enc.examples.len(),
+        empty: enc.empty,
+        truncated: enc.truncated,
+    };
     let device = model.backbone.device();
     let pad = tokenizer.pad_id.unwrap_or(0);
-    let plan = EpochPlan {
-        examples: enc.examples.len(),
-        batch_size: config.batch_size,
-        epochs: config.epochs,
-        optim: OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        },
-        seed: config.seed,
-        stream: "classifier-train",
+    let plan = EpochPlan::epochs(
+        enc.examples.len(),
+        config.batch_size,
+        config.epochs,
+        config.seed,
+        "classifier-train",
+    );
+    let optim = OptimConfig {
+        lr: config.lr,
+        weight_decay: config.weight_decay,
+        max_grad_norm: config.max_grad_norm,
     };
+    let examples = enc.examples;
+    let batch: BatchFn<SequenceClassifier, RewardError> =
+        Box::new(move |model: &SequenceClassifier, idx: &[usize]| {
+            let seqs: Vec<&[u32]> = idx.iter().map(|&j| examples[j].0.as_slice()).collect();
+            let classes: Vec<usize> = idx.iter().map(|&j| examples[j].1).collect();
+            let logits = model.logits(&collate_scores(&seqs, pad, &device));
+            let accuracy = accuracy(&to_f32(logits.clone().detach()), &classes);
+            let targets = ints(
+                classes.iter().map(|&c| c as i64).collect(),
+                [classes.len()],
+                &device,
+            );
+            Ok((cross_entropy(logits, targets), accuracy))
+        });
+    Ok((EpochTrainer::new(model, plan, optim, batch)?, counts))
+}
+
+/// How many texts a [`ClassifierTrainer`] trains on, and how many were left out or cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodedCounts {
+    /// Texts trained on.
+    pub examples: usize,
+    /// Empty texts skipped.
+    pub empty: usize,
+    /// Texts truncated to the context.
+    pub truncated: usize,
+}
+
+/// Trains `model` (on an autodiff device) on `data` to the end of the plan; `on_step` sees
+/// every step (its `accuracy` is the batch's classification accuracy). Deterministic for a
+/// given seed and backend.
+pub fn train_classifier(
+    model: SequenceClassifier,
+    tokenizer: &TextTokenizer,
+    data: &[LabelledText],
+    config: &ClassifierTrainConfig,
+    on_step: &mut dyn FnMut(&StepInfo),
+) -> Result<(SequenceClassifier, ClassifierTrainReport)> {
     let start = Instant::now();
-    let batch = |model: &SequenceClassifier, idx: &[usize]| {
-        let seqs: Vec<&[u32]> = idx.iter().map(|&j| enc.examples[j].0.as_slice()).collect();
-        let classes: Vec<usize> = idx.iter().map(|&j| enc.examples[j].1).collect();
-        let logits = model.logits(&collate_scores(&seqs, pad, &device));
-        let accuracy = accuracy(&to_f32(logits.clone().detach()), &classes);
-        let targets = ints(
-            classes.iter().map(|&c| c as i64).collect(),
-            [classes.len()],
-            &device,
-        );
-        (cross_entropy(logits, targets), accuracy)
-    };
-    let (model, done) = run_epochs(model, &plan, batch, on_step)?;
-    Ok((
-        model,
+    let (mut trainer, counts) = classifier_trainer(model, tokenizer, data, config)?;
+    while trainer.steps_done() < trainer.total_steps() {
+        on_step(&trainer.step()?);
+    }
+    Ok(classifier_report(
+        trainer,
+        counts,
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+/// The trained model and the report of a finished [`ClassifierTrainer`] that ran `seconds`.
+pub fn classifier_report(
+    trainer: ClassifierTrainer,
+    counts: EncodedCounts,
+    seconds: f64,
+) -> (SequenceClassifier, ClassifierTrainReport) {
+    let done = trainer.outcome();
+    (
+        trainer.into_model(),
         ClassifierTrainReport {
             steps: done.steps,
-            examples: enc.examples.len(),
-            skipped_empty: enc.empty,
-            truncated: enc.truncated,
+            examples: counts.examples,
+            skipped_empty: counts.empty,
+            truncated: counts.truncated,
             last_epoch_loss: done.last_epoch_loss,
             last_epoch_accuracy: done.last_epoch_accuracy,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds,
         },
-    ))
+    )
 }
 
 /// Fraction of rows of host-side logits `[b · C]` whose argmax is the row's class.

@@ -1,0 +1,214 @@
+//! Every training verb that writes `checkpoint-N` resumes exactly (issue: resume for every
+//! verb). Each case runs a verb to the end with `--save-every 2`, then rebuilds the directory a
+//! `kill -9` after step 3 would have left (checkpoint-2 complete, a half-written checkpoint-4
+//! under its temporary name, metrics for steps 1–3 with the last line torn, no final model)
+//! and runs the same command with `--resume`. The final weights must be byte-identical and
+//! the metrics equal but for their wall times.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{rlp, stderr, tiny_sft, write_labelled, write_pairs};
+use rlp_core::ScratchDir;
+
+/// Turns the finished run `full` into `killed`, a copy of what a kill after step 3 leaves.
+fn as_if_killed_after_step_3(full: &Path, killed: &Path) {
+    std::fs::create_dir_all(killed).unwrap();
+    for e in std::fs::read_dir(full).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        match name.as_str() {
+            "checkpoint-2" => copy_dir(&e.path(), &killed.join(&name)),
+            "metrics.jsonl" => {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                let mut kept: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+                kept.push_str("{\"step\": 4, \"loss\"");
+                std::fs::write(killed.join(&name), kept).unwrap();
+            }
+            n if n.ends_with("_config.json") => {
+                std::fs::copy(e.path(), killed.join(&name)).unwrap();
+            }
+            _ => {}
+        }
+    }
+    // A save interrupted half-way: the trainer state is there, the rest is not.
+    let partial = killed.join(".checkpoint-4.partial/trainer");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join("state.json"), "{").unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The metrics lines without their wall times.
+fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("wall_time");
+            v
+        })
+        .collect()
+}
+
+/// Runs `args` (which must hold `--out OUT --save-every 2`) into `full`, fakes the kill into
+/// `killed`, resumes it, and compares.
+fn resumes_exactly(args: &dyn Fn(&Path) -> Vec<String>, full: &Path, killed: &Path, weights: &str) {
+    let run = |out: &Path, extra: &[&str]| {
+        let mut a = args(out);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = rlp(&a);
+        assert!(o.status.success(), "{a:?}: {}", stderr(&o));
+    };
+    run(full, &[]);
+    assert!(full.join("checkpoint-2/trainer/state.json").is_file());
+    as_if_killed_after_step_3(full, killed);
+    // Without --resume the half-finished run is refused, not replaced.
+    let a = args(killed);
+    let o = rlp(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !o.status.success() && stderr(&o).contains("--resume"),
+        "{}",
+        stderr(&o)
+    );
+    run(killed, &["--resume"]);
+    let bytes = |d: &Path| std::fs::read(d.join(weights)).unwrap();
+    assert!(
+        bytes(full) == bytes(killed),
+        "{weights} differs after resume"
+    );
+    assert_eq!(metrics(full), metrics(killed));
+    assert!(!killed.join(".checkpoint-4.partial").exists());
+}
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn sft_resumes_exactly() {
+    let d = ScratchDir::new("resume-sft").unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        // tests/common's tiny model, for 6 steps.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
+        [
+            "sft",
+            "--data",
+            &s(&data),
+            "--out",
+            &s(out),
+            "--steps",
+            "6",
+            "--batch-size",
+            "4",
+            "--layers",
+            "1",
+            "--hidden",
+            "32",
+            "--heads",
+            "2",
+            "--kv-heads",
+            "1",
+            "--ffn",
+            "64",
+            "--vocab-size",
+            "300",
+            "--max-len",
+            "64",
+            "--save-every",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "model.safetensors",
+    );
+    // Every checkpoint is a loadable model directory too.
+    assert!(d.join("killed/checkpoint-4/tokenizer.json").is_file());
+    assert!(d.join("killed/checkpoint-6/model.safetensors").is_file());
+}
+
+#[test]
+fn reward_train_resumes_exactly() {
+    let d = ScratchDir::new("resume-reward").unwrap();
+    let policy: PathBuf = tiny_sft(d.path());
+    let pairs = d.join("pairs.jsonl");
+    write_pairs(&pairs, 24, 0);
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "reward",
+            "train",
+            "--data",
+            &s(&pairs),
+            "--init",
+            &s(&policy),
+            "--out",
+            &s(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--lr",
+            "3e-3",
+            "--save-every",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "model.safetensors",
+    );
+}
+
+#[test]
+fn classifier_train_resumes_exactly() {
+    let d = ScratchDir::new("resume-classifier").unwrap();
+    let policy: PathBuf = tiny_sft(d.path());
+    let data = d.join("labelled.jsonl");
+    write_labelled(&data, 40, 0);
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "classifier",
+            "train",
+            "--data",
+            &s(&data),
+            "--init",
+            &s(&policy),
+            "--out",
+            &s(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--save-every",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "model.safetensors",
+    );
+}
