@@ -261,6 +261,11 @@ struct DpoArgs {
     /// Epochs.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Save a resumable checkpoint-N every N steps (config: checkpoint_every; 0: never).
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    #[command(flatten)]
+    resume: ResumeFlag,
 }
 
 /// `rlp pipeline`: every field lives in the TOML config (default: the main job, the first three
@@ -1049,8 +1054,12 @@ fn dpo(a: DpoArgs) -> Result<()> {
     if let Some(v) = a.epochs {
         c.dpo.epochs = v;
     }
-    let existing = Existing::from_flags(overwrite, false);
-    let o = outdir::run_in(&a.out, existing, false, |_| run_dpo(&c, &a.out))?;
+    if let Some(v) = a.checkpoint_every {
+        c.checkpoint_every = v;
+    }
+    let resume = a.resume.resume;
+    let existing = Existing::from_flags(overwrite, resume);
+    let o = outdir::run_in(&a.out, existing, true, |_| run_dpo(&c, &a.out, resume))?;
     let t = &o.train;
     println!(
         "dpo: {} steps on {} pairs in {:.1} s; last epoch loss {:.4}, margin {:.3}, accuracy \

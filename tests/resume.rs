@@ -25,7 +25,7 @@ fn as_if_killed_after_step_3(full: &Path, killed: &Path) {
                 kept.push_str("{\"step\": 4, \"loss\"");
                 std::fs::write(killed.join(&name), kept).unwrap();
             }
-            n if n.ends_with("_config.json") => {
+            n if n.ends_with("_config.json") || n == "config.toml" => {
                 std::fs::copy(e.path(), killed.join(&name)).unwrap();
             }
             _ => {}
@@ -61,7 +61,7 @@ fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Runs `args` (which must hold `--out OUT --save-every 2`) into `full`, fakes the kill into
+/// Runs `args` (which must write `checkpoint-N` every 2 steps into `--out`) into `full`, fakes the kill into
 /// `killed`, resumes it, and compares.
 fn resumes_exactly(args: &dyn Fn(&Path) -> Vec<String>, full: &Path, killed: &Path, weights: &str) {
     let run = |out: &Path, extra: &[&str]| {
@@ -210,5 +210,45 @@ fn classifier_train_resumes_exactly() {
         &d.join("full"),
         &d.join("killed"),
         "model.safetensors",
+    );
+}
+
+#[test]
+fn dpo_resumes_exactly() {
+    let d = ScratchDir::new("resume-dpo").unwrap();
+    let pairs = d.join("pairs.jsonl");
+    let line = "{\"prompt\": \"review: so city\", \"chosen\": \" good great good\", \
+                \"rejected\": \" bad worst bad\"}\n";
+    std::fs::write(&pairs, line.repeat(24)).unwrap();
+    let config = d.join("dpo.toml");
+    std::fs::write(
+        &config,
+        "checkpoint_every = 2\n[dpo]\nbatch_size = 4\nlr = 1e-3\n",
+    )
+    .unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "dpo",
+            "--config",
+            &s(&config),
+            "--task",
+            "synthetic",
+            "--data",
+            &s(&pairs),
+            "--out",
+            &s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "policy/model.safetensors",
+    );
+    assert!(
+        d.join("killed/checkpoint-4/policy/tokenizer.json")
+            .is_file()
     );
 }

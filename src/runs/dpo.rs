@@ -4,21 +4,28 @@
 //!
 //! The run directory receives `config.toml` (the resolved settings), `metrics.jsonl` (one line
 //! per step: loss, margin, accuracy, implicit rewards, learning rate), `policy/` (the final
-//! checkpoint with its tokenizer) and `dpo.json` (the training report and, with held-out
-//! pairs, their loss, margin and accuracy).
+//! checkpoint with its tokenizer), `checkpoint-N/` every `checkpoint_every` steps (resumable
+//! with `--resume`; `policy/` inside loads as a model) and `dpo.json` (the training report and,
+//! with held-out pairs, their loss, margin and accuracy).
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
 use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, PreferencePair};
-use rlp_models::checkpoint;
-use rlp_policy_opt::dpo::{DpoConfig, DpoEval, DpoReport, DpoTrainer};
+use rlp_models::TextTokenizer;
+use rlp_models::checkpoint::StoreDtype;
+use rlp_models::pretrained::save_parts;
+use rlp_policy_opt::PolicyError;
+use rlp_policy_opt::dpo::{DpoConfig, DpoEval, DpoReport, DpoRun, DpoStepStats, DpoTrainer};
 use rlp_tasks::{DEFAULT_TASK, load_task};
+use rlp_train::run_dir::write_atomic;
+use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
-use super::{load_policy, progress_bar, read_toml, start_run_dir, write_line};
+use super::{load_policy, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a DPO run (`rlp dpo --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +43,9 @@ pub struct DpoRunConfig {
     pub backend: BackendSpec,
     /// Seed of the task (where it is generated).
     pub seed: u64,
+    /// Save a resumable `checkpoint-N` (with the policy as a loadable directory) every this
+    /// many steps (0: only the final policy).
+    pub checkpoint_every: usize,
     /// DPO's settings (`max_len` is clipped to the policy's context window).
     pub dpo: DpoConfig,
 }
@@ -49,6 +59,7 @@ impl Default for DpoRunConfig {
             eval: None,
             backend: BackendSpec::default(),
             seed: 0,
+            checkpoint_every: 0,
             dpo: DpoConfig::default(),
         }
     }
@@ -75,8 +86,38 @@ fn read_pairs(path: &Path) -> Result<Vec<PreferencePair>> {
     read_jsonl(path).with_context(|| format!("reading preference pairs from {}", path.display()))
 }
 
-/// Runs DPO as `config` says, writing into `out`.
-pub fn run_dpo(config: &DpoRunConfig, out: &Path) -> Result<DpoOutcome> {
+/// The callback of a DPO run: its progress bar, and the policy with its tokenizer in every
+/// checkpoint.
+struct DpoProgress<'a> {
+    bar: indicatif::ProgressBar,
+    tokenizer: &'a TextTokenizer,
+}
+
+impl Callback<DpoRun> for DpoProgress<'_> {
+    fn on_step(&mut self, _: &DpoRun, step: usize, s: &DpoStepStats) -> Result<(), PolicyError> {
+        self.bar.set_position(step as u64);
+        self.bar.set_message(format!(
+            "loss {:.4}  margin {:.3}  acc {:.2}",
+            s.loss, s.stats.margin, s.stats.accuracy
+        ));
+        Ok(())
+    }
+
+    fn on_checkpoint(&mut self, t: &DpoRun, _: usize, dir: &Path) -> Result<(), PolicyError> {
+        let policy = t.trainer.policy.valid();
+        save_parts(
+            &policy,
+            self.tokenizer,
+            &dir.join("policy"),
+            StoreDtype::F32,
+        )?;
+        Ok(())
+    }
+}
+
+/// Runs DPO as `config` says, writing into `out`; with `resume`, continues from the newest
+/// `checkpoint-N` there and ends with the policy an uninterrupted run would have.
+pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOutcome> {
     config.dpo.validate()?;
     let data = config
         .data
@@ -84,41 +125,39 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path) -> Result<DpoOutcome> {
         .context("no preference data: set `data` in the config or give --data")?;
     let pairs = read_pairs(data)?;
     let eval_pairs = config.eval.as_deref().map(read_pairs).transpose()?;
-    start_run_dir(out, config)?;
-    let metrics = out.join("metrics.jsonl");
-    let _ = std::fs::remove_file(&metrics);
     let task = load_task(&config.task, config.seed, &config.backend.device()?)?;
     let train = config.backend.autodiff_device()?;
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let reference = policy.valid();
     let mut dpo = config.dpo.clone();
     dpo.max_len = dpo.max_len.min(policy.config.max_position_embeddings);
-    let steps = pairs.len().div_ceil(dpo.batch_size) * dpo.epochs;
-    let mut trainer = DpoTrainer::new(policy, &reference, tokenizer.clone(), dpo)?;
-    let bar = progress_bar(steps);
-    let mut error = None;
-    let report = trainer
-        .train(&pairs, &mut |s| {
-            bar.set_position(s.step);
-            bar.set_message(format!(
-                "loss {:.4}  margin {:.3}  acc {:.2}",
-                s.loss, s.stats.margin, s.stats.accuracy
-            ));
-            if let Err(e) = write_line(&metrics, s) {
-                error.get_or_insert(e);
-            }
-        })
+    let trainer = DpoTrainer::new(policy, &reference, tokenizer.clone(), dpo)?;
+    let start = Instant::now();
+    let mut run =
+        DpoRun::new(trainer, &pairs).with_context(|| format!("training on {}", data.display()))?;
+    start_run_dir(out, config)?;
+    let mut progress = DpoProgress {
+        bar: progress_bar(run.total_steps()),
+        tokenizer: &tokenizer,
+    };
+    let options = DriveOptions {
+        checkpoint_every: config.checkpoint_every,
+        resume,
+    };
+    drive(&mut run, &RunDir::new(out), options, &mut [&mut progress])
         .with_context(|| format!("training on {}", data.display()))?;
-    bar.finish_and_clear();
-    if let Some(e) = error {
-        return Err(e);
-    }
+    progress.bar.finish_and_clear();
+    let report = run.report(start.elapsed().as_secs_f64());
     if report.skipped.skipped() + report.skipped.truncated > 0 {
         eprintln!("{}: {}", data.display(), report.skipped);
     }
-    let dir = out.join("policy");
-    checkpoint::save(&trainer.policy.valid(), &dir)?;
-    tokenizer.save(dir.join("tokenizer.json"))?;
+    let trainer = run.trainer;
+    save_parts(
+        &trainer.policy.valid(),
+        &tokenizer,
+        &out.join("policy"),
+        StoreDtype::F32,
+    )?;
     let eval = match (&eval_pairs, &config.eval) {
         (Some(p), Some(path)) => Some(
             trainer
@@ -131,9 +170,9 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path) -> Result<DpoOutcome> {
         train: report,
         eval,
     };
-    std::fs::write(
-        out.join("dpo.json"),
-        serde_json::to_string_pretty(&outcome)?,
+    write_atomic(
+        &out.join("dpo.json"),
+        serde_json::to_string_pretty(&outcome)?.as_bytes(),
     )?;
     Ok(outcome)
 }

@@ -12,6 +12,9 @@ pub enum PolicyError {
     /// From the core layer (devices, records, JSONL).
     #[error(transparent)]
     Core(#[from] rlp_core::CoreError),
+    /// From the training driver (run directories, checkpoints, non-finite losses).
+    #[error(transparent)]
+    Train(#[from] rlp_train::TrainError),
     /// From the reward layer (reward-model training and scoring).
     #[error(transparent)]
     Reward(#[from] rlp_reward::RewardError),

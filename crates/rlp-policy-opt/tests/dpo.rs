@@ -94,9 +94,9 @@ fn run(tk: &TextTokenizer, train: &[PreferencePair]) -> (DpoTrainer, rlp_policy_
     let ad = test_backend().autodiff_device().unwrap();
     let policy = initial(tk, &ad);
     let reference = policy.valid();
-    let mut t = DpoTrainer::new(policy, &reference, tk.clone(), config()).unwrap();
+    let t = DpoTrainer::new(policy, &reference, tk.clone(), config()).unwrap();
     let mut steps = 0;
-    let report = t.train(train, &mut |_| steps += 1).unwrap();
+    let (t, report) = t.train(train, &mut |_| steps += 1).unwrap();
     assert_eq!(steps, report.steps);
     (t, report)
 }

@@ -235,10 +235,7 @@ where
     }
 
     fn save_state(&self, dir: &Path) -> Result<(), E> {
-        save_module(self.model(), &dir.join(MODEL_FILE)).map_err(TrainError::from)?;
-        self.optim
-            .save_state(&dir.join(OPTIMIZER_FILE))
-            .map_err(TrainError::from)?;
+        save_weights_and_moments(dir, self.model(), &self.optim)?;
         let state = EpochState {
             step: self.done,
             optimizer_steps: self.optim.step,
@@ -276,6 +273,33 @@ where
         self.cursor.seek(state.step);
         Ok(())
     }
+}
+
+/// Writes a trained module's weights (with their parameter ids) and its AdamW moments into
+/// the trainer-state directory `dir`: the two burnpack files of every trainer state.
+pub fn save_weights_and_moments<M: Module>(
+    dir: &Path,
+    model: &M,
+    optim: &AdamW,
+) -> Result<(), TrainError> {
+    save_module(model, &dir.join(MODEL_FILE))?;
+    optim.save_state(&dir.join(OPTIMIZER_FILE))?;
+    Ok(())
+}
+
+/// Restores what [`save_weights_and_moments`] wrote into `model` (built like the saved one) and
+/// `optim`, whose step count becomes `optimizer_steps`. Returns the restored module.
+pub fn load_weights_and_moments<M: Module>(
+    dir: &Path,
+    model: M,
+    optim: &mut AdamW,
+    optimizer_steps: u64,
+) -> Result<M, TrainError> {
+    let model = load_module(model, &dir.join(MODEL_FILE))?;
+    let fresh = AdamW::new(optim.config.clone());
+    *optim =
+        std::mem::replace(optim, fresh).load_state(&dir.join(OPTIMIZER_FILE), optimizer_steps)?;
+    Ok(model)
 }
 
 /// Writes a trainer's `state.json` into `dir`.

@@ -22,7 +22,10 @@ pub mod sft;
 pub mod trainer;
 
 pub use drive::{DriveOptions, DriveOutcome, drive};
-pub use epoch_trainer::{BatchFn, EpochOutcome, EpochTrainer, StepInfo, run_epochs};
+pub use epoch_trainer::{
+    BatchFn, EpochOutcome, EpochTrainer, StepInfo, load_weights_and_moments, read_state,
+    run_epochs, save_weights_and_moments, write_state,
+};
 pub use error::{Result, TrainError};
 pub use plan::{EpochPlan, PlanCursor, PlanLength};
 pub use rlp_models::Pretrained;

@@ -5,7 +5,8 @@
 //!
 //! - [`dpo_loss`]: the loss on sequence log-probs (with optional label smoothing);
 //! - [`encode_preferences`] / [`sequence_logprobs`]: pairs as ids, response-masked sums;
-//! - [`DpoTrainer`]: AdamW steps, a seeded epoch loop, and evaluation.
+//! - [`DpoTrainer`]: AdamW steps and evaluation; [`DpoRun`]: the resumable epochs over a
+//!   dataset, driven by `rlp_train::drive`.
 
 pub mod encode;
 pub mod loss;
@@ -13,4 +14,4 @@ pub mod trainer;
 
 pub use encode::{EncodedPreference, encode_preferences, sequence_logprobs};
 pub use loss::{DpoLossStats, dpo_loss};
-pub use trainer::{DpoConfig, DpoEval, DpoReport, DpoStepStats, DpoTrainer};
+pub use trainer::{DpoConfig, DpoEval, DpoReport, DpoRun, DpoStepStats, DpoTrainer};

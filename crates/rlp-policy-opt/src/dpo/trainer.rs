@@ -1,14 +1,19 @@
 //! [`DpoTrainer`]: DPO on preference pairs with AdamW, a frozen reference model and a seeded
 //! data order.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
+use rlp_core::PreferencePair;
 use rlp_core::tensor_io::{floats, to_f32};
-use rlp_core::{PreferencePair, SeededRng};
 use rlp_models::optim::{require_autodiff, warmup_linear_decay};
 use rlp_models::{AdamW, CausalLm, OptimConfig, TextTokenizer, collate_sft};
 use rlp_reward::SkipCounts;
+use rlp_train::{
+    EpochPlan, PlanCursor, TrainError, Trainer, load_weights_and_moments, read_state,
+    save_weights_and_moments, write_state,
+};
 
 use super::encode::{EncodedPreference, encode_preferences, rows, sequence_logprobs};
 use super::loss::{DpoLossStats, dpo_loss};
@@ -212,48 +217,20 @@ impl DpoTrainer {
     }
 
     /// Trains on `pairs` for `config.epochs` epochs of seeded-shuffled minibatches with linear
-    /// warm-up then decay; `on_step` sees every step. Deterministic for a seed and backend.
+    /// warm-up then decay ([`DpoRun`] to the end); `on_step` sees every step. Deterministic for
+    /// a seed and backend.
     pub fn train(
-        &mut self,
+        self,
         pairs: &[PreferencePair],
         on_step: &mut dyn FnMut(&DpoStepStats),
-    ) -> Result<DpoReport> {
+    ) -> Result<(Self, DpoReport)> {
         let start = Instant::now();
-        let (enc, skipped) = encode_preferences(&self.tokenizer, pairs, self.config.max_len)?;
-        if enc.is_empty() {
-            return Err(PolicyError::NoPairs {
-                what: "the training set".into(),
-                skipped: skipped.to_string(),
-            });
+        let mut run = DpoRun::new(self, pairs)?;
+        while run.steps_done() < run.total_steps() {
+            on_step(&run.step()?);
         }
-        let per_epoch = enc.len().div_ceil(self.config.batch_size);
-        let total = per_epoch * self.config.epochs;
-        let mut rng = SeededRng::new(self.config.seed).fork("dpo-train");
-        let mut order: Vec<usize> = (0..enc.len()).collect();
-        let (mut loss, mut margin, mut accuracy) = (0.0, 0.0, 0.0);
-        for epoch in 0..self.config.epochs {
-            rng.shuffle(&mut order);
-            (loss, margin, accuracy) = (0.0, 0.0, 0.0);
-            for (i, idx) in order.chunks(self.config.batch_size).enumerate() {
-                let lr = warmup_linear_decay(epoch * per_epoch + i, total, self.config.lr);
-                let batch: Vec<&EncodedPreference> = idx.iter().map(|&j| &enc[j]).collect();
-                let stats = self.update(&batch, lr)?;
-                loss += stats.loss;
-                margin += stats.stats.margin;
-                accuracy += stats.stats.accuracy;
-                on_step(&stats);
-            }
-        }
-        let n = per_epoch as f64;
-        Ok(DpoReport {
-            steps: total,
-            pairs: enc.len(),
-            skipped,
-            last_epoch_loss: loss / n,
-            last_epoch_margin: margin / n,
-            last_epoch_accuracy: accuracy / n,
-            seconds: start.elapsed().as_secs_f64(),
-        })
+        let report = run.report(start.elapsed().as_secs_f64());
+        Ok((run.trainer, report))
     }
 
     /// The current policy's loss and statistics on `pairs` (in minibatches of `batch_size`,
@@ -329,5 +306,153 @@ impl DpoTrainer {
             self.config.beta,
             self.config.label_smoothing,
         ))
+    }
+}
+
+/// Running sums over the current epoch of a [`DpoRun`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct DpoSums {
+    epoch: usize,
+    steps: usize,
+    loss: f64,
+    margin: f64,
+    accuracy: f64,
+}
+
+/// The `state.json` of a [`DpoRun`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct DpoState {
+    step: usize,
+    optimizer_steps: u64,
+    plan: EpochPlan,
+    sums: DpoSums,
+    last: Option<DpoSums>,
+}
+
+/// DPO over a dataset as a resumable [`Trainer`]: the pairs are encoded once, walked in the
+/// epochs of an [`EpochPlan`] (stream `dpo-train`), each step one AdamW update at the
+/// warm-up-then-decay learning rate. Its state is the policy's weights, AdamW's moments, the
+/// step and the epoch sums (the reference is frozen and rebuilt from the same start).
+pub struct DpoRun {
+    /// The trainer (policy, reference, optimiser, settings).
+    pub trainer: DpoTrainer,
+    enc: Vec<EncodedPreference>,
+    skipped: SkipCounts,
+    cursor: PlanCursor,
+    done: usize,
+    sums: DpoSums,
+    last: Option<DpoSums>,
+}
+
+impl DpoRun {
+    /// Encodes `pairs` (unusable ones skipped and counted; none left is an error) for
+    /// `trainer`'s config.
+    pub fn new(trainer: DpoTrainer, pairs: &[PreferencePair]) -> Result<Self> {
+        let (enc, skipped) = encode_preferences(&trainer.tokenizer, pairs, trainer.config.max_len)?;
+        if enc.is_empty() {
+            return Err(PolicyError::NoPairs {
+                what: "the training set".into(),
+                skipped: skipped.to_string(),
+            });
+        }
+        let c = &trainer.config;
+        let plan = EpochPlan::epochs(enc.len(), c.batch_size, c.epochs, c.seed, "dpo-train");
+        Ok(Self {
+            cursor: plan.cursor(),
+            trainer,
+            enc,
+            skipped,
+            done: 0,
+            sums: DpoSums::default(),
+            last: None,
+        })
+    }
+
+    /// The report of the run so far: steps, data, and the last epoch's means.
+    pub fn report(&self, seconds: f64) -> DpoReport {
+        let s = if self.sums.steps > 0 {
+            self.sums
+        } else {
+            self.last.unwrap_or_default()
+        };
+        let n = s.steps.max(1) as f64;
+        DpoReport {
+            steps: self.done,
+            pairs: self.enc.len(),
+            skipped: self.skipped.clone(),
+            last_epoch_loss: s.loss / n,
+            last_epoch_margin: s.margin / n,
+            last_epoch_accuracy: s.accuracy / n,
+            seconds,
+        }
+    }
+}
+
+impl Trainer for DpoRun {
+    type Stats = DpoStepStats;
+    type Error = PolicyError;
+
+    fn total_steps(&self) -> usize {
+        self.cursor.plan().total_steps()
+    }
+
+    fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    fn step(&mut self) -> Result<DpoStepStats> {
+        let s = self.done;
+        let idx = self.cursor.indices(s);
+        let lr = warmup_linear_decay(s, self.total_steps(), self.trainer.config.lr);
+        let batch: Vec<&EncodedPreference> = idx.iter().map(|&j| &self.enc[j]).collect();
+        let stats = self.trainer.update(&batch, lr)?;
+        let epoch = self.cursor.plan().epoch_of(s);
+        if epoch != self.sums.epoch || self.sums.steps == 0 {
+            if self.sums.steps > 0 {
+                self.last = Some(self.sums);
+            }
+            self.sums = DpoSums {
+                epoch,
+                ..DpoSums::default()
+            };
+        }
+        self.sums.steps += 1;
+        self.sums.loss += stats.loss;
+        self.sums.margin += stats.stats.margin;
+        self.sums.accuracy += stats.stats.accuracy;
+        self.done += 1;
+        Ok(stats)
+    }
+
+    fn save_state(&self, dir: &Path) -> Result<()> {
+        save_weights_and_moments(dir, &self.trainer.policy, &self.trainer.optim)?;
+        let state = DpoState {
+            step: self.done,
+            optimizer_steps: self.trainer.optim.step,
+            plan: self.cursor.plan().clone(),
+            sums: self.sums,
+            last: self.last,
+        };
+        Ok(write_state(dir, &state)?)
+    }
+
+    fn load_state(&mut self, dir: &Path) -> Result<()> {
+        let state: DpoState = read_state(dir)?;
+        if &state.plan != self.cursor.plan() {
+            return Err(TrainError::state(
+                &dir.join("state.json"),
+                "written for another plan (the same pairs, batch size, epochs and seed are \
+                 needed to resume)",
+            )
+            .into());
+        }
+        let t = &mut self.trainer;
+        t.policy =
+            load_weights_and_moments(dir, t.policy.clone(), &mut t.optim, state.optimizer_steps)?;
+        self.done = state.step;
+        self.sums = state.sums;
+        self.last = state.last;
+        self.cursor.seek(state.step);
+        Ok(())
     }
 }
