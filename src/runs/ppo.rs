@@ -17,12 +17,16 @@ use rlp_eval::{
     AnnotatorPoolConfig, EvalConfig, EvalRun, EvalSummary, LinePlot, Report,
     evaluate_policy_detailed,
 };
-use rlp_models::{CausalLm, checkpoint};
+use rlp_models::checkpoint::StoreDtype;
+use rlp_models::pretrained::save_parts;
+use rlp_models::{CausalLm, TextTokenizer};
+use rlp_policy_opt::PolicyError;
 use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::elastic_reset::{ElasticReset, ElasticResetConfig};
-use rlp_policy_opt::ppo::{PpoConfig, PpoStats, PpoTrainer, ValueInit, ValueModel};
+use rlp_policy_opt::ppo::{PpoConfig, PpoRun, PpoStats, PpoTrainer, ValueInit, ValueModel};
 use rlp_reward::{Aggregation, Ensemble, RewardModel};
 use rlp_tasks::{DEFAULT_TASK, EvalSplit, load_task};
+use rlp_train::{Callback, DriveOptions, RunDir, TrainError, drive};
 use serde::{Deserialize, Serialize};
 
 use super::eval::{WinRates, win_rates_over};
@@ -146,9 +150,6 @@ impl PpoRunConfig {
     }
 }
 
-/// The sub-directory of `checkpoint-N/` holding Elastic Reset's EMA and counts.
-const ELASTIC_RESET_DIR: &str = "elastic_reset";
-
 /// What a run ends with.
 #[derive(Debug, Clone)]
 pub struct PpoRunReport {
@@ -163,48 +164,118 @@ pub struct PpoRunReport {
     pub out: PathBuf,
 }
 
-/// The last `checkpoint-N/` under `out` holding a resumable trainer state, and `N`.
-pub fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
-    std::fs::read_dir(out)
-        .ok()?
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            let n = path
-                .file_name()?
-                .to_str()?
-                .strip_prefix("checkpoint-")?
-                .parse()
-                .ok()?;
-            path.join("trainer/state.json")
-                .is_file()
-                .then_some((n, path))
-        })
-        .max_by_key(|(n, _)| *n)
+/// What runs beside the PPO iterations: the progress bar, Elastic Reset's messages, the
+/// evaluations every `eval_every` iterations (`eval.jsonl`), the per-iteration statistics a
+/// report needs, and the policy as a loadable directory in every checkpoint.
+struct PpoWatch<'a> {
+    config: &'a PpoRunConfig,
+    out: &'a Path,
+    tokenizer: &'a TextTokenizer,
+    evaluate: &'a dyn Fn(&CausalLm) -> Result<EvalRun>,
+    bar: indicatif::ProgressBar,
+    stats: Vec<PpoStats>,
+    evals: Vec<(usize, EvalSummary)>,
+    last_run: Option<EvalRun>,
+    resets: usize,
 }
 
-/// Keeps the JSON lines of `path` whose `key` is at most `last` (all lines of a metrics file
-/// are per-iteration records).
-fn truncate_lines(path: &Path, key: &str, last: usize) -> Result<Vec<serde_json::Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut kept = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
-        let at = v[key]
-            .as_u64()
-            .with_context(|| format!("{}:{}: no `{key}`", path.display(), i + 1))?;
-        if at as usize <= last {
-            kept.push(v);
+/// An error of a callback as the driver carries it (the whole chain, as text).
+fn in_callback(e: anyhow::Error) -> PolicyError {
+    TrainError::Callback(format!("{e:#}")).into()
+}
+
+impl PpoWatch<'_> {
+    fn evaluate_at(&mut self, it: usize, policy: &CausalLm) -> Result<()> {
+        let run = (self.evaluate)(policy)?;
+        let e = run.summary.clone();
+        if it == self.config.iterations {
+            self.last_run = Some(run);
         }
+        let line = format!(
+            "iteration {it}: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}",
+            e.gold.mean,
+            e.gold.se,
+            e.proxy
+                .map(|p| format!("  proxy {:.3}", p.mean))
+                .unwrap_or_default(),
+            e.kl_k1.mean,
+            e.drift_ppl.map(|p| format!("{p:.1}")).unwrap_or("-".into()),
+        );
+        // Printed whether or not stderr is a terminal (a hidden bar drops `println`).
+        self.bar.suspend(|| eprintln!("{line}"));
+        write_line(
+            &self.out.join("eval.jsonl"),
+            &serde_json::json!({"iteration": it, "eval": e}),
+        )?;
+        self.evals.push((it, e));
+        Ok(())
     }
-    let body: String = kept.iter().map(|v| format!("{v}\n")).collect();
-    std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
-    Ok(kept)
+}
+
+impl<'r> Callback<PpoRun<'r>> for PpoWatch<'_> {
+    fn on_step(&mut self, run: &PpoRun<'r>, it: usize, s: &PpoStats) -> Result<(), PolicyError> {
+        if run.resets() > self.resets {
+            self.resets = run.resets();
+            self.bar.suspend(|| {
+                eprintln!(
+                    "iteration {it}: elastic reset {} (policy ← EMA, EMA ← initial)",
+                    self.resets
+                )
+            });
+        }
+        let secs = s.time_generate + s.time_score + s.time_update;
+        self.bar.set_position(it as u64);
+        self.bar.set_message(format!(
+            "score {:.3}  kl {:.2}  β {:.3}  {secs:.1} s/it",
+            s.score, s.kl, s.beta
+        ));
+        self.stats.push(s.clone());
+        if it % self.config.eval_every.max(1) == 0 || it == self.config.iterations {
+            self.evaluate_at(it, &run.ppo.policy).map_err(in_callback)?;
+        }
+        Ok(())
+    }
+
+    fn on_checkpoint(&mut self, run: &PpoRun<'r>, _: usize, dir: &Path) -> Result<(), PolicyError> {
+        save_parts(
+            &run.ppo.policy.valid(),
+            self.tokenizer,
+            dir,
+            StoreDtype::F32,
+        )?;
+        Ok(())
+    }
+
+    /// The statistics and evaluations of the iterations up to the checkpoint (the driver has
+    /// dropped a killed run's later metrics lines; later evaluations go here).
+    fn on_resume(&mut self, run: &PpoRun<'r>, it: usize, _: &Path) -> Result<(), PolicyError> {
+        let dir = RunDir::new(self.out);
+        self.stats = dir
+            .truncate_jsonl("metrics.jsonl", "step", it)?
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| {
+                in_callback(anyhow::anyhow!(
+                    "{}: {e}",
+                    dir.join("metrics.jsonl").display()
+                ))
+            })?;
+        self.evals = dir
+            .truncate_jsonl("eval.jsonl", "iteration", it)?
+            .into_iter()
+            .map(|v| {
+                Ok((
+                    v["iteration"].as_u64().unwrap_or(0) as usize,
+                    serde_json::from_value(v["eval"].clone())?,
+                ))
+            })
+            .collect::<Result<Vec<(usize, EvalSummary)>>>()
+            .map_err(in_callback)?;
+        self.resets = run.resets();
+        self.bar.set_position(it as u64);
+        Ok(())
+    }
 }
 
 /// Runs PPO as `config` says, writing into `out`. With `resume`, continues from the last
@@ -218,24 +289,13 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     if config.iterations == 0 {
         bail!("iterations must be at least 1");
     }
-    let restart = if resume {
-        let found = latest_checkpoint(out);
-        if found.is_none() {
-            bail!(
-                "--resume: no checkpoint-N/trainer/state.json under {}",
-                out.display()
-            );
-        }
-        found
-    } else {
-        None
-    };
-    start_run_dir(out, config)?;
-    if restart.is_none() {
-        for f in ["metrics.jsonl", "eval.jsonl"] {
-            let _ = std::fs::remove_file(out.join(f));
-        }
+    if resume && RunDir::new(out).latest_checkpoint().is_none() {
+        bail!(
+            "--resume: no complete checkpoint-N (with trainer/state.json) under {}",
+            out.display()
+        );
     }
+    start_run_dir(out, config)?;
     let plain = config.backend.device()?;
     let train = config.backend.autodiff_device()?;
     let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
@@ -257,7 +317,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         }
         _ => ValueModel::from_policy(policy.clone(), &mut rng.fork("value-head")),
     };
-    let mut elastic = match &config.elastic_reset {
+    let elastic = match &config.elastic_reset {
         Some(_) if matches!(config.anchor, AnchorSpec::Ema { .. }) => bail!(
             "[anchor] kind = \"ema\" and [elastic_reset] both set the KL anchor: choose it with \
              elastic_reset.anchor (\"initial\" or \"ema\") and drop [anchor]"
@@ -272,7 +332,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             Box::new(FrozenAnchor::new(&start))
         }
     };
-    let mut ppo = PpoTrainer::new(policy, value, anchor, tokenizer.clone(), config.ppo.clone())?;
+    let ppo = PpoTrainer::new(policy, value, anchor, tokenizer.clone(), config.ppo.clone())?;
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
     let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
     let eval_rng = SeededRng::new(config.seed).fork("ppo-eval");
@@ -289,115 +349,45 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             &eval_rng,
         )?)
     };
-
-    let (first, mut evals, mut stats) = match &restart {
-        Some((n, dir)) => {
-            ppo.load_checkpoint(&dir.join("trainer"))
-                .with_context(|| format!("resuming from {}", dir.display()))?;
-            if let Some(er) = elastic.as_mut() {
-                er.load_state(&dir.join(ELASTIC_RESET_DIR))
-                    .with_context(|| format!("resuming Elastic Reset from {}", dir.display()))?;
-            }
-            let stats: Vec<PpoStats> =
-                truncate_lines(&out.join("metrics.jsonl"), "iteration", n - 1)?
-                    .into_iter()
-                    .map(serde_json::from_value)
-                    .collect::<std::result::Result<_, _>>()?;
-            let evals = truncate_lines(&out.join("eval.jsonl"), "iteration", *n)?
-                .into_iter()
-                .map(|v| {
-                    Ok((
-                        v["iteration"].as_u64().unwrap_or(0) as usize,
-                        serde_json::from_value(v["eval"].clone())?,
-                    ))
-                })
-                .collect::<Result<Vec<(usize, EvalSummary)>>>()?;
-            (n + 1, evals, stats)
-        }
-        None if config.eval_at_start => {
-            let e = evaluate(&ppo.policy)?.summary;
-            write_line(
-                &out.join("eval.jsonl"),
-                &serde_json::json!({"iteration": 0, "eval": e}),
-            )?;
-            (1, vec![(0, e)], Vec::with_capacity(config.iterations))
-        }
-        None => (1, Vec::new(), Vec::with_capacity(config.iterations)),
+    let mut run = PpoRun::new(
+        ppo,
+        elastic,
+        &task.train_prompts,
+        reward,
+        rng,
+        config.iterations,
+    )?;
+    let mut watch = PpoWatch {
+        config,
+        out,
+        tokenizer: &tokenizer,
+        evaluate: &evaluate,
+        bar: progress_bar(config.iterations),
+        stats: Vec::with_capacity(config.iterations),
+        evals: Vec::new(),
+        last_run: None,
+        resets: 0,
     };
-    let mut last_run: Option<EvalRun> = None;
-    let bar = progress_bar(config.iterations);
-    bar.set_position(first as u64 - 1);
-    for it in first..=config.iterations {
-        // Each iteration's prompts come from a stream forked by the iteration, so a resumed
-        // run draws what the uninterrupted one would have.
-        let mut prompt_rng = rng.fork(&format!("prompts-{it}"));
-        let prompts: Vec<String> = (0..config.ppo.rollout_batch_size)
-            .map(|_| task.train_prompts[prompt_rng.below(task.train_prompts.len())].clone())
-            .collect();
-        let s = ppo.step(&prompts, reward)?;
-        if let Some(er) = elastic.as_mut() {
-            if er.after_iteration(&mut ppo)? {
-                bar.suspend(|| {
-                    eprintln!(
-                        "iteration {it}: elastic reset {} (policy ← EMA, EMA ← initial)",
-                        er.resets()
-                    )
-                });
-            }
-        }
-        let secs = s.time_generate + s.time_score + s.time_update;
-        bar.set_position(it as u64);
-        bar.set_message(format!(
-            "score {:.3}  kl {:.2}  β {:.3}  {:.1} s/it",
-            s.score, s.kl, s.beta, secs
-        ));
-        write_line(&out.join("metrics.jsonl"), &s)?;
-        stats.push(s);
-        if config.checkpoint_every > 0 && it % config.checkpoint_every == 0 {
-            let dir = out.join(format!("checkpoint-{it}"));
-            checkpoint::save(&ppo.policy.valid(), &dir)?;
-            tokenizer.save(dir.join("tokenizer.json"))?;
-            // Before the trainer's state, whose `state.json` marks the checkpoint complete.
-            if let Some(er) = &elastic {
-                er.save_state(&dir.join(ELASTIC_RESET_DIR))?;
-            }
-            ppo.save_checkpoint(&dir.join("trainer"))?;
-        }
-        if it % config.eval_every.max(1) == 0 || it == config.iterations {
-            let run = evaluate(&ppo.policy)?;
-            let e = run.summary.clone();
-            if it == config.iterations {
-                last_run = Some(run);
-            }
-            let line = format!(
-                "iteration {it}: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}",
-                e.gold.mean,
-                e.gold.se,
-                e.proxy
-                    .map(|p| format!("  proxy {:.3}", p.mean))
-                    .unwrap_or_default(),
-                e.kl_k1.mean,
-                e.drift_ppl.map(|p| format!("{p:.1}")).unwrap_or("-".into()),
-            );
-            // Printed whether or not stderr is a terminal (a hidden bar drops `println`).
-            bar.suspend(|| eprintln!("{line}"));
-            write_line(
-                &out.join("eval.jsonl"),
-                &serde_json::json!({"iteration": it, "eval": e}),
-            )?;
-            evals.push((it, e));
+    if !resume {
+        let _ = std::fs::remove_file(out.join("eval.jsonl"));
+        if config.eval_at_start {
+            watch.evaluate_at(0, &run.ppo.policy)?;
         }
     }
-    bar.finish_and_clear();
+    let options = DriveOptions {
+        checkpoint_every: config.checkpoint_every,
+        resume,
+    };
+    drive(&mut run, &RunDir::new(out), options, &mut [&mut watch])?;
+    watch.bar.finish_and_clear();
     let dir = out.join("policy");
-    checkpoint::save(&ppo.policy.valid(), &dir)?;
-    tokenizer.save(dir.join("tokenizer.json"))?;
-    let win_rates = match &last_run {
-        Some(run) if config.final_win_rates => {
+    save_parts(&run.ppo.policy.valid(), &tokenizer, &dir, StoreDtype::F32)?;
+    let win_rates = match &watch.last_run {
+        Some(last) if config.final_win_rates => {
             let w = win_rates_over(
                 &start,
                 &tokenizer,
-                run,
+                last,
                 task.gold.as_ref(),
                 &AnnotatorPoolConfig::default(),
                 &config.eval,
@@ -411,10 +401,10 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         }
         _ => None,
     };
-    write_report(config, &evals, win_rates.as_ref(), out)?;
+    write_report(config, &watch.evals, win_rates.as_ref(), out)?;
     Ok(PpoRunReport {
-        stats,
-        evals,
+        stats: watch.stats,
+        evals: watch.evals,
         win_rates,
         out: out.to_path_buf(),
     })

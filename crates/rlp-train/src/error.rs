@@ -48,6 +48,10 @@ pub enum TrainError {
         /// What does not fit.
         message: String,
     },
+    /// A failure in a callback (evaluation, logging, saving extra files), with its whole chain
+    /// of causes as text.
+    #[error("{0}")]
+    Callback(String),
     /// A step whose loss or gradient norm is not finite; nothing was updated or saved.
     #[error(
         "step {step}: {what} is {value}; the weights were not updated and no checkpoint was \

@@ -5,11 +5,10 @@
 //! uninterrupted one would have (`tests/ppo_resume.rs`).
 //!
 //! Layout of a checkpoint directory: `policy.bpk`, `value.bpk`, `anchor.bpk`,
-//! `policy_adamw.bpk`, `value_adamw.bpk` (burn's burnpack format) and `state.json`. It is
-//! written into a sibling `*.partial` directory first and renamed into place, so a run killed
-//! while saving leaves the previous checkpoint intact.
+//! `policy_adamw.bpk`, `value_adamw.bpk` (burn's burnpack format) and `state.json`. Written
+//! inside `rlp_train::RunDir::write_checkpoint`, it appears whole or not at all.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rlp_models::optim::{load_module, save_module};
 use serde::{Deserialize, Serialize};
@@ -40,46 +39,29 @@ pub(crate) fn io(path: &Path, e: std::io::Error) -> PolicyError {
     })
 }
 
-fn partial(dir: &Path) -> PathBuf {
-    let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    dir.with_file_name(name)
-}
-
 impl PpoTrainer {
-    /// Writes a resumable checkpoint to `dir` (replacing one that is there), atomically.
+    /// Writes a resumable checkpoint into `dir` (created; files there are replaced). Atomicity
+    /// is the caller's: `rlp_train::RunDir::write_checkpoint` assembles it under another name.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<(), PolicyError> {
-        let tmp = partial(dir);
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-        }
-        std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-        save_module(&self.policy, &tmp.join("policy.bpk"))?;
-        save_module(&self.value, &tmp.join("value.bpk"))?;
-        save_module(self.anchor.model(), &tmp.join("anchor.bpk"))?;
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        save_module(&self.policy, &dir.join("policy.bpk"))?;
+        save_module(&self.value, &dir.join("value.bpk"))?;
+        save_module(self.anchor.model(), &dir.join("anchor.bpk"))?;
         let (policy_opt, value_opt) = self.optimizers();
-        policy_opt.save_state(&tmp.join("policy_adamw.bpk"))?;
-        value_opt.save_state(&tmp.join("value_adamw.bpk"))?;
+        policy_opt.save_state(&dir.join("policy_adamw.bpk"))?;
+        value_opt.save_state(&dir.join("value_adamw.bpk"))?;
         let state = PpoState {
             iteration: self.iteration,
             beta: self.kl.beta,
             policy_steps: policy_opt.step,
             value_steps: value_opt.step,
         };
-        let path = tmp.join(STATE);
+        let path = dir.join(STATE);
         std::fs::write(
             &path,
             serde_json::to_string_pretty(&state).expect("serialisable"),
         )
         .map_err(|e| io(&path, e))?;
-        if dir.exists() {
-            let old = dir.with_extension("old");
-            std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
-            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
-            std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
-        } else {
-            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
-        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod kl_control;
 pub mod losses;
 pub mod rewards;
 pub mod rollout;
+pub mod run;
 pub mod trainer;
 pub mod value;
 
@@ -19,5 +20,6 @@ pub use kl_control::{KlControl, KlController};
 pub use losses::{PolicyLossStats, ValueLossStats, policy_loss, value_loss};
 pub use rewards::{TokenRewards, token_rewards};
 pub use rollout::{Rollout, RolloutTensors, response_logprobs, sample_rollout};
+pub use run::PpoRun;
 pub use trainer::{PpoStats, PpoTrainer};
 pub use value::ValueModel;
