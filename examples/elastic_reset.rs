@@ -15,6 +15,8 @@
 //! paper's defaults). Writes one run directory per arm, `report.md` and the plots into OUT
 //! (default `runs/elastic-reset`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -22,7 +24,7 @@ use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::policy::ElasticResetConfig;
 use rlp::runs::ppo::PpoRunConfig;
-use rlp::runs::study::{run_arm, study_ppo};
+use support::{run_arm, study_ppo};
 
 /// What the command line sets.
 struct Args {

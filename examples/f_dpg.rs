@@ -22,6 +22,8 @@
 //! Writes one directory per run (`metrics.jsonl`, `run.json`), `report.md` and plots into OUT
 //! (default `runs/f-dpg`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -33,9 +35,9 @@ use rlp::policy::fdpg::{
     Divergence, DivergenceEstimates, FdpgConfig, FdpgStats, FdpgTrainer, Target,
 };
 use rlp::reward::LearnedReward;
-use rlp::runs::study::{cached, study_eval};
 use rlp::tasks::{Task, load_base_policy, load_task, tweet_sentiment};
 use serde::{Deserialize, Serialize};
+use support::{cached, study_eval};
 
 /// Words whose presence satisfies the pointwise constraint (lower case, whole words).
 const POSITIVE_WORDS: [&str; 13] = [

@@ -41,6 +41,8 @@
 //! `--reuse` keeps finished steps found in `--out` (trained proxies, the best-of-n scores,
 //! finished PPO runs) instead of recomputing them; their recorded times are reported.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,13 +51,14 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use clap::Parser;
 use rlp::eval::{EvalSummary, LinePlot, ScalingFit, ScalingForm, fit_scaling_law};
+use rlp::eval::{candidate_counts, mean_bon_curve};
 use rlp::models::checkpoint;
 use rlp::reward::RewardModel;
-use rlp::runs::bon::{ScoredSamples, candidate_counts, mean_bon_curve};
+use rlp::runs::bon::ScoredSamples;
 use rlp::runs::reward::{RewardTrainConfig, train};
-use rlp::runs::study::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
 use rlp::tasks::tweet_sentiment;
 use serde::{Deserialize, Serialize};
+use support::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
 
 /// The task of the study.
 const TASK: &str = tweet_sentiment::NAME;

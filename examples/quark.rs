@@ -20,6 +20,8 @@
 //! drift (the policy's perplexity on 200 held-out human tweets); distinct-1/2. Writes the runs,
 //! `report.md` and a plot into OUT (default `runs/quark`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -31,8 +33,8 @@ use rlp::models::vocab::suppress_outputs;
 use rlp::models::{CausalLm, GenerationConfig, TextTokenizer, checkpoint, generate_text};
 use rlp::policy::ppo::ValueInit;
 use rlp::policy::quark::{QuarkConfig, QuarkTrainer};
-use rlp::runs::study::{MAX_NEW_TOKENS, cached, run_arm, study_ppo};
 use rlp::tasks::{Task, load_base_policy, load_task};
+use support::{MAX_NEW_TOKENS, cached, run_arm, study_ppo};
 
 /// The task.
 const TASK: &str = "tweet-detox";

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use rlp::core::{BackendSpec, MemoReward};
 use rlp::pipeline::config::ClustererSpec;
-use rlp::pipeline::retrain::{make_clusterer, revisited_pairs};
+use rlp::pipeline::retrain::revisited_pairs;
 use rlp::pipeline::rundir::{FinishedRun, agreement_on_samples};
 use rlp::pipeline::stages::save_rm;
 use rlp::reward::{RewardModel, train_reward_model};
@@ -80,7 +80,7 @@ fn main() -> Result<()> {
         let mut pairs = d.clone();
         let mut kept = String::from("–");
         if !gamma.is_nan() {
-            let mut clusterer = make_clusterer(&spec, &run.sft, &run.tokenizer, &plain)?;
+            let mut clusterer = spec.build(&run.sft, &run.tokenizer, &plain)?;
             let mut config = run.config.spg.clone();
             config.gamma = gamma;
             config.seed = seed;

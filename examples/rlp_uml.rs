@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use rlp::core::{BackendSpec, MemoReward};
+use rlp::ib::ViewPair;
 use rlp::ib::{Objective, train_uml};
-use rlp::pipeline::retrain::{revisited_pairs, view_pairs};
+use rlp::pipeline::retrain::revisited_pairs;
 use rlp::pipeline::rundir::{FinishedRun, agreement_on_samples};
 use rlp::pipeline::stages::save_rm;
 use rlp::reward::RewardModel;
@@ -28,7 +29,7 @@ fn main() -> Result<()> {
     let run = FinishedRun::open(&dir, seed, &plain)?;
     let gold = MemoReward::new(run.task.gold.as_ref());
     let cut = run.prompts.len() * 3 / 4;
-    let views = view_pairs(&run.prompts[..cut], &run.samples[..cut]);
+    let views = ViewPair::disjoint(&run.prompts[..cut], &run.samples[..cut]);
     let d = revisited_pairs(&run.preferences, run.config.retrain_pairs, seed);
     let held = (&run.prompts[cut..], &run.samples[cut..]);
     println!(

@@ -36,6 +36,8 @@
 //! `--reuse` keeps finished steps found in `--out` (members, the best-of-n scores, finished PPO
 //! runs) instead of recomputing them.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,14 +46,16 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rlp::core::PreferencePair;
 use rlp::core::jsonl::read_jsonl;
+use rlp::eval::{BonCurvePoint, candidate_counts, mean_bon_curve};
 use rlp::eval::{EvalSummary, LinePlot, MeanSe, best_of_n_gold};
 use rlp::reward::{Aggregation, LearnedReward};
-use rlp::runs::bon::{BonCurvePoint, ScoredSamples, candidate_counts, mean_bon_curve};
+use rlp::reward::{NormSet, normalize_saved};
+use rlp::runs::bon::ScoredSamples;
 use rlp::runs::ppo::EnsembleSpec;
-use rlp::runs::reward::{NormSet, RewardTrainConfig, normalize_saved, train};
-use rlp::runs::study::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
+use rlp::runs::reward::{RewardTrainConfig, train};
 use rlp::tasks::tweet_sentiment;
 use serde::{Deserialize, Serialize};
+use support::{ArmRun, StudyArgs, cached, cached_base_policy_samples, run_arm, study_ppo};
 
 /// The task of the study.
 const TASK: &str = tweet_sentiment::NAME;

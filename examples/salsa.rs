@@ -22,6 +22,8 @@
 //!
 //! Writes the run directories, `report.md` and a plot into OUT (default `runs/salsa`).
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +36,7 @@ use rlp::models::{TextTokenizer, checkpoint, weighted_average};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
 use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
 use rlp::runs::sft::{SftConfig, run as run_sft};
-use rlp::runs::study::{run_arm, study_eval, study_ppo};
+use support::{run_arm, study_eval, study_ppo};
 
 /// What the command line sets.
 struct Args {

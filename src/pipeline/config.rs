@@ -154,43 +154,7 @@ pub enum RetrainInit {
     Sft,
 }
 
-/// RLP-SPG's semantic-equivalence clusterer (the paper: bidirectional entailment under an NLI
-/// model, which these machines do not have).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ClustererSpec {
-    /// Word-overlap leader clustering (Jaccard of normalised word sets ≥ `threshold`): offline,
-    /// nothing to fetch, so the main job runs without a network; a crude judge of meaning.
-    Lexical {
-        /// Jaccard threshold.
-        threshold: f64,
-    },
-    /// Cosine leader clustering of all-MiniLM-L6-v2 sentence embeddings (fetched once into
-    /// the cache with `rlp fetch minilm`).
-    Minilm {
-        /// Cosine threshold (0.75 measured on paraphrase pairs; see `rlp_spg::embedding`).
-        threshold: f32,
-    },
-    /// Cosine leader clustering of the SFT policy's mean-pooled final hidden states (measured
-    /// on tweets: opposite-meaning pairs score higher than paraphrases, so prefer the others).
-    Policy {
-        /// Cosine threshold.
-        threshold: f32,
-    },
-    /// Equal lower-cased, punctuation-free text (tiny tasks).
-    Normalized,
-    /// Equal final answers (`The answer is N.`); a response without one is a cluster of its
-    /// own (convergent-answer tasks such as `arith`).
-    Answer,
-}
-
-impl Default for ClustererSpec {
-    fn default() -> Self {
-        Self::Lexical {
-            threshold: rlp_spg::DEFAULT_LEXICAL_THRESHOLD,
-        }
-    }
-}
+pub use rlp_spg::ClustererSpec;
 
 /// The best-of-n baseline: the `r`-best of `n` SFT samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

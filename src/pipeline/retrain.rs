@@ -9,13 +9,10 @@ use rlp_core::jsonl::write_jsonl;
 use rlp_core::{PreferencePair, SeededRng};
 use rlp_ib::{ViewPair, train_uml};
 use rlp_reward::{LearnedReward, RewardModel};
-use rlp_spg::{
-    AnswerClusterer, EmbeddingClusterer, LexicalClusterer, NormalizedTextClusterer, PairPrecision,
-    PolicyEmbedder, SemanticClusterer, build_pairs,
-};
+use rlp_spg::{PairPrecision, SemanticClusterer, build_pairs};
 
 use super::Shared;
-use super::config::{ClustererSpec, RetrainInit};
+use super::config::RetrainInit;
 use super::stages::{fresh_rm, save_rm, train_rm};
 use crate::runs::progress_bar;
 
@@ -74,22 +71,7 @@ pub fn revisited_pairs(d: &[PreferencePair], k: usize, seed: u64) -> Vec<Prefere
     idx[..k].iter().map(|&i| d[i].clone()).collect()
 }
 
-/// RLP-UML's views: disjoint pairs of one prompt's samples, `(y₁, y₂), (y₃, y₄), …`.
-pub fn view_pairs(prompts: &[String], samples: &[Vec<String>]) -> Vec<ViewPair> {
-    prompts
-        .iter()
-        .zip(samples)
-        .flat_map(|(p, ys)| {
-            ys.chunks_exact(2).map(move |v| ViewPair {
-                prompt: p.clone(),
-                a: v[0].clone(),
-                b: v[1].clone(),
-            })
-        })
-        .collect()
-}
-
-/// RLP-UML: Bradley–Terry on the revisited pairs of `D` plus `λ·L_M` on [`view_pairs`].
+/// RLP-UML: Bradley–Terry on the revisited pairs of `D` plus `λ·L_M` on [`ViewPair::disjoint`] views.
 pub(crate) fn uml(
     s: &Shared,
     prompts: &[String],
@@ -97,7 +79,7 @@ pub(crate) fn uml(
     seed: u64,
     dir: &Path,
 ) -> Result<LearnedReward> {
-    let views = view_pairs(prompts, samples);
+    let views = ViewPair::disjoint(prompts, samples);
     let d = revisited(s, seed);
     let mut config = s.config.uml.clone();
     config.rm.seed = seed;
@@ -144,34 +126,7 @@ pub(crate) fn uml(
 
 /// The clusterer the config names.
 fn clusterer(s: &Shared) -> Result<Box<dyn SemanticClusterer>> {
-    make_clusterer(&s.config.clusterer, &s.sft, &s.tokenizer, &s.plain)
-}
-
-/// The clusterer `spec` names (`sft` and `tokenizer` for the policy-embedding one; MiniLM is
-/// fetched into the cache on first use).
-pub fn make_clusterer(
-    spec: &ClustererSpec,
-    sft: &rlp_models::CausalLm,
-    tokenizer: &rlp_models::TextTokenizer,
-    plain: &burn::tensor::Device,
-) -> Result<Box<dyn SemanticClusterer>> {
-    Ok(match spec {
-        ClustererSpec::Policy { threshold } => Box::new(
-            EmbeddingClusterer::new(PolicyEmbedder::new(sft.clone(), tokenizer.clone()))
-                .with_threshold(*threshold)?
-                .with_name("sft-policy-embedding"),
-        ),
-        ClustererSpec::Minilm { threshold } => {
-            let dir = rlp_models::fetch::fetch("minilm", None)?;
-            let encoder = rlp_models::bert::SentenceEncoder::load(&dir, plain)?;
-            Box::new(EmbeddingClusterer::new(encoder).with_threshold(*threshold)?)
-        }
-        ClustererSpec::Lexical { threshold } => {
-            Box::new(LexicalClusterer::with_threshold(*threshold)?)
-        }
-        ClustererSpec::Normalized => Box::new(NormalizedTextClusterer::default()),
-        ClustererSpec::Answer => Box::new(AnswerClusterer::new()),
-    })
+    Ok(s.config.clusterer.build(&s.sft, &s.tokenizer, &s.plain)?)
 }
 
 /// The control: `r` retrained as [`spg`] retrains it, on the revisited pairs of `D` alone.

@@ -19,9 +19,9 @@ use rlp_tasks::Task;
 
 use super::config::{PipelineConfig, PreferenceConfig};
 use crate::runs::ppo::{AnchorSpec, PpoRunConfig, PpoRunReport, run_ppo};
-pub use crate::runs::reward::NormSet;
-use crate::runs::reward::normalize_saved;
 use crate::runs::{StepProgress, progress_bar, write_config};
+pub use rlp_reward::NormSet;
+use rlp_reward::normalize_saved;
 use rlp_train::{DriveOptions, RunDir, Trainer, drive};
 
 /// Rows per generation batch (the progress bar advances per batch).
@@ -132,7 +132,8 @@ pub fn save_rm(
             .with_context(|| format!("reloading the reward model {}", dir.display()))
     };
     match norm {
-        Some(norm) => normalize_saved(dir, plain, norm),
+        Some(norm) => normalize_saved(dir, plain, norm)
+            .with_context(|| format!("normalising the reward model {}", dir.display())),
         None => load(),
     }
 }

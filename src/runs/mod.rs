@@ -9,7 +9,6 @@ pub mod generate;
 pub mod ppo;
 pub mod reward;
 pub mod sft;
-pub mod study;
 
 use std::path::Path;
 

@@ -12,14 +12,13 @@ use std::path::{Path, PathBuf};
 
 use super::{StepProgress, progress_bar as bar, write_config};
 use anyhow::{Context, Result, bail};
-use burn::tensor::Device;
 use rlp_core::jsonl::{read_jsonl, write_jsonl};
 use rlp_core::{BackendSpec, PreferencePair, SeededRng};
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
 use rlp_reward::{
-    EvalReport, LabelConfig, LabelReport, LearnedReward, Overlong, ProbeConfig, RewardError,
-    RewardModel, RmTrainConfig, RmTrainReport, RmTrainer, Trainable, encode_pairs, evaluate,
-    reward_trainer, sample_and_label, train::report_of, train_probe,
+    EvalReport, LabelConfig, LabelReport, Overlong, ProbeConfig, RewardError, RewardModel,
+    RmTrainConfig, RmTrainReport, RmTrainer, Trainable, encode_pairs, evaluate, reward_trainer,
+    sample_and_label, train::report_of, train_probe,
 };
 use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
@@ -103,70 +102,6 @@ pub struct RewardTrainOutcome {
     pub train: RmTrainReport,
     /// The held-out evaluation, if `eval` was given.
     pub eval: Option<EvalReport>,
-}
-
-/// Texts whose scores fix a reward model's scale, e.g. the SFT model's samples (the pipeline
-/// takes the responses of the first pairs of `D`). Normalising every reward model on them (mean 0, SD 1; Ziegler et
-/// al. 2019) makes one KL coefficient mean the same against each.
-pub struct NormSet {
-    /// The prompts, one per response.
-    pub prompts: Vec<String>,
-    /// The responses.
-    pub responses: Vec<String>,
-}
-
-impl NormSet {
-    /// Both responses of the first `pairs` pairs of `d`.
-    pub fn from_pairs(d: &[PreferencePair], pairs: usize) -> Self {
-        let take = &d[..pairs.min(d.len())];
-        Self {
-            prompts: take
-                .iter()
-                .flat_map(|p| [p.prompt.clone(), p.prompt.clone()])
-                .collect(),
-            responses: take
-                .iter()
-                .flat_map(|p| [p.chosen.clone(), p.rejected.clone()])
-                .collect(),
-        }
-    }
-}
-
-/// Maps the reward model saved in `dir` (with its `tokenizer.json`) so that `norm`'s texts
-/// score mean 0 and SD 1 (Ziegler et al. 2019), saves it over the original, records the raw
-/// mean and SD in `normalization.json`, and returns it reloaded on `device` as a reward
-/// function. Errors when the model gives every text the same score.
-pub fn normalize_saved(dir: &Path, device: &Device, norm: &NormSet) -> Result<LearnedReward> {
-    let load = || {
-        LearnedReward::load(dir, device)
-            .with_context(|| format!("loading the reward model {}", dir.display()))
-    };
-    let mut reward = load()?;
-    let raw: Vec<f64> = reward
-        .score_texts(&norm.prompts, &norm.responses)?
-        .into_iter()
-        .map(f64::from)
-        .collect();
-    let n = raw.len().max(1) as f64;
-    let mean = raw.iter().sum::<f64>() / n;
-    let sd = (raw.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-    if !(sd.is_finite() && sd > 1e-8) {
-        bail!(
-            "{}: the reward model gives {} reference texts one score ({mean}); it cannot be \
-             normalised",
-            dir.display(),
-            raw.len()
-        );
-    }
-    reward.model = reward.model.affine((1.0 / sd) as f32, (-mean / sd) as f32);
-    reward.model.save(dir)?;
-    std::fs::write(
-        dir.join("normalization.json"),
-        serde_json::to_string_pretty(
-            &serde_json::json!({"raw_mean": mean, "raw_sd": sd, "texts": raw.len()}),
-        )?,
-    )?;
-    load()
 }
 
 /// Trains a reward model; leaves it in `cfg.out`. With `resume`, continues from the newest

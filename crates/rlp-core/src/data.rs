@@ -4,26 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
 
-/// A prompt (instruction or text prefix) to complete.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prompt {
-    /// The prompt text as the policy sees it (before any chat template).
-    pub text: String,
-    /// An optional stable identifier, kept through sampling and labelling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
-
-impl Prompt {
-    /// A prompt without an id.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            id: None,
-        }
-    }
-}
-
 /// One supervised example: a prompt and the response to imitate (SFT's input).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptResponse {
@@ -94,53 +74,6 @@ pub struct LabelledText {
     pub label: String,
 }
 
-/// One batch of rollouts: completions, their sequence scores and the anchor's log-probs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RolloutBatch {
-    /// The sampled completions, one per row.
-    pub completions: Vec<Completion>,
-    /// The reward model's sequence score `R(x, y)` per completion.
-    pub scores: Vec<f32>,
-    /// `log π_ref(y_t | s_t)` of the KL anchor, aligned with each completion's tokens.
-    pub ref_logprobs: Vec<Vec<f32>>,
-}
-
-impl RolloutBatch {
-    /// Number of rollouts.
-    pub fn len(&self) -> usize {
-        self.completions.len()
-    }
-
-    /// Whether the batch holds no rollouts.
-    pub fn is_empty(&self) -> bool {
-        self.completions.is_empty()
-    }
-
-    /// Checks that scores and reference log-probs line up with the completions.
-    pub fn validate(&self) -> Result<()> {
-        if self.scores.len() != self.len() {
-            return Err(CoreError::Shape(format!(
-                "{} scores for {} completions",
-                self.scores.len(),
-                self.len()
-            )));
-        }
-        if !self.ref_logprobs.is_empty() {
-            for (i, (c, r)) in self.completions.iter().zip(&self.ref_logprobs).enumerate() {
-                if c.tokens.len() != r.len() || c.logprobs.len() != r.len() {
-                    return Err(CoreError::Shape(format!(
-                        "rollout {i}: {} tokens, {} log-probs, {} reference log-probs",
-                        c.tokens.len(),
-                        c.logprobs.len(),
-                        r.len()
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,26 +101,5 @@ mod tests {
                 .to_string()
                 .contains("empty")
         );
-    }
-
-    #[test]
-    fn rollout_lengths_are_checked() {
-        let c = Completion {
-            prompt: "p".into(),
-            text: "t".into(),
-            tokens: vec![1, 2],
-            logprobs: vec![-1.0, -2.0],
-            finished: true,
-        };
-        let mut b = RolloutBatch {
-            completions: vec![c],
-            scores: vec![0.5],
-            ref_logprobs: vec![vec![-1.0, -1.5]],
-        };
-        assert!(b.validate().is_ok());
-        b.ref_logprobs[0].pop();
-        assert!(b.validate().is_err());
-        b.scores.clear();
-        assert!(b.validate().unwrap_err().to_string().contains("0 scores"));
     }
 }

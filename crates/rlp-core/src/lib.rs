@@ -3,7 +3,7 @@
 //! The shared vocabulary of the `rlp` workspace: device selection over burn's run-time backends,
 //! one seeded random source, masked tensor operations (sums, means, variances, whitening),
 //! log-probabilities and entropies from logits, the KL estimators k1/k2/k3, the data types that
-//! flow between trainers (prompts, completions, preference pairs, rollout batches), JSONL I/O with
+//! flow between trainers (prompt/response examples, completions, preference pairs), JSONL I/O with
 //! errors that name the file and line, an append-only metrics sink, a self-deleting scratch
 //! directory, and the two seams every optimizer and evaluator speaks: [`RewardFn`] and [`Judge`].
 //!
@@ -26,7 +26,7 @@ pub mod scratch;
 pub mod tensor_io;
 pub mod traits;
 
-pub use data::{Completion, LabelledText, PreferencePair, Prompt, PromptResponse, RolloutBatch};
+pub use data::{Completion, LabelledText, PreferencePair, PromptResponse};
 pub use device::BackendSpec;
 pub use error::{CoreError, Result};
 pub use memo::MemoReward;

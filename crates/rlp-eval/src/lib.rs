@@ -23,6 +23,7 @@
 
 pub mod annotators;
 pub mod best_of_n;
+pub mod bon_curve;
 pub mod consistency;
 pub mod diversity;
 pub mod drift;
@@ -43,6 +44,7 @@ mod model_tests;
 
 pub use annotators::{Annotator, AnnotatorPool, AnnotatorPoolConfig, Vote};
 pub use best_of_n::{BonPoint, best_of_n_curve, best_of_n_gold, bon_kl, bon_weights};
+pub use bon_curve::{BonCurvePoint, candidate_counts, mean_bon_curve};
 pub use consistency::{SelfConsistency, majority, self_consistency};
 pub use diversity::{distinct_n, mean_length, self_bleu};
 pub use drift::{Perplexity, perplexity, perplexity_ids};

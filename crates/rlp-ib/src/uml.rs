@@ -142,6 +142,24 @@ pub struct ViewPair {
     pub b: String,
 }
 
+impl ViewPair {
+    /// RLP-UML's views of one prompt's samples: disjoint consecutive pairs `(y₁, y₂), (y₃, y₄),
+    /// …` (an odd last sample is left out); `samples[i]` are the samples of `prompts[i]`.
+    pub fn disjoint(prompts: &[String], samples: &[Vec<String>]) -> Vec<ViewPair> {
+        prompts
+            .iter()
+            .zip(samples)
+            .flat_map(|(p, ys)| {
+                ys.chunks_exact(2).map(move |v| ViewPair {
+                    prompt: p.clone(),
+                    a: v[0].clone(),
+                    b: v[1].clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// What the per-step callback receives.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UmlStepInfo {

@@ -31,6 +31,7 @@ pub mod eval;
 pub mod label;
 pub mod learned;
 pub mod model;
+pub mod normalize;
 pub mod probe;
 pub mod train;
 
@@ -51,6 +52,7 @@ pub use eval::{EvalReport, evaluate, score_pairs};
 pub use label::{LabelConfig, LabelReport, label_pairs, sample_and_label};
 pub use learned::LearnedReward;
 pub use model::{RewardModel, Trainable};
+pub use normalize::{NormSet, normalize_saved};
 pub use probe::{ProbeConfig, extract_features, fit_probe, train_probe};
 pub use rlp_train::{EpochOutcome, EpochPlan, StepInfo, run_epochs};
 pub use train::{

@@ -1,6 +1,6 @@
 //! [`SpgReport`]: how many prompts RLP-SPG kept and why it left out the rest.
 
-use crate::pairs::SpgOutcome;
+use crate::outcome::SpgOutcome;
 
 /// The tally of one [`crate::build_pairs`] run. Every prompt is counted exactly once in `kept`
 /// or one of the `skipped_*` fields, so they add up to `prompts`.

@@ -1,21 +1,23 @@
-//! Pieces shared by the paper examples on `tweet-sentiment` (Elastic Reset, SALSA, reward-model
-//! ensembles, the overoptimisation scaling laws): one PPO arm with the main job's PPO settings,
-//! base-policy samples scored by gold and several proxies for best-of-n, and steps cached in a
-//! study's output directory so that a long study can be resumed.
+//! Example support, not library API: the pieces the paper examples on `tweet-sentiment`
+//! (Elastic Reset, SALSA, reward-model ensembles, the overoptimisation scaling laws) share —
+//! one PPO arm with the main job's PPO settings, base-policy samples scored by gold and several
+//! proxies for best-of-n, and steps cached in a study's output directory so that a long study
+//! can be resumed.
+#![allow(dead_code)] // each example uses a part of it
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rlp_core::{BackendSpec, RewardFn, SeededRng};
-use rlp_eval::{EvalConfig, EvalSummary};
-use rlp_policy_opt::ppo::{KlControl, PpoConfig, ValueInit};
-use rlp_reward::LearnedReward;
-use rlp_tasks::{load_base_policy, load_task, tweet_sentiment};
+use rlp::core::{BackendSpec, RewardFn, SeededRng};
+use rlp::eval::{EvalConfig, EvalSummary};
+use rlp::policy::ppo::{KlControl, PpoConfig, ValueInit};
+use rlp::reward::LearnedReward;
+use rlp::tasks::{load_base_policy, load_task, tweet_sentiment};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::bon::{ScoredSamples, sample_and_score};
-use super::ppo::{PpoRunConfig, run_ppo};
+use rlp::runs::bon::{ScoredSamples, sample_and_score};
+use rlp::runs::ppo::{PpoRunConfig, run_ppo};
 
 /// The command-line arguments every overoptimisation study shares (flattened into the
 /// examples' own with `#[command(flatten)]`).
@@ -184,7 +186,7 @@ pub fn base_policy_samples(
         &policy.tokenizer,
         &task.eval_prompts[..prompts],
         n,
-        &rlp_models::GenerationConfig::sampling(MAX_NEW_TOKENS, 1.0),
+        &rlp::models::GenerationConfig::sampling(MAX_NEW_TOKENS, 1.0),
         task.gold.as_ref(),
         &refs,
         &mut SeededRng::new(seed).fork(stream),
@@ -250,7 +252,7 @@ mod tests {
 
     #[test]
     fn cached_reuses_only_what_it_is_told_to_keep() {
-        let dir = rlp_core::ScratchDir::new("study-cached").unwrap();
+        let dir = rlp::core::ScratchDir::new("study-cached").unwrap();
         let path = dir.path().join("step.json");
         let calls = std::cell::Cell::new(0);
         let compute = |v: u32| {
