@@ -257,7 +257,7 @@ fn run(args: &Args, kind: Kind, divergence: Option<Divergence>, seed: u64) -> Re
             )?;
             let config = FdpgConfig {
                 divergence,
-                beta: args.beta,
+                kl_beta: args.beta,
                 lr: args.lr,
                 seed,
                 ..Default::default()

@@ -82,7 +82,7 @@ fn main() -> Result<()> {
         if !gamma.is_nan() {
             let mut clusterer = spec.build(&run.sft, &run.tokenizer, &plain)?;
             let mut config = run.config.spg.clone();
-            config.gamma = gamma;
+            config.min_confidence = gamma;
             config.seed = seed;
             let (synthetic, report) =
                 build_pairs(prompts, samples, clusterer.as_mut(), &run.r, &config)?;

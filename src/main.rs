@@ -10,6 +10,7 @@ use rlp::core::jsonl::{read_jsonl, write_jsonl};
 use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::PromptStyle;
+use rlp::runs::overrides::apply_sets;
 use rlp::runs::{generate, sft};
 use rlp::tasks::EvalSplit;
 use rlp::train::Existing;
@@ -133,6 +134,16 @@ struct OverwriteFlag {
     overwrite: bool,
 }
 
+/// `--set KEY=VALUE`, shared by every verb with a TOML config.
+#[derive(clap::Args, Clone, Default)]
+struct SetFlag {
+    /// Override any config field by its dotted key, e.g. `--set ppo.lr=1e-4` or `--set
+    /// eval.max_new_tokens=16` (repeatable; applied after --config, before the typed flags).
+    /// An unknown key or a wrong type is an error naming it.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
 /// `--resume`, shared by the training verbs that write `checkpoint-N`.
 #[derive(clap::Args, Clone, Copy)]
 struct ResumeFlag {
@@ -149,6 +160,8 @@ struct RunFlags {
     /// TOML config (every field optional; the run's `*RunConfig` type).
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    set: SetFlag,
     #[command(flatten)]
     out_flag: OverwriteFlag,
     /// Task (tweet-sentiment, tweet-detox or synthetic).
@@ -168,7 +181,7 @@ struct RunFlags {
 impl RunFlags {
     /// The config (`load` reads `--config`; the default without it) with the shared flags
     /// applied through `fields` (task, policy, seed, backend of the config).
-    fn resolve<C: Default>(
+    fn resolve<C: Default + serde::Serialize + serde::de::DeserializeOwned>(
         self,
         load: impl Fn(&std::path::Path) -> Result<C>,
         fields: impl Fn(
@@ -186,6 +199,7 @@ impl RunFlags {
             .map(load)
             .transpose()?
             .unwrap_or_default();
+        c = apply_sets(c, &self.set.set)?;
         let (task, policy, seed, backend) = fields(&mut c);
         if let Some(v) = self.task {
             *task = v;
@@ -277,6 +291,8 @@ struct PipelineArgs {
     /// configs/pipeline-tweet-sentiment.toml`).
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    set: SetFlag,
     /// Run directory [default: runs/pipeline, or runs/pipeline-2, -3, … when that holds a
     /// run].
     #[arg(long)]
@@ -304,6 +320,8 @@ struct PpoArgs {
     /// field optional, defaults from ALGORITHMS.md).
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    set: SetFlag,
     /// Run directory.
     #[arg(long, default_value = "runs/ppo")]
     out: PathBuf,
@@ -555,6 +573,8 @@ struct SftArgs {
     /// TOML config (`SftConfig`: every field optional, defaults as below); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    set: SetFlag,
     /// Prompt/response JSONL, or a .txt file with one document per line (pretraining).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -844,6 +864,7 @@ fn sft_config(a: SftArgs) -> Result<sft::SftConfig> {
         Some(path) => sft::SftConfig::load(path)?,
         None => sft::SftConfig::default(),
     };
+    c = apply_sets(c, &a.set.set)?;
     macro_rules! set {
         ($($field:ident),*) => { $(if let Some(v) = a.$field { c.$field = v; })* };
     }
@@ -869,6 +890,7 @@ fn pipeline(a: PipelineArgs) -> Result<()> {
         Some(path) => PipelineConfig::load(path)?,
         None => PipelineConfig::main_job()?,
     };
+    c = apply_sets(c, &a.set.set)?;
     if let Some(v) = a.seeds {
         c.seeds = v;
     }
@@ -917,6 +939,7 @@ fn ppo(a: PpoArgs) -> Result<()> {
         Some(path) => PpoRunConfig::load(path)?,
         None => PpoRunConfig::default(),
     };
+    c = apply_sets(c, &a.set.set)?;
     if let Some(v) = a.task {
         c.task = v;
     }
@@ -1046,7 +1069,7 @@ fn dpo(a: DpoArgs) -> Result<()> {
         c.eval = Some(v);
     }
     if let Some(v) = a.beta {
-        c.dpo.beta = v;
+        c.dpo.kl_beta = v;
     }
     if let Some(v) = a.lr {
         c.dpo.lr = v;

@@ -1337,3 +1337,84 @@ fn outputs_are_never_overwritten_unasked() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(weights(), before, "--overwrite trained a new model");
 }
+
+/// Renamed config fields: the old name (`[ppo] gamma`, GAE's discount, once also RLP-SPG's
+/// threshold) is still read, with a warning naming the new one; a wrong type is an error naming
+/// the key.
+#[test]
+fn renamed_config_keys_are_read_with_a_warning() {
+    let dir = tmp("renamed");
+    let old = dir.path().join("old.toml");
+    std::fs::write(
+        &old,
+        "task = \"synthetic\"\nreward = \"no-such-rm\"\n[ppo]\ngamma = 0.99\nlambda = 0.9\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        old.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Parsed (the run fails later, on the missing reward model), with one warning per key.
+    assert_clean_failure(&o, "no-such-rm");
+    let e = stderr(&o);
+    assert!(
+        e.contains("`ppo.gamma` is deprecated; call it `ppo.gae_gamma`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`ppo.lambda` is deprecated; call it `ppo.gae_lambda`"),
+        "{e}"
+    );
+    std::fs::write(&old, "[ppo]\ngae_gamma = \"high\"\n").unwrap();
+    let o = rlp(&[
+        "ppo",
+        "--config",
+        old.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, "gae_gamma");
+}
+
+/// `--set KEY=VALUE` reaches any config field (the resolved config.toml shows it, and the run
+/// obeys it); an unknown key, a wrong type and a missing `=` are errors naming the `--set`.
+#[test]
+fn set_overrides_any_field_and_names_bad_ones() {
+    let dir = tmp("set");
+    let config = dir.path().join("ppo.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nreward = \"gold\"\niterations = 3\neval_every = 1\n\
+         eval_prompts = 8\ndrift_texts = 8\nfinal_win_rates = false\n[ppo]\n\
+         rollout_batch_size = 8\nmini_batch_size = 4\nppo_epochs = 1\nmax_new_tokens = 6\n\
+         value_init = \"policy\"\n[eval]\nmax_new_tokens = 6\n",
+    )
+    .unwrap();
+    let run = |out: &str, sets: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec!["ppo", "--config", config.to_str().unwrap()];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let out_s = out.to_str().unwrap().to_string();
+        args.extend(["--out", &out_s]);
+        (rlp(&args), out)
+    };
+    let (o, out) = run("ok", &["iterations=1", "ppo.gae_lambda=0.9"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resolved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(resolved.contains("iterations = 1") && resolved.contains("gae_lambda = 0.9"));
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 1);
+    let (o, out) = run("unknown", &["ppo.lrr=1e-4"]);
+    assert_clean_failure(&o, "--set ppo.lrr=1e-4");
+    assert!(stderr(&o).contains("lrr") && !out.exists());
+    let (o, _) = run("type", &["iterations=many"]);
+    assert_clean_failure(&o, "--set iterations=many");
+    let (o, _) = run("syntax", &["iterations"]);
+    assert_clean_failure(&o, "KEY=VALUE");
+}

@@ -130,7 +130,7 @@ pub(super) fn mechanism(config: &PipelineConfig, out: &std::path::Path) -> Strin
     let mut lines = vec![format!(
         "RLP-SPG needs prompts whose {} samples agree (largest cluster ≥ γ = {} of them); RLP-UML \
          needs information shared by two responses to one prompt.",
-        config.policy_samples.n, config.spg.gamma
+        config.policy_samples.n, config.spg.min_confidence
     )];
     for seed in &config.seeds {
         let dir = out.join(format!("seed-{seed}"));

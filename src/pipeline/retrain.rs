@@ -189,7 +189,7 @@ pub(crate) fn spg(
         report.kept,
         report.prompts,
         report.skipped_low_confidence,
-        config.gamma,
+        config.min_confidence,
         report.skipped_single_cluster,
         report.mean_confidence,
         precision.ordered,

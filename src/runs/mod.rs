@@ -6,6 +6,7 @@ pub mod detox_data;
 pub mod dpo;
 pub mod eval;
 pub mod generate;
+pub mod overrides;
 pub mod ppo;
 pub mod reward;
 pub mod sft;
@@ -23,11 +24,63 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// A run's TOML config (`what` names it in errors, e.g. `PPO`); errors name the file and, as
-/// the TOML parser reports it, the key.
+/// the TOML parser reports it, the key. Keys under a deprecated name are accepted with a
+/// warning naming the new one ([`deprecated_keys`]).
 pub(crate) fn read_toml<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: invalid {what} config", path.display()))
+    let config = toml::from_str(&text)
+        .with_context(|| format!("{}: invalid {what} config", path.display()))?;
+    if let Ok(table) = text.parse::<toml::Table>() {
+        for (old, new) in deprecated_keys(&table) {
+            eprintln!(
+                "warning: {}: `{old}` is deprecated; call it `{new}`",
+                path.display()
+            );
+        }
+    }
+    Ok(config)
+}
+
+/// The old names of renamed config fields, by the table that holds them: `(table, old, new)`.
+/// Each old name once meant something else in another table (γ was GAE's discount and RLP-SPG's
+/// confidence threshold; β was four different coefficients).
+pub const RENAMED_KEYS: &[(&str, &str, &str)] = &[
+    ("ppo", "gamma", "gae_gamma"),
+    ("ppo", "lambda", "gae_lambda"),
+    ("spg", "gamma", "min_confidence"),
+    ("dpo", "beta", "kl_beta"),
+    ("fdpg", "beta", "kl_beta"),
+    ("quark", "beta", "kl_beta"),
+    ("quark", "alpha", "entropy_alpha"),
+    ("uml", "beta", "ib_beta"),
+];
+
+/// Every key of `table` (at any depth) spelled by an old name in [`RENAMED_KEYS`], as dotted
+/// `(old path, new path)`.
+pub fn deprecated_keys(table: &toml::Table) -> Vec<(String, String)> {
+    fn walk(t: &toml::Table, path: &str, out: &mut Vec<(String, String)>) {
+        let parent = path.rsplit('.').next().unwrap_or("");
+        for (key, value) in t {
+            let here = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if let Some((_, _, new)) = RENAMED_KEYS
+                .iter()
+                .find(|(table, old, _)| *table == parent && old == key)
+            {
+                out.push((here.clone(), format!("{path}.{new}")));
+            }
+            if let toml::Value::Table(inner) = value {
+                walk(inner, &here, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(table, "", &mut out);
+    out
 }
 
 /// Creates the run directory `out` and writes the resolved `config` to `out/config.toml`.
@@ -141,4 +194,30 @@ pub(crate) fn write_config(run: &RunDir, name: &str, config: &impl Serialize) ->
         serde_json::to_string_pretty(config)?.as_bytes(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_names_are_found_where_they_meant_the_old_thing() {
+        let t: toml::Table = "[ppo]\ngamma = 1.0\nlambda = 0.9\nlr = 1e-3\n[spg]\ngamma = 0.5\n\
+                              [uml]\nlambda = 0.5\n[uml.beta]\nkind = \"constant\"\n"
+            .parse()
+            .unwrap();
+        let found = deprecated_keys(&t);
+        let want = [
+            ("ppo.gamma", "ppo.gae_gamma"),
+            ("ppo.lambda", "ppo.gae_lambda"),
+            ("spg.gamma", "spg.min_confidence"),
+            ("uml.beta", "uml.ib_beta"),
+        ];
+        assert_eq!(found.len(), want.len(), "{found:?}");
+        for (old, new) in want {
+            assert!(found.contains(&(old.into(), new.into())), "{found:?}");
+        }
+        // `lambda` under [uml] is UML's own weight, not GAE's: no warning.
+        assert!(!found.iter().any(|(o, _)| o == "uml.lambda"));
+    }
 }

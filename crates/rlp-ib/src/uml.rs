@@ -47,8 +47,10 @@ pub struct UmlConfig {
     pub encoder_hidden: usize,
     /// Hidden width of the critic's MLP (as `encoder_hidden`).
     pub critic_hidden: usize,
-    /// The weight `β` of `D_SKL` over steps (`mib` only).
-    pub beta: BetaSchedule,
+    /// The information-bottleneck weight `β` of `D_SKL` over steps (`mib` only). Configs may
+    /// still say `beta` (deprecated).
+    #[serde(alias = "beta")]
+    pub ib_beta: BetaSchedule,
     /// View pairs per step (at least 2: the negatives come from the other rows of the batch).
     /// When fewer pairs are usable, every step takes all of them.
     pub view_batch_size: usize,
@@ -71,7 +73,7 @@ impl Default for UmlConfig {
             z_dim: 64,
             encoder_hidden: 256,
             critic_hidden: 256,
-            beta: BetaSchedule::default(),
+            ib_beta: BetaSchedule::default(),
             view_batch_size: 16,
             rm: RmTrainConfig::default(),
             head_warmup_steps: 200,
@@ -127,7 +129,7 @@ impl UmlConfig {
         {
             return bad("rm.max_grad_norm", "must be positive and finite".into());
         }
-        self.beta.validate("beta")
+        self.ib_beta.validate("ib_beta")
     }
 }
 
@@ -317,7 +319,7 @@ pub fn train_uml(
         config.head_warmup_steps,
         view_batch,
         config.head_lr,
-        config.beta.at(0, 1),
+        config.ib_beta.at(0, 1),
         &mut root.fork("uml-warmup"),
     )?;
     drop((h1, h2));
@@ -366,7 +368,7 @@ pub fn train_uml(
         let bt = bt_loss(r_w, r_l, margin, &rmc.bt);
         let h1 = h.clone().narrow(0, 2 * n, m);
         let h2 = h.narrow(0, 2 * n + m, m);
-        let beta = config.beta.at(step, total);
+        let beta = config.ib_beta.at(step, total);
         let (l_m, stats) = model.head.loss(h1, h2, beta, &mut noise);
         parts.set(Parts {
             bt: scalar(bt.clone().detach()),

@@ -78,7 +78,7 @@ fn config(lambda: f64, epochs: usize) -> UmlConfig {
     UmlConfig {
         lambda,
         view_batch_size: 16,
-        beta: BetaSchedule::default(),
+        ib_beta: BetaSchedule::default(),
         rm: RmTrainConfig {
             epochs,
             batch_size: 8,
@@ -257,7 +257,7 @@ fn bad_input_is_an_error_naming_the_field() {
         ),
         (
             UmlConfig {
-                beta: BetaSchedule::Exponential {
+                ib_beta: BetaSchedule::Exponential {
                     start: 1e-3,
                     end: -1.0,
                     steps: None,
@@ -265,7 +265,7 @@ fn bad_input_is_an_error_naming_the_field() {
                 },
                 ..config(0.5, 1)
             },
-            "`beta.end`",
+            "`ib_beta.end`",
         ),
         (
             UmlConfig {

@@ -218,10 +218,10 @@ fn unusable_pairs_are_counted_and_bad_settings_named() {
     for (cfg, field) in [
         (
             DpoConfig {
-                beta: 0.0,
+                kl_beta: 0.0,
                 ..config()
             },
-            "beta",
+            "kl_beta",
         ),
         (
             DpoConfig {

@@ -473,16 +473,16 @@ fn pointwise_target_with_offline_proposal_stays_finite() {
 fn bad_configs_are_errors_naming_the_field() {
     let cases: Vec<(&str, FdpgConfig)> = vec![
         (
-            "beta",
+            "kl_beta",
             FdpgConfig {
-                beta: 0.0,
+                kl_beta: 0.0,
                 ..Default::default()
             },
         ),
         (
-            "beta",
+            "kl_beta",
             FdpgConfig {
-                beta: f64::NAN,
+                kl_beta: f64::NAN,
                 ..Default::default()
             },
         ),

@@ -247,23 +247,23 @@ fn bad_configs_are_errors_naming_the_field() {
             },
         ),
         (
-            "beta",
+            "kl_beta",
             QuarkConfig {
-                beta: -0.1,
+                kl_beta: -0.1,
                 ..Default::default()
             },
         ),
         (
-            "beta",
+            "kl_beta",
             QuarkConfig {
-                beta: f64::NAN,
+                kl_beta: f64::NAN,
                 ..Default::default()
             },
         ),
         (
-            "alpha",
+            "entropy_alpha",
             QuarkConfig {
-                alpha: f64::INFINITY,
+                entropy_alpha: f64::INFINITY,
                 ..Default::default()
             },
         ),
@@ -324,7 +324,10 @@ fn bad_configs_are_errors_naming_the_field() {
     }
     QuarkConfig::default().validate().unwrap();
     let d: QuarkConfig = serde_json::from_str("{}").unwrap();
-    assert_eq!((d.num_quantiles, d.beta, d.alpha), (5, 0.05, 0.06));
+    assert_eq!(
+        (d.num_quantiles, d.kl_beta, d.entropy_alpha),
+        (5, 0.05, 0.06)
+    );
     let e = serde_json::from_str::<QuarkConfig>(r#"{"kl_coef": 0.05}"#).unwrap_err();
     assert!(e.to_string().contains("kl_coef"), "{e}");
 
@@ -350,11 +353,11 @@ fn bad_configs_are_errors_naming_the_field() {
         base.tokenizer.clone(),
         gold(),
         QuarkConfig {
-            alpha: -1.0,
+            entropy_alpha: -1.0,
             ..Default::default()
         },
     ));
-    assert!(e.contains("`alpha`"), "{e}");
+    assert!(e.contains("`entropy_alpha`"), "{e}");
     let mut small = base.tokenizer.clone();
     small = rlp_models::add_special_tokens(&small, &["<|x|>".into()])
         .unwrap()

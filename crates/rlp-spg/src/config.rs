@@ -11,9 +11,11 @@ use crate::error::{Result, SpgError};
 pub struct SpgConfig {
     /// Responses sampled per prompt (the paper's n = 10); at least 2, since a pair needs two.
     pub n: usize,
-    /// Keep a prompt only when `|largest cluster| / n ≥ gamma` (the paper's γ = 0.5; 0 keeps
-    /// every prompt that has two clusters, the paper's "no threshold" ablation).
-    pub gamma: f64,
+    /// The confidence threshold γ: keep a prompt only when `|largest cluster| / n ≥ γ` (the
+    /// paper's γ = 0.5; 0 keeps every prompt that has two clusters, the paper's "no threshold"
+    /// ablation). Configs may still say `gamma` (deprecated).
+    #[serde(alias = "gamma")]
+    pub min_confidence: f64,
     /// Seeds sampling and the draw of each loser.
     pub seed: u64,
 }
@@ -22,7 +24,7 @@ impl Default for SpgConfig {
     fn default() -> Self {
         Self {
             n: 10,
-            gamma: 0.5,
+            min_confidence: 0.5,
             seed: 0,
         }
     }
@@ -40,7 +42,7 @@ impl SpgConfig {
                 ),
             ));
         }
-        check_gamma(self.gamma)
+        check_gamma(self.min_confidence)
     }
 }
 
@@ -48,7 +50,7 @@ impl SpgConfig {
 pub(crate) fn check_gamma(gamma: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&gamma) {
         return Err(SpgError::invalid(
-            "gamma",
+            "min_confidence",
             format!("{gamma} is not a confidence in [0, 1]"),
         ));
     }
@@ -62,30 +64,30 @@ mod tests {
     #[test]
     fn defaults_are_the_papers_and_bad_values_name_the_field() {
         let c = SpgConfig::default();
-        assert_eq!((c.n, c.gamma, c.seed), (10, 0.5, 0));
+        assert_eq!((c.n, c.min_confidence, c.seed), (10, 0.5, 0));
         assert!(c.validate().is_ok());
         for (cfg, field) in [
             (SpgConfig { n: 1, ..c.clone() }, "`n`"),
             (
                 SpgConfig {
-                    gamma: 1.5,
+                    min_confidence: 1.5,
                     ..c.clone()
                 },
-                "`gamma`",
+                "`min_confidence`",
             ),
             (
                 SpgConfig {
-                    gamma: -0.1,
+                    min_confidence: -0.1,
                     ..c.clone()
                 },
-                "`gamma`",
+                "`min_confidence`",
             ),
             (
                 SpgConfig {
-                    gamma: f64::NAN,
+                    min_confidence: f64::NAN,
                     ..c.clone()
                 },
-                "`gamma`",
+                "`min_confidence`",
             ),
         ] {
             let e = cfg.validate().unwrap_err().to_string();
@@ -93,7 +95,7 @@ mod tests {
         }
         assert!(
             SpgConfig {
-                gamma: 0.0,
+                min_confidence: 0.0,
                 ..c.clone()
             }
             .validate()
@@ -101,7 +103,7 @@ mod tests {
         );
         assert!(
             SpgConfig {
-                gamma: 1.0,
+                min_confidence: 1.0,
                 n: 2,
                 ..c
             }
@@ -116,7 +118,7 @@ mod tests {
         assert_eq!(
             c,
             SpgConfig {
-                gamma: 0.7,
+                min_confidence: 0.7,
                 ..SpgConfig::default()
             }
         );

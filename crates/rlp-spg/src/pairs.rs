@@ -218,7 +218,7 @@ pub fn spg_outcomes(
     let wanted: Vec<(usize, usize)> = splits
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.needs_scores(config.gamma))
+        .filter(|(_, s)| s.needs_scores(config.min_confidence))
         .flat_map(|(i, s)| s.members.iter().map(move |&j| (i, j)))
         .collect();
     let mut scores: Vec<Vec<f32>> = responses.iter().map(|r| vec![f32::NAN; r.len()]).collect();
@@ -260,7 +260,7 @@ pub fn spg_outcomes(
             &responses[i],
             split,
             &scores[i],
-            config.gamma,
+            config.min_confidence,
             &mut rng,
         )?);
     }
@@ -448,7 +448,7 @@ mod tests {
         };
         assert!(err(&[0, 0], &[0.0; 3], 0.5, &mut rng).contains("`clusters`"));
         assert!(err(&[0, 0, 1], &[0.0; 2], 0.5, &mut rng).contains("`scores`"));
-        assert!(err(&[0, 0, 1], &[0.0; 3], 1.2, &mut rng).contains("`gamma`"));
+        assert!(err(&[0, 0, 1], &[0.0; 3], 1.2, &mut rng).contains("`min_confidence`"));
         assert!(err(&[0, 0, 1], &[f32::NAN, 0.0, 0.0], 0.5, &mut rng).contains("`scores`"));
         let e = spg_pair("p", &[], &[], &[], 0.5, &mut rng)
             .unwrap_err()
@@ -500,7 +500,7 @@ mod tests {
         };
         let cfg = SpgConfig {
             n: 4,
-            gamma: 0.5,
+            min_confidence: 0.5,
             seed: 7,
         };
         let (outcomes, report) = spg_outcomes(
@@ -609,7 +609,7 @@ mod tests {
         let gold = FnReward::new("zero", |_: &str, _: &str| 0.0);
         let cfg = SpgConfig {
             n: 6,
-            gamma: 0.5,
+            min_confidence: 0.5,
             seed: 11,
         };
         let run = |p: &[String], r: &[Vec<String>], c: &SpgConfig| {
@@ -704,7 +704,7 @@ mod tests {
             let responses: Vec<Vec<String>> = responses.iter().map(|r| strings(r)).collect();
             let prompts: Vec<String> = (0..responses.len()).map(|i| format!("p{i}")).collect();
             let gold = FnReward::new("len", |_: &str, y: &str| y.len() as f32);
-            let cfg = SpgConfig { n: 5, gamma, seed };
+            let cfg = SpgConfig { n: 5, min_confidence: gamma, seed };
             let (pairs, r) =
                 build_pairs(&prompts, &responses, &mut NormalizedTextClusterer, &gold, &cfg).unwrap();
             prop_assert_eq!(r.prompts, prompts.len());

@@ -63,7 +63,7 @@ fn n_responses_per_prompt_seeded_and_per_prompt() {
     // The SPG step end to end: every prompt is accounted for, pairs have two distinct sides.
     let cfg = SpgConfig {
         n,
-        gamma: 0.0,
+        min_confidence: 0.0,
         seed: 5,
     };
     let (pairs, report) = build_pairs(

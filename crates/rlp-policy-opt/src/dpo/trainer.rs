@@ -24,8 +24,10 @@ use crate::error::{PolicyError, Result};
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DpoConfig {
-    /// β: strength of the implicit KL constraint to the reference model.
-    pub beta: f64,
+    /// β: strength of the implicit KL constraint to the reference model. Configs may still say
+    /// `beta` (deprecated).
+    #[serde(alias = "beta")]
+    pub kl_beta: f64,
     /// ε ∈ [0, ½): the probability that a label is flipped (conservative DPO; 0 = plain DPO).
     pub label_smoothing: f64,
     /// Peak learning rate (linear warm-up over the first 5% of [`DpoTrainer::train`]'s steps,
@@ -48,7 +50,7 @@ pub struct DpoConfig {
 impl Default for DpoConfig {
     fn default() -> Self {
         Self {
-            beta: 0.1,
+            kl_beta: 0.1,
             label_smoothing: 0.0,
             lr: 1e-6,
             weight_decay: 0.0,
@@ -65,8 +67,8 @@ impl DpoConfig {
     /// Checks every field; the error names the first one at fault.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, message: String| Err(PolicyError::invalid(field, message));
-        if !(self.beta.is_finite() && self.beta > 0.0) {
-            return bad("beta", format!("{} is not positive", self.beta));
+        if !(self.kl_beta.is_finite() && self.kl_beta > 0.0) {
+            return bad("kl_beta", format!("{} is not positive", self.kl_beta));
         }
         if !(0.0..0.5).contains(&self.label_smoothing) {
             return bad(
@@ -303,7 +305,7 @@ impl DpoTrainer {
             logp.slice(n..2 * n),
             floats(ref_chosen.to_vec(), [n], &device),
             floats(ref_rejected.to_vec(), [n], &device),
-            self.config.beta,
+            self.config.kl_beta,
             self.config.label_smoothing,
         ))
     }

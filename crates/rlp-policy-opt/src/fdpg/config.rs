@@ -30,8 +30,10 @@ pub enum Proposal {
 pub struct FdpgConfig {
     /// Which `D_f(π‖p)` to minimise (Jensen–Shannon).
     pub divergence: Divergence,
-    /// β of the RLHF target `P = a·exp(r/β)` (0.1; unused by a pointwise target).
-    pub beta: f64,
+    /// β of the RLHF target `P = a·exp(r/β)`, the KL-regularised optimum (0.1; unused by a
+    /// pointwise target). Configs may still say `beta` (deprecated).
+    #[serde(alias = "beta")]
+    pub kl_beta: f64,
     /// AdamW learning rate (1e-5).
     pub lr: f64,
     /// AdamW decoupled weight decay (0).
@@ -63,7 +65,7 @@ impl Default for FdpgConfig {
     fn default() -> Self {
         Self {
             divergence: Divergence::JensenShannon,
-            beta: 0.1,
+            kl_beta: 0.1,
             lr: 1e-5,
             weight_decay: 0.0,
             max_grad_norm: Some(1.0),
@@ -84,8 +86,11 @@ impl FdpgConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, message: String| Err(PolicyError::invalid(field, message));
         let positive = |x: f64| x.is_finite() && x > 0.0;
-        if !positive(self.beta) {
-            return bad("beta", format!("{} is not positive and finite", self.beta));
+        if !positive(self.kl_beta) {
+            return bad(
+                "kl_beta",
+                format!("{} is not positive and finite", self.kl_beta),
+            );
         }
         if !positive(self.lr) {
             return bad("lr", format!("{} is not positive and finite", self.lr));

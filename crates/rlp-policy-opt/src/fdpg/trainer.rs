@@ -199,7 +199,7 @@ impl FdpgTrainer {
         }
         let n = self.config.batch_size;
         let rows: Vec<String> = (0..n).map(|j| prompts[j % prompts.len()].clone()).collect();
-        let beta = self.config.beta;
+        let beta = self.config.kl_beta;
 
         let t0 = Instant::now();
         let current = self.policy.valid();

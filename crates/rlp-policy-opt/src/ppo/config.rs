@@ -42,10 +42,12 @@ pub struct PpoConfig {
     pub mini_batch_size: usize,
     /// Passes over each rollout batch.
     pub ppo_epochs: usize,
-    /// Discount γ (1).
-    pub gamma: f32,
-    /// GAE λ (0.95).
-    pub lambda: f32,
+    /// GAE's discount γ (1). Configs may still say `gamma` (deprecated).
+    #[serde(alias = "gamma")]
+    pub gae_gamma: f32,
+    /// GAE's λ (0.95). Configs may still say `lambda` (deprecated).
+    #[serde(alias = "lambda")]
+    pub gae_lambda: f32,
     /// Policy clip ε (0.2).
     pub clip_range: f64,
     /// Value clip ε_v (0.2).
@@ -86,8 +88,8 @@ impl Default for PpoConfig {
             rollout_batch_size: 64,
             mini_batch_size: 16,
             ppo_epochs: 4,
-            gamma: 1.0,
-            lambda: 0.95,
+            gae_gamma: 1.0,
+            gae_lambda: 0.95,
             clip_range: 0.2,
             clip_range_value: 0.2,
             vf_coef: 0.1,
@@ -120,7 +122,7 @@ impl PpoConfig {
         if self.ppo_epochs == 0 {
             return bad("ppo_epochs", "must be at least 1");
         }
-        if !(0.0..=1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.lambda) {
+        if !(0.0..=1.0).contains(&self.gae_gamma) || !(0.0..=1.0).contains(&self.gae_lambda) {
             return bad("gamma/lambda", "must be in [0, 1]");
         }
         if !(self.clip_range > 0.0) || !(self.clip_range_value > 0.0) {

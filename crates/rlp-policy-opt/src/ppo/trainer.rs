@@ -212,8 +212,8 @@ impl PpoTrainer {
             &rewards,
             &old_values,
             mask,
-            self.config.gamma,
-            self.config.lambda,
+            self.config.gae_gamma,
+            self.config.gae_lambda,
         );
         let mut advantages = g.advantages;
         if self.config.whiten_advantages {

@@ -15,9 +15,13 @@ pub struct QuarkConfig {
     /// `K`, the number of reward quantiles and reward tokens (5; at least 2).
     pub num_quantiles: usize,
     /// β, the coefficient of the exact per-token `KL(π(·|r_k, x, y_<t) ‖ π₀(·|x, y_<t))` (0.05).
-    pub beta: f64,
-    /// α, the coefficient of the entropy bonus `H(π(·|r_k, x, y_<t))` (0.06).
-    pub alpha: f64,
+    /// Configs may still say `beta` (deprecated).
+    #[serde(alias = "beta")]
+    pub kl_beta: f64,
+    /// α, the coefficient of the entropy bonus `H(π(·|r_k, x, y_<t))` (0.06). Configs may still
+    /// say `alpha` (deprecated).
+    #[serde(alias = "alpha")]
+    pub entropy_alpha: f64,
     /// AdamW learning rate (1e-5).
     pub lr: f64,
     /// AdamW decoupled weight decay (0).
@@ -41,8 +45,8 @@ impl Default for QuarkConfig {
     fn default() -> Self {
         Self {
             num_quantiles: 5,
-            beta: 0.05,
-            alpha: 0.06,
+            kl_beta: 0.05,
+            entropy_alpha: 0.06,
             lr: 1e-5,
             weight_decay: 0.0,
             max_grad_norm: Some(1.0),
@@ -68,7 +72,10 @@ impl QuarkConfig {
                 ),
             );
         }
-        for (field, value) in [("beta", self.beta), ("alpha", self.alpha)] {
+        for (field, value) in [
+            ("kl_beta", self.kl_beta),
+            ("entropy_alpha", self.entropy_alpha),
+        ] {
             if !(value.is_finite() && value >= 0.0) {
                 return bad(field, format!("{value} is not finite and non-negative"));
             }
@@ -113,7 +120,12 @@ mod tests {
         let c = QuarkConfig::default();
         c.validate().unwrap();
         assert_eq!(
-            (c.num_quantiles, c.beta, c.alpha, c.max_new_tokens),
+            (
+                c.num_quantiles,
+                c.kl_beta,
+                c.entropy_alpha,
+                c.max_new_tokens
+            ),
             (5, 0.05, 0.06, 24)
         );
         let back: QuarkConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();

@@ -302,7 +302,11 @@ impl QuarkTrainer {
         };
         let assignment = quantiles.assignment.clone();
         let t0 = Instant::now();
-        let (beta, alpha, lr) = (self.config.beta, self.config.alpha, self.config.lr);
+        let (beta, alpha, lr) = (
+            self.config.kl_beta,
+            self.config.entropy_alpha,
+            self.config.lr,
+        );
         let pad = pad_token(&self.reference, &self.tokenizer);
         let device = self.policy.device();
         let mut sum = QuarkLossStats::default();
