@@ -323,6 +323,22 @@ const CASES: &[Case] = &[
         "ppo --task synthetic --out {F}/finished_run",
         "--resume to continue it",
     ),
+    // rlp fdpg.
+    case("fdpg --task synthetic --set fdpg.lr=-1 --out {out}", "lr"),
+    case(
+        "fdpg --task synthetic --set fdpg.lrr=1 --out {out}",
+        "--set fdpg.lrr=1",
+    ),
+    case(
+        "fdpg --task synthetic --reward {F}/nowhere --out {out}",
+        "nowhere",
+    ),
+    case("fdpg --task synthetic --steps 0 --out {out}", "steps"),
+    case("fdpg --task synthetic --resume --out {out}", "--resume"),
+    case(
+        "fdpg --config {F}/unknown_key.toml --out {out}",
+        "unknown_key.toml",
+    ),
     // rlp dpo, eval, bon.
     case("dpo --task synthetic --out {out}", "--data"),
     case(

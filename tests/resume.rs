@@ -48,14 +48,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The metrics lines without their wall times.
+/// The metrics lines without their timings (`wall_time`, `time_*`).
 fn metrics(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()
         .lines()
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("wall_time");
+            v.as_object_mut()
+                .unwrap()
+                .retain(|k, _| k != "wall_time" && !k.starts_with("time_"));
             v
         })
         .collect()
@@ -251,4 +253,33 @@ fn dpo_resumes_exactly() {
         d.join("killed/checkpoint-4/policy/tokenizer.json")
             .is_file()
     );
+}
+
+#[test]
+fn fdpg_resumes_exactly() {
+    let d = ScratchDir::new("resume-fdpg").unwrap();
+    let config = d.join("fdpg.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nsteps = 6\ncheckpoint_every = 2\neval_prompts = 8\n\
+         drift_texts = 8\n[fdpg]\nlr = 1e-3\nbatch_size = 8\nmax_new_tokens = 6\n\
+         [eval]\nmax_new_tokens = 6\n",
+    )
+    .unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        ["fdpg", "--config", &s(&config), "--out", &s(out)]
+            .map(String::from)
+            .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "policy/model.safetensors",
+    );
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("killed/eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(eval["steps"], 6);
+    assert!(eval["end"]["gold"]["mean"].as_f64().is_some(), "{eval}");
 }

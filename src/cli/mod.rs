@@ -8,6 +8,7 @@ mod data;
 mod demo;
 mod dpo;
 mod eval;
+mod fdpg;
 mod fetch;
 mod generate;
 mod import;
@@ -61,6 +62,10 @@ enum Command {
     Bon(bon::BonArgs),
     /// DPO on preference JSONL from a policy checkpoint (the reference: the starting policy).
     Dpo(dpo::DpoArgs),
+    /// f-DPG (Go et al.): minimise an f-divergence to the target `a·exp(r/β)` of a reward (a
+    /// reward model or the task's gold scorer), from a TOML config; resumable; eval.json at the
+    /// end.
+    Fdpg(fdpg::FdpgArgs),
     /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
     Compare(compare::CompareArgs),
     /// The verdict across `rlp pipeline` runs of the same seeds on different backends or
@@ -191,6 +196,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bon(a) => bon::run(a),
         Command::Dpo(a) => dpo::run(a),
+        Command::Fdpg(a) => fdpg::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Import(c) => import::run(c),

@@ -5,6 +5,7 @@ pub mod classifier;
 pub mod detox_data;
 pub mod dpo;
 pub mod eval;
+pub mod fdpg;
 pub mod generate;
 pub mod overrides;
 pub mod ppo;

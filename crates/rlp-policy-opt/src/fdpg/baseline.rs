@@ -9,10 +9,12 @@
 
 use std::collections::VecDeque;
 
-/// A moving-window mean of pseudo-rewards (module docs).
-#[derive(Debug, Clone, PartialEq)]
+/// A moving-window mean of pseudo-rewards (module docs). It serialises exactly (its values as
+/// bit patterns), for a resumable trainer state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MovingBaseline {
     window: usize,
+    #[serde(with = "super::state::exact_f64_deque")]
     recent: VecDeque<f64>,
 }
 

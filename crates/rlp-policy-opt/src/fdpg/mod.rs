@@ -31,6 +31,8 @@ pub mod divergence;
 pub mod estimates;
 pub mod loss;
 pub mod partition;
+pub mod run;
+pub mod state;
 pub mod target;
 pub mod trainer;
 
@@ -40,5 +42,6 @@ pub use divergence::{Divergence, log_ratio, pseudo_reward, softplus};
 pub use estimates::{DivergenceEstimates, divergence_estimates, kl_from_target};
 pub use loss::{fdpg_loss, importance_weight, loss_coefficients};
 pub use partition::{PartitionEstimate, log_mean_exp, log_sum_exp};
+pub use run::FdpgRun;
 pub use target::{ACCEPT_THRESHOLD, Target, accepts};
 pub use trainer::{FdpgStats, FdpgTrainer};

@@ -26,11 +26,14 @@ pub fn log_mean_exp(xs: &[f64]) -> f64 {
     log_sum_exp(xs) - (xs.len() as f64).ln()
 }
 
-/// The cumulative importance-sampling estimate `Ẑ` (module docs).
-#[derive(Debug, Clone, PartialEq)]
+/// The cumulative importance-sampling estimate `Ẑ` (module docs). It serialises exactly (its
+/// floats as bit patterns, since `log Σ` starts at `−∞`), for a resumable trainer state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionEstimate {
+    #[serde(with = "super::state::exact_f64")]
     log_sum: f64,
     count: u64,
+    #[serde(with = "super::state::exact_f64")]
     max_log_weight: f64,
 }
 

@@ -86,17 +86,17 @@ struct Samples {
 /// initial model `a` (module docs). The policy lives on an autodiff device; `a` and an offline
 /// proposal on the matching plain device.
 pub struct FdpgTrainer {
-    policy: CausalLm,
-    initial: CausalLm,
-    proposal: Option<CausalLm>,
-    proposal_is_initial: bool,
+    pub(crate) policy: CausalLm,
+    pub(crate) initial: CausalLm,
+    pub(crate) proposal: Option<CausalLm>,
+    pub(crate) proposal_is_initial: bool,
     target: Target,
     tokenizer: TextTokenizer,
     config: FdpgConfig,
-    optim: AdamW,
-    z: PartitionEstimate,
-    z_by_prompt: HashMap<String, PartitionEstimate>,
-    baseline: MovingBaseline,
+    pub(crate) optim: AdamW,
+    pub(crate) z: PartitionEstimate,
+    pub(crate) z_by_prompt: HashMap<String, PartitionEstimate>,
+    pub(crate) baseline: MovingBaseline,
     rng: SeededRng,
 }
 
