@@ -339,6 +339,17 @@ const CASES: &[Case] = &[
         "fdpg --config {F}/unknown_key.toml --out {out}",
         "unknown_key.toml",
     ),
+    // rlp quark.
+    case(
+        "quark --task synthetic --set quark.num_quantiles=1 --out {out}",
+        "num_quantiles",
+    ),
+    case("quark --task synthetic --phases 0 --out {out}", "phases"),
+    case(
+        "quark --task synthetic --reward {F}/nowhere --out {out}",
+        "nowhere",
+    ),
+    case("quark --task synthetic --resume --out {out}", "--resume"),
     // rlp dpo, eval, bon.
     case("dpo --task synthetic --out {out}", "--data"),
     case(

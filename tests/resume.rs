@@ -48,16 +48,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The metrics lines without their timings (`wall_time`, `time_*`).
+/// The metrics lines without their timings (`wall_time`, `seconds`, `time_*`, at any depth).
 fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    fn untimed(v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.retain(|k, _| k != "wall_time" && k != "seconds" && !k.starts_with("time_"));
+            o.values_mut().for_each(untimed);
+        }
+    }
     std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()
         .lines()
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut()
-                .unwrap()
-                .retain(|k, _| k != "wall_time" && !k.starts_with("time_"));
+            untimed(&mut v);
             v
         })
         .collect()
@@ -282,4 +286,38 @@ fn fdpg_resumes_exactly() {
             .unwrap();
     assert_eq!(eval["steps"], 6);
     assert!(eval["end"]["gold"]["mean"].as_f64().is_some(), "{eval}");
+}
+
+#[test]
+fn quark_resumes_exactly() {
+    let d = ScratchDir::new("resume-quark").unwrap();
+    let config = d.join("quark.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nphases = 6\ncheckpoint_every = 2\neval_prompts = 8\n\
+         [quark]\nlr = 1e-3\nbatch_size = 4\nsamples_per_phase = 8\nsteps_per_phase = 2\n\
+         max_new_tokens = 6\n",
+    )
+    .unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        ["quark", "--config", &s(&config), "--out", &s(out)]
+            .map(String::from)
+            .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "policy/model.safetensors",
+    );
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("killed/eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(eval["phases"], 6);
+    // The policy and its checkpoints carry the K reward tokens in their tokenizer.
+    let tk = std::fs::read_to_string(d.join("killed/checkpoint-4/policy/tokenizer.json")).unwrap();
+    assert!(
+        tk.contains("<|quark_4|>"),
+        "no reward tokens in the checkpoint's tokenizer"
+    );
 }

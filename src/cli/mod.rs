@@ -14,6 +14,7 @@ mod generate;
 mod import;
 mod pipeline;
 mod ppo;
+mod quark;
 mod reward;
 mod sft;
 mod verdict;
@@ -66,6 +67,9 @@ enum Command {
     /// reward model or the task's gold scorer), from a TOML config; resumable; eval.json at the
     /// end.
     Fdpg(fdpg::FdpgArgs),
+    /// Quark (Lu et al.): reward-quantile tokens, a data pool explored each phase, NLL + β·KL −
+    /// α·entropy, from a TOML config; resumable; eval.json at the end.
+    Quark(quark::QuarkArgs),
     /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
     Compare(compare::CompareArgs),
     /// The verdict across `rlp pipeline` runs of the same seeds on different backends or
@@ -197,6 +201,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Bon(a) => bon::run(a),
         Command::Dpo(a) => dpo::run(a),
         Command::Fdpg(a) => fdpg::run(a),
+        Command::Quark(a) => quark::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Import(c) => import::run(c),

@@ -9,6 +9,7 @@ pub mod fdpg;
 pub mod generate;
 pub mod overrides;
 pub mod ppo;
+pub mod quark;
 pub mod reward;
 pub mod sft;
 

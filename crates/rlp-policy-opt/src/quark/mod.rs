@@ -23,6 +23,8 @@ pub mod config;
 pub mod loss;
 pub mod pool;
 pub mod quantile;
+pub mod run;
+pub mod state;
 pub mod tokens;
 pub mod trainer;
 
@@ -31,5 +33,6 @@ pub use config::QuarkConfig;
 pub use loss::{QuarkLossStats, quark_loss};
 pub use pool::{DataPool, PoolSample};
 pub use quantile::{QuantileBounds, Quantiles, quantize};
+pub use run::QuarkRun;
 pub use tokens::{condition, reward_token, reward_tokens};
 pub use trainer::{ExploreStats, PhaseStats, QuarkTrainer, TrainStats};

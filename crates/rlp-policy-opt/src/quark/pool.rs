@@ -28,7 +28,7 @@ pub struct PoolSample {
 
 /// Quark's data pool (Lu et al., NeurIPS 2022) and its current partition into `K` reward
 /// quantiles.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataPool {
     samples: Vec<PoolSample>,
     num_quantiles: usize,

@@ -31,7 +31,7 @@ pub struct QuantileBounds {
 
 /// A partition of a pool into Quark's `K` reward quantiles (Lu et al., NeurIPS 2022; module docs
 /// for the rule).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     /// The quantile `k ∈ 0 … K−1` of each sample, in pool order.
     pub assignment: Vec<usize>,

@@ -100,20 +100,20 @@ pub struct PhaseStats {
 /// Quark (Lu et al., NeurIPS 2022; module docs): quantised reward conditioning with a KL penalty
 /// to the initial model and an entropy bonus.
 pub struct QuarkTrainer {
-    policy: CausalLm,
+    pub(crate) policy: CausalLm,
     reference: CausalLm,
     tokenizer: TextTokenizer,
     reward: Box<dyn RewardFn>,
     reward_token_ids: Vec<u32>,
     original_vocab: usize,
-    pool: DataPool,
+    pub(crate) pool: DataPool,
     config: QuarkConfig,
-    optim: AdamW,
+    pub(crate) optim: AdamW,
     rng: SeededRng,
-    phases: usize,
-    order: Vec<usize>,
-    cursor: usize,
-    epochs: usize,
+    pub(crate) phases: usize,
+    pub(crate) order: Vec<usize>,
+    pub(crate) cursor: usize,
+    pub(crate) epochs: usize,
 }
 
 impl QuarkTrainer {
