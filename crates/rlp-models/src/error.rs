@@ -99,6 +99,20 @@ pub enum ModelError {
         /// The loss value.
         loss: f64,
     },
+    /// A finite loss whose gradient is not finite (an overflow in the backward pass): the
+    /// weights were not updated.
+    #[error(
+        "non-finite gradient norm {norm} at step {step} (loss {loss}): training stopped before \
+         the update; lower the learning rate or check the data"
+    )]
+    NonFiniteGradient {
+        /// The step it happened at.
+        step: u64,
+        /// The loss value (finite).
+        loss: f64,
+        /// The global L2 norm of the gradient.
+        norm: f64,
+    },
 }
 
 impl ModelError {

@@ -18,7 +18,9 @@ pub struct OptimConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Clip the global gradient norm to this value (`None`: no clipping).
+    /// Clip each parameter tensor's gradient to this L2 norm (`None`: no clipping). burn's
+    /// `GradientClipping::Norm` clips tensor by tensor, not the global norm over all
+    /// parameters as PyTorch's `clip_grad_norm_` does.
     pub max_grad_norm: Option<f32>,
 }
 
@@ -58,8 +60,9 @@ impl AdamW {
 
     /// Minimises `loss` (a one-element tensor computed from `module`) by one step at learning
     /// rate `lr`; returns the updated module and the loss value before the update. A non-finite
-    /// loss is a [`ModelError::NonFiniteLoss`] and the module is not changed (it is dropped with
-    /// the error: keep a clone if you must go on).
+    /// loss is a [`ModelError::NonFiniteLoss`], a finite loss whose gradient has a non-finite
+    /// global norm a [`ModelError::NonFiniteGradient`]; either way the module is not changed
+    /// (it is dropped with the error: keep a clone if you must go on).
     pub fn minimize<M: Module>(&mut self, module: M, loss: Tensor<1>, lr: f64) -> Result<(M, f64)> {
         let value = scalar(loss.clone().detach());
         if !value.is_finite() {
@@ -69,6 +72,14 @@ impl AdamW {
             });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &module);
+        let norm = gradient_norm(&module, &grads);
+        if !norm.is_finite() {
+            return Err(ModelError::NonFiniteGradient {
+                step: self.step,
+                loss: value,
+                norm,
+            });
+        }
         let module = self.optim.step(lr, module, grads);
         self.step += 1;
         Ok((module, value))
@@ -87,6 +98,29 @@ impl AdamW {
         self.step = step;
         Ok(self)
     }
+}
+
+/// The global L2 norm `‖g‖ = √(Σ_p Σ_i g_{p,i}²)` of the gradients of `module`'s parameters in
+/// `grads` (parameters without a gradient count 0), summed on the device with one host read.
+pub fn gradient_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
+    struct SumOfSquares<'a> {
+        grads: &'a GradientsParams,
+        sum: Option<Tensor<1>>,
+    }
+    impl burn::module::ModuleVisitor for SumOfSquares<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let s = g.square().sum();
+                self.sum = Some(match self.sum.take() {
+                    Some(acc) => acc + s,
+                    None => s,
+                });
+            }
+        }
+    }
+    let mut v = SumOfSquares { grads, sum: None };
+    module.visit(&mut v);
+    v.sum.map_or(0.0, |s| scalar(s).sqrt())
 }
 
 /// Saves `module`'s parameters with their ids (burnpack), for exact resumption of training:
@@ -141,6 +175,56 @@ pub fn require_autodiff<M: Module>(module: &M, what: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::{Initializer, Linear, LinearConfig};
+    use burn::tensor::TensorData;
+    use rlp_core::device::test_backend;
+
+    /// A bias-free `Linear` 2 → 1 with weights `w`, on the autodiff device.
+    fn linear(w: [f32; 2]) -> (Linear, burn::tensor::Device) {
+        let d = test_backend().autodiff_device().unwrap();
+        let mut l = LinearConfig::new(2, 1)
+            .with_bias(false)
+            .with_initializer(Initializer::Zeros)
+            .init(&d);
+        l.weight = burn::module::Param::from_tensor(Tensor::<2>::from_data(
+            TensorData::new(w.to_vec(), [2, 1]),
+            &d,
+        ));
+        (l, d)
+    }
+
+    /// Golden: the loss `w·x` with `x = (3, 4)` has gradient `x`, whose norm is 5.
+    #[test]
+    fn gradient_norm_golden() {
+        let (l, d) = linear([0.5, -1.0]);
+        let x = Tensor::<2>::from_data(TensorData::new(vec![3.0f32, 4.0], [1, 2]), &d);
+        let loss = l.forward(x).reshape([1]);
+        let grads = GradientsParams::from_grads(loss.backward(), &l);
+        assert!((gradient_norm(&l, &grads) - 5.0).abs() < 1e-6);
+    }
+
+    /// A finite loss with a NaN gradient (`√(0·w)` at 0: `0·∞`) stops the step without
+    /// touching the optimiser.
+    #[test]
+    fn a_non_finite_gradient_is_an_error_before_the_update() {
+        let (l, d) = linear([0.5, -1.0]);
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0], [1, 2]), &d);
+        let loss = l.forward(x).reshape([1]).sqrt();
+        let mut opt = AdamW::new(OptimConfig::default());
+        match opt.minimize(l, loss, 1e-3) {
+            Err(ModelError::NonFiniteGradient {
+                step: 0,
+                loss,
+                norm,
+            }) => {
+                assert_eq!(loss, 0.0);
+                assert!(!norm.is_finite());
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a NaN gradient was applied"),
+        }
+        assert_eq!(opt.step, 0);
+    }
 
     /// 100 steps at peak 1.0: warm-up over 5 steps (0.2, 0.4, …, 1.0), then 1.0 → 0.1 linearly
     /// over the remaining 95 (step 5 is the peak, step 99 is 1 − 0.9·94/95).

@@ -28,7 +28,7 @@ pub struct RmTrainConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Global gradient-norm clip (`None`: off).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// The loss (L2 on scores; margins come from the pairs).
     pub bt: BtConfig,

@@ -205,6 +205,14 @@ where
                 }
                 .into());
             }
+            Err(ModelError::NonFiniteGradient { norm, .. }) => {
+                return Err(TrainError::NonFinite {
+                    step: s + 1,
+                    what: "gradient norm".into(),
+                    value: norm,
+                }
+                .into());
+            }
             Err(e) => return Err(TrainError::from(e).into()),
         };
         self.model = Some(model);

@@ -35,7 +35,7 @@ pub struct DpoConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Global gradient-norm clip (`None`: off).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Pairs per step (each step runs `2 × batch_size` sequences through both models).
     pub batch_size: usize,

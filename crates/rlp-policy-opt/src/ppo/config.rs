@@ -70,7 +70,8 @@ pub struct PpoConfig {
     pub lr_schedule: LrSchedule,
     /// AdamW weight decay.
     pub weight_decay: f32,
-    /// Global gradient-norm clip per model (`None`: off).
+    /// Per-tensor gradient-norm clip, for both models (`None`: off; see
+    /// `rlp_models::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// New tokens per response at most.
     pub max_new_tokens: usize,

@@ -36,7 +36,7 @@ pub struct ClassifierTrainConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Global gradient-norm clip (`None`: off).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Context length in tokens (longer texts keep their end).
     pub max_len: usize,
