@@ -125,8 +125,7 @@ pub fn save_rm(
     plain: &Device,
     norm: Option<&NormSet>,
 ) -> Result<LearnedReward> {
-    model.save(dir)?;
-    tokenizer.save(dir.join("tokenizer.json"))?;
+    model.save_with(tokenizer, dir)?;
     let load = || {
         LearnedReward::load(dir, plain)
             .with_context(|| format!("reloading the reward model {}", dir.display()))

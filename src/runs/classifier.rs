@@ -66,8 +66,7 @@ impl Callback<ClassifierTrainer> for SaveClassifier<'_> {
         _: usize,
         dir: &Path,
     ) -> Result<(), RewardError> {
-        t.model().save_as(dir, self.dtype)?;
-        self.tokenizer.save(dir.join("tokenizer.json"))?;
+        t.model().save_with(self.tokenizer, dir, self.dtype)?;
         Ok(())
     }
 }
@@ -132,8 +131,7 @@ pub fn train(run: &ClassifierRun, resume: bool) -> Result<ClassifierOutcome> {
         .with_context(|| format!("training on {}", run.data.display()))?;
     bar.finish();
     let (model, report) = classifier_report(trainer, counts, start.elapsed().as_secs_f64());
-    model.save_as(&run.out, run.save_dtype)?;
-    tk.save(run.out.join("tokenizer.json"))?;
+    model.save_with(&tk, &run.out, run.save_dtype)?;
     let eval = match (&eval_data, &run.eval) {
         (Some(d), Some(path)) => {
             let r = evaluate_classifier(&model, &tk, d, cfg.max_len, 64)

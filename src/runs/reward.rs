@@ -89,8 +89,7 @@ struct SaveRewardModel<'a> {
 
 impl Callback<RmTrainer> for SaveRewardModel<'_> {
     fn on_checkpoint(&mut self, t: &RmTrainer, _: usize, dir: &Path) -> Result<(), RewardError> {
-        t.model().save(dir)?;
-        self.tokenizer.save(dir.join("tokenizer.json"))?;
+        t.model().save_with(self.tokenizer, dir)?;
         Ok(())
     }
 }
@@ -148,8 +147,7 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     if report.skipped.skipped() + report.skipped.truncated > 0 {
         eprintln!("{}: {}", cfg.data.display(), report.skipped);
     }
-    model.save(&cfg.out)?;
-    tk.save(cfg.out.join("tokenizer.json"))?;
+    model.save_with(&tk, &cfg.out)?;
     let eval = match (&eval_pairs, &cfg.eval) {
         (Some(p), Some(path)) => Some(
             evaluate(&model, &tk, p, train_cfg.max_len, train_cfg.overlong, 32)
@@ -198,8 +196,7 @@ fn probe(
             progress.set_message("features");
         });
     progress.finish_and_clear();
-    model.save(&cfg.out)?;
-    tk.save(cfg.out.join("tokenizer.json"))?;
+    model.save_with(&tk, &cfg.out)?;
     let eval = match (eval_pairs, &cfg.eval) {
         (Some(p), Some(path)) => Some(
             evaluate(&model, tk, p, train_cfg.max_len, train_cfg.overlong, 8)

@@ -14,7 +14,8 @@ use rlp_models::checkpoint::{
     self, CONFIG_FILE, StoreDtype, WEIGHTS_FILE, host_tensors, read_dir_weights,
     write_safetensors_as,
 };
-use rlp_models::{CausalLm, LlamaConfig, ScoreHead};
+use rlp_models::pretrained::TOKENIZER_FILE;
+use rlp_models::{CausalLm, LlamaConfig, ScoreHead, TextTokenizer};
 
 use crate::encode::ScoreBatch;
 use crate::error::{Result, RewardError};
@@ -127,6 +128,14 @@ impl RewardModel {
             dir.as_ref(),
             StoreDtype::F32,
         )
+    }
+
+    /// [`Self::save`] with `tokenizer` beside it (`tokenizer.json`): a directory that
+    /// [`crate::LearnedReward::load`] and `rlp reward eval` read.
+    pub fn save_with(&self, tokenizer: &TextTokenizer, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        self.save(dir)?;
+        Ok(tokenizer.save(dir.join(TOKENIZER_FILE))?)
     }
 
     /// Loads a directory [`Self::save`] wrote. A policy checkpoint without `score.*` is an error

@@ -17,7 +17,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use rlp_core::SeededRng;
 use rlp_models::checkpoint::StoreDtype;
-use rlp_models::{CausalLm, last_hidden};
+use rlp_models::pretrained::TOKENIZER_FILE;
+use rlp_models::{CausalLm, TextTokenizer, last_hidden};
 
 use crate::encode::ScoreBatch;
 use crate::error::{Result, RewardError};
@@ -88,6 +89,19 @@ impl SequenceClassifier {
             path,
             message: e.to_string(),
         })
+    }
+
+    /// [`Self::save_as`] with `tokenizer` beside it (`tokenizer.json`): a directory that
+    /// [`crate::ClassifierReward`] and `rlp classifier eval` read.
+    pub fn save_with(
+        &self,
+        tokenizer: &TextTokenizer,
+        dir: impl AsRef<Path>,
+        dtype: StoreDtype,
+    ) -> Result<()> {
+        let dir = dir.as_ref();
+        self.save_as(dir, dtype)?;
+        Ok(tokenizer.save(dir.join(TOKENIZER_FILE))?)
     }
 
     /// Loads a directory [`Self::save`] wrote; `labels.json` must name as many classes as the
