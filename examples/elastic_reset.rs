@@ -19,67 +19,36 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::policy::ElasticResetConfig;
 use rlp::runs::ppo::PpoRunConfig;
 use support::{run_arm, study_ppo};
 
-/// What the command line sets.
+/// Elastic Reset against PPO at several KL coefficients on tweet-sentiment.
+#[derive(clap::Parser)]
 struct Args {
+    /// The proxy reward-model directory PPO optimises.
     reward: String,
+    /// Output directory.
+    #[arg(default_value = "runs/elastic-reset")]
     out: PathBuf,
+    /// KL coefficients to sweep, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1")]
     betas: Vec<f64>,
+    /// PPO iterations per arm.
+    #[arg(long, default_value_t = 30)]
     iterations: usize,
+    /// Elastic Reset's period in iterations.
+    #[arg(long, default_value_t = 10)]
     reset_every: usize,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
     seeds: Vec<u64>,
     /// Keep finished arms found in OUT.
+    #[arg(long)]
     reuse: bool,
-}
-
-fn list<T: std::str::FromStr>(flag: &str, v: &str) -> Result<Vec<T>> {
-    v.split(',')
-        .map(|x| {
-            x.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{flag}: `{x}` is not a number"))
-        })
-        .collect()
-}
-
-fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut positional = Vec::new();
-    let mut args = Args {
-        reward: String::new(),
-        out: PathBuf::from("runs/elastic-reset"),
-        betas: vec![0.01, 0.03, 0.1],
-        iterations: 30,
-        reset_every: 10,
-        seeds: vec![0],
-        reuse: false,
-    };
-    while let Some(a) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--betas" => args.betas = list("--betas", &value()?)?,
-            "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
-            "--reset-every" => args.reset_every = value()?.parse().context("--reset-every")?,
-            "--seeds" => args.seeds = list("--seeds", &value()?)?,
-            "--reuse" => args.reuse = true,
-            f if f.starts_with("--") => bail!("unknown flag {f}"),
-            _ => positional.push(a),
-        }
-    }
-    let mut positional = positional.into_iter();
-    args.reward = positional
-        .next()
-        .context("usage: elastic_reset REWARD_MODEL_DIR [OUT] [--betas ..] [--iterations N] [--reset-every N] [--seeds ..] [--reuse]")?;
-    if let Some(out) = positional.next() {
-        args.out = out.into();
-    }
-    Ok(args)
 }
 
 /// One arm's PPO config: the main job's PPO settings at KL coefficient `beta`, with or
@@ -310,7 +279,7 @@ fn equal_drift(arms: &[Arm], args: &Args) -> Vec<Vec<String>> {
 }
 
 fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args: Args = clap::Parser::parse();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let start = std::time::Instant::now();

@@ -47,82 +47,59 @@ const POSITIVE_WORDS: [&str; 13] = [
 /// Steps whose IS estimates are averaged into the divergence to the target.
 const LAST_STEPS: usize = 10;
 
-/// What the command line sets.
+/// f-DPG with four divergences on a pointwise and an RLHF target built on tweet-sentiment.
+#[derive(clap::Parser)]
 struct Args {
+    /// The reward-model directory of the RLHF target.
     reward: PathBuf,
+    /// Output directory.
+    #[arg(default_value = "runs/f-dpg")]
     out: PathBuf,
+    /// f-DPG steps per run (at least the 10 whose estimates are averaged).
+    #[arg(long, default_value_t = 150)]
     steps: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-4)]
     lr: f64,
+    /// β of the RLHF target.
+    #[arg(long, default_value_t = 0.1)]
     beta: f64,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
     seeds: Vec<u64>,
+    /// Divergences, comma-separated (forward-kl, reverse-kl, jensen-shannon, total-variation).
+    #[arg(long, value_delimiter = ',', value_parser = parse_divergence,
+          default_value = "forward-kl,reverse-kl,jensen-shannon,total-variation")]
     divergences: Vec<Divergence>,
+    /// Targets, comma-separated (pointwise, rlhf).
+    #[arg(long = "targets", value_delimiter = ',', value_parser = parse_kind,
+          default_value = "pointwise,rlhf")]
     kinds: Vec<Kind>,
+    /// Keep finished runs found in OUT.
+    #[arg(long)]
     reuse: bool,
 }
 
+fn parse_divergence(s: &str) -> Result<Divergence, String> {
+    Divergence::ALL
+        .into_iter()
+        .find(|d| d.name() == s.trim())
+        .ok_or_else(|| {
+            format!("`{s}` is not one of forward-kl, reverse-kl, jensen-shannon, total-variation")
+        })
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    match s.trim() {
+        "pointwise" => Ok(Kind::Pointwise),
+        "rlhf" => Ok(Kind::Rlhf),
+        other => Err(format!("`{other}` is not pointwise or rlhf")),
+    }
+}
+
+/// The command line, checked.
 fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut positional = Vec::new();
-    let mut args = Args {
-        reward: PathBuf::new(),
-        out: PathBuf::from("runs/f-dpg"),
-        steps: 150,
-        lr: 1e-4,
-        beta: 0.1,
-        seeds: vec![0],
-        divergences: Divergence::ALL.to_vec(),
-        kinds: vec![Kind::Pointwise, Kind::Rlhf],
-        reuse: false,
-    };
-    while let Some(a) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--steps" => args.steps = value()?.parse().context("--steps")?,
-            "--lr" => args.lr = value()?.parse().context("--lr")?,
-            "--beta" => args.beta = value()?.parse().context("--beta")?,
-            "--seeds" => {
-                args.seeds = value()?
-                    .split(',')
-                    .map(|s| s.trim().parse().context("--seeds"))
-                    .collect::<Result<_>>()?
-            }
-            "--divergences" => {
-                args.divergences = value()?
-                    .split(',')
-                    .map(|s| {
-                        Divergence::ALL
-                            .into_iter()
-                            .find(|d| d.name() == s.trim())
-                            .with_context(|| format!("--divergences: `{s}` is not one of forward-kl, reverse-kl, jensen-shannon, total-variation"))
-                    })
-                    .collect::<Result<_>>()?
-            }
-            "--targets" => {
-                args.kinds = value()?
-                    .split(',')
-                    .map(|s| match s.trim() {
-                        "pointwise" => Ok(Kind::Pointwise),
-                        "rlhf" => Ok(Kind::Rlhf),
-                        other => bail!("--targets: `{other}` is not pointwise or rlhf"),
-                    })
-                    .collect::<Result<_>>()?
-            }
-            "--reuse" => args.reuse = true,
-            f if f.starts_with("--") => bail!("unknown flag {f}"),
-            _ => positional.push(a),
-        }
-    }
-    let mut positional = positional.into_iter();
-    args.reward = positional
-        .next()
-        .context(
-            "usage: f_dpg REWARD_MODEL_DIR [OUT] [--steps N] [--lr LR] [--beta B] [--seeds ..] \
-             [--divergences ..] [--targets pointwise,rlhf] [--reuse]",
-        )?
-        .into();
-    if let Some(out) = positional.next() {
-        args.out = out.into();
-    }
+    let args: Args = clap::Parser::parse();
     if args.steps < LAST_STEPS {
         bail!("--steps must be at least {LAST_STEPS}");
     }

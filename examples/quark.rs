@@ -43,55 +43,35 @@ const TOXIC: f64 = 0.5;
 /// Samples per eval prompt.
 const SAMPLES: usize = 2;
 
-/// What the command line sets.
+/// Quark against PPO on tweet-detox.
+#[derive(clap::Parser)]
 struct Args {
+    /// Output directory.
+    #[arg(default_value = "runs/quark")]
     out: PathBuf,
+    /// Quark's exploration phases.
+    #[arg(long, default_value_t = 6)]
     phases: usize,
+    /// Training steps per phase.
+    #[arg(long, default_value_t = 50)]
     steps: usize,
+    /// Quark's learning rate.
+    #[arg(long, default_value_t = 1e-4)]
     lr: f64,
+    /// PPO iterations of the comparison arm.
+    #[arg(long, default_value_t = 30)]
     iterations: usize,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1")]
     seeds: Vec<u64>,
+    /// Keep finished arms found in OUT.
+    #[arg(long)]
     reuse: bool,
 }
 
+/// The command line, checked.
 fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut args = Args {
-        out: PathBuf::from("runs/quark"),
-        phases: 6,
-        steps: 50,
-        lr: 1e-4,
-        iterations: 30,
-        seeds: vec![0, 1],
-        reuse: false,
-    };
-    let mut positional = Vec::new();
-    while let Some(a) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--phases" => args.phases = value()?.parse().context("--phases")?,
-            "--steps" => args.steps = value()?.parse().context("--steps")?,
-            "--lr" => args.lr = value()?.parse().context("--lr")?,
-            "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
-            "--seeds" => {
-                args.seeds = value()?
-                    .split(',')
-                    .map(|s| s.trim().parse().context("--seeds"))
-                    .collect::<Result<_>>()?
-            }
-            "--reuse" => args.reuse = true,
-            f if f.starts_with("--") => bail!("unknown flag {f}"),
-            _ => positional.push(a),
-        }
-    }
-    if positional.len() > 1 {
-        bail!(
-            "usage: quark [OUT] [--phases N] [--steps N] [--lr LR] [--iterations N] [--seeds ..] [--reuse]"
-        );
-    }
-    if let Some(out) = positional.pop() {
-        args.out = out.into();
-    }
+    let args: Args = clap::Parser::parse();
     if args.phases == 0 || args.steps == 0 || args.iterations == 0 || args.seeds.is_empty() {
         bail!("--phases, --steps, --iterations and --seeds must be non-empty");
     }

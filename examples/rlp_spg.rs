@@ -20,12 +20,22 @@ use rlp::pipeline::stages::save_rm;
 use rlp::reward::{RewardModel, train_reward_model};
 use rlp::spg::build_pairs;
 
+/// RLP-SPG's ablation on a finished pipeline run.
+#[derive(clap::Parser)]
+struct Args {
+    /// The pipeline run directory (`cargo run --release` writes runs/pipeline).
+    #[arg(default_value = "runs/pipeline")]
+    dir: PathBuf,
+    /// Which of its seeds.
+    #[arg(default_value_t = 0)]
+    seed: u64,
+    /// Add the MiniLM sentence-embedding clusterer (fetched into the cache once).
+    #[arg(long)]
+    minilm: bool,
+}
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let minilm = args.iter().any(|a| a == "--minilm");
-    let mut positional = args.iter().filter(|a| !a.starts_with("--"));
-    let dir = PathBuf::from(positional.next().map_or("runs/pipeline", String::as_str));
-    let seed: u64 = positional.next().map_or(Ok(0), |s| s.parse())?;
+    let Args { dir, seed, minilm } = clap::Parser::parse();
     let backend = BackendSpec::default();
     let (plain, train) = (backend.device()?, backend.autodiff_device()?);
     let run = FinishedRun::open(&dir, seed, &plain)?;

@@ -20,10 +20,19 @@ use rlp::pipeline::rundir::{FinishedRun, agreement_on_samples};
 use rlp::pipeline::stages::save_rm;
 use rlp::reward::RewardModel;
 
+/// RLP-UML's ablation on a finished pipeline run.
+#[derive(clap::Parser)]
+struct Args {
+    /// The pipeline run directory (`cargo run --release` writes runs/pipeline).
+    #[arg(default_value = "runs/pipeline")]
+    dir: PathBuf,
+    /// Which of its seeds.
+    #[arg(default_value_t = 0)]
+    seed: u64,
+}
+
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().unwrap_or_else(|| "runs/pipeline".into()));
-    let seed: u64 = args.next().map_or(Ok(0), |s| s.parse())?;
+    let Args { dir, seed } = clap::Parser::parse();
     let backend = BackendSpec::default();
     let (plain, train) = (backend.device()?, backend.autodiff_device()?);
     let run = FinishedRun::open(&dir, seed, &plain)?;

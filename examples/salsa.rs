@@ -38,60 +38,39 @@ use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
 use rlp::runs::sft::{SftConfig, run as run_sft};
 use support::{run_arm, study_eval, study_ppo};
 
-/// What the command line sets.
+/// SALSA (a soup of SFT checkpoints as the KL anchor and start) against PPO on tweet-sentiment.
+#[derive(clap::Parser)]
 struct Args {
+    /// The proxy reward-model directory PPO optimises.
     reward: String,
+    /// Output directory.
+    #[arg(default_value = "runs/salsa")]
     out: PathBuf,
+    /// Weight of the first SFT checkpoint in the soup (the second gets 1 − α).
+    #[arg(long, default_value_t = 0.5)]
     alpha: f64,
+    /// SFT steps of each soup ingredient.
+    #[arg(long, default_value_t = 200)]
     sft_steps: usize,
+    /// PPO iterations per arm.
+    #[arg(long, default_value_t = 30)]
     iterations: usize,
+    /// The KL coefficient.
+    #[arg(long, default_value_t = 0.05)]
     beta: f64,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1")]
     seeds: Vec<u64>,
     /// Keep finished PPO and SALSA runs found in OUT.
+    #[arg(long)]
     reuse: bool,
 }
 
+/// The command line, checked.
 fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut positional = Vec::new();
-    let mut args = Args {
-        reward: String::new(),
-        out: PathBuf::from("runs/salsa"),
-        alpha: 0.5,
-        sft_steps: 200,
-        iterations: 30,
-        beta: 0.05,
-        seeds: vec![0, 1],
-        reuse: false,
-    };
-    while let Some(a) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--alpha" => args.alpha = value()?.parse().context("--alpha")?,
-            "--sft-steps" => args.sft_steps = value()?.parse().context("--sft-steps")?,
-            "--iterations" => args.iterations = value()?.parse().context("--iterations")?,
-            "--beta" => args.beta = value()?.parse().context("--beta")?,
-            "--reuse" => args.reuse = true,
-            "--seeds" => {
-                args.seeds = value()?
-                    .split(',')
-                    .map(|s| s.trim().parse().context("--seeds"))
-                    .collect::<Result<_>>()?
-            }
-            f if f.starts_with("--") => bail!("unknown flag {f}"),
-            _ => positional.push(a),
-        }
-    }
+    let args: Args = clap::Parser::parse();
     if !(0.0..=1.0).contains(&args.alpha) {
         bail!("--alpha: {} is not in [0, 1]", args.alpha);
-    }
-    let mut positional = positional.into_iter();
-    args.reward = positional.next().context(
-        "usage: salsa REWARD_MODEL_DIR [OUT] [--alpha A] [--sft-steps N] [--iterations N] \
-         [--beta B] [--seeds ..] [--reuse]",
-    )?;
-    if let Some(out) = positional.next() {
-        args.out = out.into();
     }
     Ok(args)
 }
