@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::module::Module;
-use rlp_core::{BackendSpec, RewardFn, SeededRng};
+use rlp_core::{BackendSpec, SeededRng};
 use rlp_eval::{EvalConfig, EvalSummary, evaluate_policy};
 use rlp_models::TextTokenizer;
 use rlp_models::checkpoint::StoreDtype;
@@ -24,7 +24,7 @@ use rlp_train::run_dir::write_atomic;
 use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
-use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir};
+use super::{load_policy, owned_reward, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of an f-DPG run (`rlp fdpg --config FILE`; `--set` and flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,12 +136,8 @@ pub fn run_fdpg(config: &FdpgRunConfig, out: &Path, resume: bool) -> Result<Fdpg
     let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let start = policy.valid();
-    // The target owns its reward: the proxy, or a second copy of the task's gold scorer.
     let context = start.config.max_position_embeddings;
-    let reward: Box<dyn RewardFn> = match load_proxy(&config.reward, context, &plain)? {
-        Some(proxy) => Box::new(proxy),
-        None => load_task(&config.task, config.seed, &plain)?.gold,
-    };
+    let reward = owned_reward(&config.reward, &config.task, config.seed, context, &plain)?;
     let trainer = FdpgTrainer::new(
         policy,
         tokenizer.clone(),

@@ -143,6 +143,21 @@ pub(crate) fn load_proxy(
     Ok(Some(r))
 }
 
+/// A reward a trainer can own: the reward-model directory `reward` (its length limit clipped to
+/// `context`), or for `gold` a fresh copy of the gold scorer of `task` (built with `seed`).
+pub(crate) fn owned_reward(
+    reward: &str,
+    task: &str,
+    seed: u64,
+    context: usize,
+    device: &Device,
+) -> Result<Box<dyn rlp_core::RewardFn>> {
+    Ok(match load_proxy(reward, context, device)? {
+        Some(proxy) => Box::new(proxy),
+        None => rlp_tasks::load_task(task, seed, device)?.gold,
+    })
+}
+
 /// The progress bar every run shows: bar, position, elapsed and ETA, and a message.
 pub(crate) fn progress_bar(total: usize) -> ProgressBar {
     let bar = ProgressBar::new(total as u64);

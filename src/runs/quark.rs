@@ -26,7 +26,7 @@ use rlp_train::run_dir::write_atomic;
 use rlp_train::{Callback, DriveOptions, RunDir, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
-use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir};
+use super::{load_policy, owned_reward, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a Quark run (`rlp quark --config FILE`; `--set` and flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,11 +141,7 @@ pub fn run_quark(config: &QuarkRunConfig, out: &Path, resume: bool) -> Result<Qu
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let start = policy.valid();
     let context = start.config.max_position_embeddings;
-    // The trainer owns its reward: the proxy, or a second copy of the task's gold scorer.
-    let reward: Box<dyn RewardFn> = match load_proxy(&config.reward, context, &plain)? {
-        Some(proxy) => Box::new(proxy),
-        None => load_task(&config.task, config.seed, &plain)?.gold,
-    };
+    let reward = owned_reward(&config.reward, &config.task, config.seed, context, &plain)?;
     let trainer = QuarkTrainer::new(policy, tokenizer.clone(), reward, config.quark.clone())?;
     let rng = SeededRng::new(config.seed).fork("quark-run");
     let mut run = QuarkRun::new(trainer, &task.train_prompts, rng, config.phases)?;
