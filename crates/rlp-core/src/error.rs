@@ -7,6 +7,7 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
 /// Errors raised by `rlp-core`: bad user input always names the file, line or field at fault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CoreError {
     /// The backend string is not one of `flex | ndarray | wgpu | cuda[:N]`.
     #[error("unknown backend `{0}`: expected one of flex, ndarray, wgpu, cuda[:N]")]

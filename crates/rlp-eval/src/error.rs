@@ -9,6 +9,7 @@ pub type Result<T, E = EvalError> = std::result::Result<T, E>;
 
 /// Errors raised while evaluating, plotting or writing reports.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EvalError {
     /// An argument with an invalid value (empty where items are needed, out of range, NaN…).
     #[error("invalid `{arg}`: {message}")]

@@ -5,6 +5,7 @@ pub type Result<T, E = IbError> = std::result::Result<T, E>;
 
 /// Errors of RLP-UML training and its multi-view objectives.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IbError {
     /// From the reward layer (encoding, the epoch loop, non-finite losses).
     #[error(transparent)]

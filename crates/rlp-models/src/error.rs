@@ -7,6 +7,7 @@ pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 
 /// Errors raised while building, loading, saving or running models and tokenizers.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// An error from `rlp-core` (I/O, JSONL, device).
     #[error(transparent)]

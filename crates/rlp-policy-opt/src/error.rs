@@ -5,6 +5,7 @@ pub type Result<T, E = PolicyError> = std::result::Result<T, E>;
 
 /// Errors of the policy optimisers (PPO, DPO, best-of-n) and their anchors.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// From the model layer (tokenizer, generation, optimiser, soups, non-finite losses).
     #[error(transparent)]

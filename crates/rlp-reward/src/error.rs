@@ -7,6 +7,7 @@ pub type Result<T, E = RewardError> = std::result::Result<T, E>;
 
 /// Errors of reward-model training, scoring and labelling.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RewardError {
     /// From the model layer (checkpoints, tokenizer, optimiser).
     #[error(transparent)]

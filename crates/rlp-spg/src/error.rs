@@ -5,6 +5,7 @@ pub type Result<T, E = SpgError> = std::result::Result<T, E>;
 
 /// Errors of sampling, clustering and pair building.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpgError {
     /// From the model layer (generation, tokenizer, sentence encoder).
     #[error(transparent)]

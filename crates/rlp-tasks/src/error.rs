@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Errors of loading a task, its base policy or its gold scorer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TaskError {
     /// A task name [`crate::load_task`] does not know.
     #[error("unknown task `{name}` (known: {known})")]
