@@ -44,7 +44,7 @@ pub use agreement::{Agreement, pairwise_agreement};
 pub use config::{DEFAULT_CONFIG, MAIN_JOB_SEEDS, PipelineConfig};
 pub use table::{AgreementResult, METHODS, MethodResult};
 
-use crate::runs::{load_policy, start_run_dir, write_line};
+use crate::runs::{load_policy, start_run_dir};
 
 /// What a pipeline run ends with.
 #[derive(Debug, Clone)]
@@ -198,8 +198,9 @@ pub fn run_pipeline(config: &PipelineConfig, out: &Path) -> Result<PipelineRepor
             &out.join(format!("seed-{seed}")),
             &mut timings,
         )?;
+        let dir = rlp_train::RunDir::new(out);
         for r in &res {
-            write_line(&out.join("results.jsonl"), r)?;
+            dir.append_jsonl("results.jsonl", r)?;
         }
         results.extend(res);
         agreement.extend(agr);

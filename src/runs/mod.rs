@@ -93,18 +93,6 @@ pub(crate) fn start_run_dir(out: &Path, config: &impl Serialize) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Appends `value` as one JSON line to `path`.
-pub(crate) fn write_line(path: &Path, value: &impl Serialize) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(f, "{}", serde_json::to_string(value)?)
-        .with_context(|| format!("writing {}", path.display()))
-}
-
 /// The policy checkpoint `dir` (with its `tokenizer.json`) on `device`, or `task`'s base
 /// policy (`seed` initialises generated ones) when `dir` is `None`.
 pub(crate) fn load_policy(

@@ -30,7 +30,7 @@ use rlp_train::{Callback, DriveOptions, RunDir, TrainError, drive};
 use serde::{Deserialize, Serialize};
 
 use super::eval::{WinRates, win_rates_over};
-use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir, write_line};
+use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,8 +203,8 @@ impl PpoWatch<'_> {
         );
         // Printed whether or not stderr is a terminal (a hidden bar drops `println`).
         self.bar.suspend(|| eprintln!("{line}"));
-        write_line(
-            &self.out.join("eval.jsonl"),
+        RunDir::new(self.out).append_jsonl(
+            "eval.jsonl",
             &serde_json::json!({"iteration": it, "eval": e}),
         )?;
         self.evals.push((it, e));

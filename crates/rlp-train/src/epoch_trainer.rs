@@ -92,7 +92,6 @@ pub struct EpochTrainer<M, B, E> {
     peak_lr: f64,
     done: usize,
     sums: EpochSums,
-    last: Option<EpochSums>,
     error: PhantomData<fn() -> E>,
 }
 
@@ -122,7 +121,6 @@ where
             batch,
             done: 0,
             sums: EpochSums::default(),
-            last: None,
             error: PhantomData,
         })
     }
@@ -144,13 +142,9 @@ where
         self.model.expect("the model is present between steps")
     }
 
-    /// Steps taken and the last (complete or current) epoch's mean loss and accuracy.
+    /// Steps taken and the current (at the end: the last) epoch's mean loss and accuracy.
     pub fn outcome(&self) -> EpochOutcome {
-        let s = if self.sums.steps > 0 {
-            self.sums
-        } else {
-            self.last.unwrap_or_default()
-        };
+        let s = self.sums;
         EpochOutcome {
             steps: self.done,
             last_epoch_loss: s.loss / s.steps.max(1) as f64,
@@ -218,9 +212,6 @@ where
         self.model = Some(model);
         let epoch = self.cursor.plan().epoch_of(s);
         if epoch != self.sums.epoch || self.sums.steps == 0 {
-            if self.sums.steps > 0 {
-                self.last = Some(self.sums);
-            }
             self.sums = EpochSums {
                 epoch,
                 ..EpochSums::default()

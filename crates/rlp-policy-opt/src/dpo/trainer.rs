@@ -328,7 +328,6 @@ struct DpoState {
     optimizer_steps: u64,
     plan: EpochPlan,
     sums: DpoSums,
-    last: Option<DpoSums>,
 }
 
 /// DPO over a dataset as a resumable [`Trainer`]: the pairs are encoded once, walked in the
@@ -343,7 +342,6 @@ pub struct DpoRun {
     cursor: PlanCursor,
     done: usize,
     sums: DpoSums,
-    last: Option<DpoSums>,
 }
 
 impl DpoRun {
@@ -366,17 +364,12 @@ impl DpoRun {
             skipped,
             done: 0,
             sums: DpoSums::default(),
-            last: None,
         })
     }
 
     /// The report of the run so far: steps, data, and the last epoch's means.
     pub fn report(&self, seconds: f64) -> DpoReport {
-        let s = if self.sums.steps > 0 {
-            self.sums
-        } else {
-            self.last.unwrap_or_default()
-        };
+        let s = self.sums;
         let n = s.steps.max(1) as f64;
         DpoReport {
             steps: self.done,
@@ -410,9 +403,6 @@ impl Trainer for DpoRun {
         let stats = self.trainer.update(&batch, lr)?;
         let epoch = self.cursor.plan().epoch_of(s);
         if epoch != self.sums.epoch || self.sums.steps == 0 {
-            if self.sums.steps > 0 {
-                self.last = Some(self.sums);
-            }
             self.sums = DpoSums {
                 epoch,
                 ..DpoSums::default()
@@ -433,7 +423,6 @@ impl Trainer for DpoRun {
             optimizer_steps: self.trainer.optim.step,
             plan: self.cursor.plan().clone(),
             sums: self.sums,
-            last: self.last,
         };
         Ok(write_state(dir, &state)?)
     }
@@ -453,7 +442,6 @@ impl Trainer for DpoRun {
             load_weights_and_moments(dir, t.policy.clone(), &mut t.optim, state.optimizer_steps)?;
         self.done = state.step;
         self.sums = state.sums;
-        self.last = state.last;
         self.cursor.seek(state.step);
         Ok(())
     }
