@@ -12,7 +12,7 @@ use super::{OverwriteFlag, SetFlag, apply_sets, outdir};
 #[derive(clap::Args)]
 pub(crate) struct PpoArgs {
     /// TOML config (`PpoRunConfig`: task, policy, reward, iterations, [ppo], [eval]; every
-    /// field optional, defaults from ALGORITHMS.md).
+    /// field optional, with the published defaults of each method).
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
