@@ -4,7 +4,8 @@
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
 //! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO;
 //! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023);
-//! Quark (reward-quantile conditioning with reward tokens, Lu et al., NeurIPS 2022).
+//! Quark (reward-quantile conditioning with reward tokens, Lu et al., NeurIPS 2022); GRPO with
+//! its Dr. GRPO, DAPO and GSPO variants; RLOO; online DPO.
 #![warn(missing_docs)]
 
 pub mod anchor;
@@ -13,9 +14,12 @@ pub mod dpo;
 pub mod elastic_reset;
 pub mod error;
 pub mod fdpg;
+pub mod grpo;
+pub mod online_dpo;
 pub mod ppo;
 pub mod prompts;
 pub mod quark;
+pub mod rloo;
 pub mod scores;
 
 pub use anchor::{
@@ -28,7 +32,10 @@ pub use error::{PolicyError, Result};
 pub use fdpg::{
     Divergence, DivergenceEstimates, FdpgConfig, FdpgStats, FdpgTrainer, Proposal, Target,
 };
+pub use grpo::{GroupRun, GroupStats, GroupTrainer, GrpoConfig};
+pub use online_dpo::{OnlineDpoConfig, OnlineDpoRun, OnlineDpoStats, OnlineDpoTrainer, Ranker};
 pub use quark::{
     DataPool, ExploreStats, PhaseStats, QuarkConfig, QuarkLossStats, QuarkTrainer, TrainStats,
     quantize, quark_loss,
 };
+pub use rloo::RlooConfig;

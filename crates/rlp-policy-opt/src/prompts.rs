@@ -1,5 +1,6 @@
 //! Prompt encoding shared by the trainers that sample from a policy (PPO, f-DPG, Quark).
 
+use rlp_core::SeededRng;
 use rlp_models::TextTokenizer;
 
 use crate::error::{PolicyError, Result};
@@ -18,6 +19,16 @@ pub fn encode_prompts(tokenizer: &TextTokenizer, prompts: &[String]) -> Result<V
         ));
     }
     Ok(ids)
+}
+
+/// The `n` prompts of step `step` (1-based), drawn with replacement from `prompts` by a stream
+/// of `rng` forked by the step, so that a resumed run draws what the uninterrupted one would
+/// have. `prompts` must not be empty.
+pub fn draw_prompts(rng: &SeededRng, step: usize, prompts: &[String], n: usize) -> Vec<String> {
+    let mut draw = rng.fork(&format!("prompts-{step}"));
+    (0..n)
+        .map(|_| prompts[draw.below(prompts.len())].clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use rlp_train::Trainer;
 
 use super::trainer::{FdpgStats, FdpgTrainer};
 use crate::error::{PolicyError, Result};
+use crate::prompts::draw_prompts;
 
 /// f-DPG on prompts drawn from a prompt set.
 pub struct FdpgRun<'a> {
@@ -60,12 +61,13 @@ impl Trainer for FdpgRun<'_> {
     }
 
     fn step(&mut self) -> Result<FdpgStats> {
-        let mut draw = self
-            .rng
-            .fork(&format!("prompts-{}", self.trainer.steps() + 1));
-        let prompts: Vec<String> = (0..self.trainer.config().batch_size)
-            .map(|_| self.prompts[draw.below(self.prompts.len())].clone())
-            .collect();
+        let step = self.trainer.steps() as usize + 1;
+        let prompts = draw_prompts(
+            &self.rng,
+            step,
+            self.prompts,
+            self.trainer.config().batch_size,
+        );
         self.trainer.step(&prompts)
     }
 

@@ -12,6 +12,7 @@ use rlp_train::Trainer;
 use super::trainer::{PpoStats, PpoTrainer};
 use crate::elastic_reset::ElasticReset;
 use crate::error::{PolicyError, Result};
+use crate::prompts::draw_prompts;
 
 /// The sub-directory of a trainer state holding Elastic Reset's EMA and counts.
 pub const ELASTIC_RESET_DIR: &str = "elastic_reset";
@@ -78,10 +79,8 @@ impl Trainer for PpoRun<'_> {
 
     fn step(&mut self) -> Result<PpoStats> {
         let it = self.ppo.iteration + 1;
-        let mut draw = self.rng.fork(&format!("prompts-{it}"));
-        let prompts: Vec<String> = (0..self.ppo.config.rollout_batch_size)
-            .map(|_| self.prompts[draw.below(self.prompts.len())].clone())
-            .collect();
+        let n = self.ppo.config.rollout_batch_size;
+        let prompts = draw_prompts(&self.rng, it, self.prompts, n);
         let stats = self.ppo.step(&prompts, self.reward)?;
         if let Some(er) = self.elastic.as_mut() {
             er.after_iteration(&mut self.ppo)?;

@@ -10,6 +10,7 @@ use rlp_train::Trainer;
 
 use super::trainer::{PhaseStats, QuarkTrainer};
 use crate::error::{PolicyError, Result};
+use crate::prompts::draw_prompts;
 
 /// Quark on prompts drawn from a prompt set.
 pub struct QuarkRun<'a> {
@@ -47,10 +48,8 @@ impl<'a> QuarkRun<'a> {
     }
 
     fn draw(&self, stream: usize) -> Vec<String> {
-        let mut draw = self.rng.fork(&format!("prompts-{stream}"));
-        (0..self.trainer.config().samples_per_phase)
-            .map(|_| self.prompts[draw.below(self.prompts.len())].clone())
-            .collect()
+        let n = self.trainer.config().samples_per_phase;
+        draw_prompts(&self.rng, stream, self.prompts, n)
     }
 }
 
