@@ -66,6 +66,10 @@ fn fixtures(f: &Path) {
         b"{\"prompt\": \"a\", \"response\": \"\"}\n",
     );
     w("unknown_key.toml", b"steps = 1\nlearning_rate = 3\n");
+    w(
+        "grpo_table.toml",
+        b"task = \"synthetic\"\n[grpo]\ngroup_size = 4\n",
+    );
     w("wrong_type.toml", b"steps = \"ten\"\n");
     w("not_toml.toml", b"[[[\n");
     w("not_a_tokenizer.json", br#"{"a": 1}"#);
@@ -350,6 +354,32 @@ const CASES: &[Case] = &[
         "nowhere",
     ),
     case("quark --task synthetic --resume --out {out}", "--resume"),
+    // rlp grpo, rloo, online-dpo.
+    case(
+        "grpo --task synthetic --set grpo.group_size=1 --out {out}",
+        "group_size",
+    ),
+    case(
+        "grpo --task synthetic --set grpo.loss_aggregation=\"mean\" --out {out}",
+        "loss_aggregation",
+    ),
+    case("grpo --task synthetic --lr=-1 --out {out}", "lr"),
+    case("grpo --task synthetic --steps 0 --out {out}", "steps"),
+    case("grpo --task synthetic --resume --out {out}", "--resume"),
+    case("rloo --config {F}/grpo_table.toml --out {out}", "[grpo]"),
+    case("rloo --task synthetic --set rloo.k=1 --out {out}", "k"),
+    case(
+        "rloo --task synthetic --reward {F}/nowhere --out {out}",
+        "nowhere",
+    ),
+    case(
+        "online-dpo --task synthetic --set online_dpo.kl_beta=0 --out {out}",
+        "kl_beta",
+    ),
+    case(
+        "online-dpo --task synthetic --resume --out {out}",
+        "--resume",
+    ),
     // rlp dpo, eval, bon.
     case("dpo --task synthetic --out {out}", "--data"),
     case(

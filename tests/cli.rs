@@ -1418,3 +1418,43 @@ fn set_overrides_any_field_and_names_bad_ones() {
     let (o, _) = run("syntax", &["iterations"]);
     assert_clean_failure(&o, "KEY=VALUE");
 }
+
+/// `rlp --help` lists every training verb, the methods added with the driver included, and
+/// each shipped arith config parses as its verb's config.
+#[test]
+fn help_lists_the_verbs_and_shipped_configs_parse() {
+    let o = rlp(&["--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for verb in [
+        "sft",
+        "ppo",
+        "dpo",
+        "fdpg",
+        "quark",
+        "grpo",
+        "rloo",
+        "online-dpo",
+    ] {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(verb)),
+            "{verb} missing from:\n{help}"
+        );
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    for (file, table) in [
+        ("grpo-arith.toml", "grpo"),
+        ("dr-grpo-arith.toml", "grpo"),
+        ("rloo-arith.toml", "rloo"),
+        ("online-dpo-arith.toml", "online_dpo"),
+    ] {
+        let c = rlp::runs::online::OnlineRunConfig::load(&root.join(file)).unwrap();
+        let set = [
+            ("grpo", c.grpo.is_some()),
+            ("rloo", c.rloo.is_some()),
+            ("online_dpo", c.online_dpo.is_some()),
+        ];
+        assert!(set.contains(&(table, true)), "{file}");
+    }
+    rlp::runs::ppo::PpoRunConfig::load(&root.join("ppo-arith.toml")).unwrap();
+}

@@ -2,7 +2,8 @@
 //! verb). Each case runs a verb to the end with `--save-every 2`, then rebuilds the directory a
 //! `kill -9` after step 3 would have left (checkpoint-2 complete, a half-written checkpoint-4
 //! under its temporary name, metrics for steps 1–3 with the last line torn, no final model)
-//! and runs the same command with `--resume`. The final weights must be byte-identical and
+//! and runs the same command with `--resume`. The `grpo`, `rloo` and `online-dpo` cases are
+//! also those verbs' smoke tests. The final weights must be byte-identical and
 //! the metrics equal but for their wall times.
 
 mod common;
@@ -320,4 +321,65 @@ fn quark_resumes_exactly() {
         tk.contains("<|quark_4|>"),
         "no reward tokens in the checkpoint's tokenizer"
     );
+}
+
+/// `rlp grpo`, `rlp rloo` or `rlp online-dpo` (whose settings go in `table`) on the synthetic
+/// task for 6 steps, resumed after a fake kill; the run ends with its summary, report and plot.
+fn online_resumes_exactly(verb: &str, table: &str) {
+    let d = ScratchDir::new(&format!("resume-{verb}")).unwrap();
+    let config = d.join("online.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "task = \"synthetic\"\nsteps = 6\neval_every = 3\ncheckpoint_every = 2\n\
+             eval_prompts = 8\ndrift_texts = 8\n[{table}]\nlr = 1e-3\nprompts_per_step = 4\n\
+             max_new_tokens = 6\n[eval]\nmax_new_tokens = 6\n"
+        ),
+    )
+    .unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [verb, "--config", &s(&config), "--out", &s(out)]
+            .map(String::from)
+            .to_vec()
+    };
+    resumes_exactly(
+        &args,
+        &d.join("full"),
+        &d.join("killed"),
+        "policy/model.safetensors",
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("full/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["steps"], 6);
+    let steps: Vec<u64> = summary["evals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [0, 3, 6], "{summary}");
+    assert!(summary["seconds_per_step"].as_f64().unwrap() > 0.0);
+    for f in [
+        "report.md",
+        "gold_vs_kl.png",
+        "checkpoint-4/model.safetensors",
+    ] {
+        assert!(d.join("killed").join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn grpo_resumes_exactly() {
+    online_resumes_exactly("grpo", "grpo");
+}
+
+#[test]
+fn rloo_resumes_exactly() {
+    online_resumes_exactly("rloo", "rloo");
+}
+
+#[test]
+fn online_dpo_resumes_exactly() {
+    online_resumes_exactly("online-dpo", "online_dpo");
 }

@@ -12,6 +12,7 @@ mod fdpg;
 mod fetch;
 mod generate;
 mod import;
+mod online;
 mod pipeline;
 mod ppo;
 mod quark;
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use rlp::core::BackendSpec;
+use rlp::runs::online::OnlineMethod;
 use rlp::runs::overrides::apply_sets;
 use rlp::train::Existing;
 use rlp::train::run_dir as outdir;
@@ -70,6 +72,16 @@ enum Command {
     /// Quark (Lu et al.): reward-quantile tokens, a data pool explored each phase, NLL + β·KL −
     /// α·entropy, from a TOML config; resumable; eval.json at the end.
     Quark(quark::QuarkArgs),
+    /// GRPO (Shao et al.) with the Dr. GRPO, DAPO and GSPO options: G samples per prompt,
+    /// group-relative advantages, a clipped surrogate, no value model; from a TOML config
+    /// ([grpo]); resumable; evaluations, a plot and a report.
+    Grpo(online::OnlineArgs),
+    /// RLOO (Ahmadian et al.): k samples per prompt, a leave-one-out baseline, the KL on the
+    /// reward or in the loss; from a TOML config ([rloo]); resumable; evaluations and a report.
+    Rloo(online::OnlineArgs),
+    /// Online DPO (Guo et al.): DPO on pairs sampled from the current policy and ranked by the
+    /// reward; from a TOML config ([online_dpo]); resumable; evaluations and a report.
+    OnlineDpo(online::OnlineArgs),
     /// Plot several `rlp ppo` runs together (gold and proxy vs KL; gold vs drift).
     Compare(compare::CompareArgs),
     /// The verdict across `rlp pipeline` runs of the same seeds on different backends or
@@ -202,6 +214,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Dpo(a) => dpo::run(a),
         Command::Fdpg(a) => fdpg::run(a),
         Command::Quark(a) => quark::run(a),
+        Command::Grpo(a) => online::run(OnlineMethod::Grpo, a),
+        Command::Rloo(a) => online::run(OnlineMethod::Rloo, a),
+        Command::OnlineDpo(a) => online::run(OnlineMethod::OnlineDpo, a),
         Command::Compare(a) => compare::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Import(c) => import::run(c),

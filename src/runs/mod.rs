@@ -7,19 +7,23 @@ pub mod dpo;
 pub mod eval;
 pub mod fdpg;
 pub mod generate;
+pub mod online;
 pub mod overrides;
 pub mod ppo;
 pub mod quark;
 pub mod reward;
 pub mod sft;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
+use rlp_core::RewardFn;
 use rlp_models::{CausalLm, TextTokenizer, checkpoint};
-use rlp_reward::LearnedReward;
+use rlp_reward::{Ensemble, LearnedReward};
+
+use ppo::EnsembleSpec;
 use rlp_tasks::{Task, load_base_policy};
 use rlp_train::{Callback, RunDir, StepInfo, Trainer};
 use serde::Serialize;
@@ -144,6 +148,53 @@ pub(crate) fn owned_reward(
         Some(proxy) => Box::new(proxy),
         None => rlp_tasks::load_task(task, seed, device)?.gold,
     })
+}
+
+/// The proxy a policy optimiser maximises for `reward` (a reward-model directory, `gold`, or
+/// `ensemble` with its `[ensemble]` table): `None` for the task's gold scorer. Also the
+/// reward-model directory a value model initialised from the reward model starts from (an
+/// ensemble's first member).
+pub(crate) fn policy_reward(
+    reward: &str,
+    ensemble: Option<&EnsembleSpec>,
+    context: usize,
+    device: &Device,
+) -> Result<(Option<Box<dyn RewardFn>>, Option<PathBuf>)> {
+    match (reward, ensemble) {
+        ("ensemble", Some(spec)) => {
+            let Some(first) = spec.members.first() else {
+                bail!("ensemble.members: an ensemble needs at least one reward model");
+            };
+            let members = spec
+                .members
+                .iter()
+                .map(|dir| {
+                    let path = dir.to_string_lossy();
+                    match load_proxy(&path, context, device)
+                        .with_context(|| format!("ensemble.members: {path}"))?
+                    {
+                        Some(r) => Ok(Box::new(r) as Box<dyn RewardFn>),
+                        None => bail!("ensemble.members: `gold` is not a reward-model directory"),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let ensemble = Ensemble::new(members, spec.aggregation)
+                .map_err(|e| anyhow::anyhow!("ensemble.aggregation: {e}"))?;
+            Ok((Some(Box::new(ensemble)), Some(first.clone())))
+        }
+        ("ensemble", None) => bail!(
+            "reward = \"ensemble\" needs an [ensemble] table (members, and [ensemble.aggregation] \
+             with its rule)"
+        ),
+        (other, Some(_)) => bail!(
+            "[ensemble] is set but reward = \"{other}\": set reward = \"ensemble\" to optimise \
+             against it, or drop [ensemble]"
+        ),
+        (reward, None) => Ok((
+            load_proxy(reward, context, device)?.map(|p| Box::new(p) as Box<dyn RewardFn>),
+            (reward != "gold").then(|| PathBuf::from(reward)),
+        )),
+    }
 }
 
 /// The progress bar every run shows: bar, position, elapsed and ETA, and a message.

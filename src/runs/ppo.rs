@@ -24,13 +24,13 @@ use rlp_policy_opt::PolicyError;
 use rlp_policy_opt::anchor::{Anchor, EmaAnchor, FrozenAnchor};
 use rlp_policy_opt::elastic_reset::{ElasticReset, ElasticResetConfig};
 use rlp_policy_opt::ppo::{PpoConfig, PpoRun, PpoStats, PpoTrainer, ValueInit, ValueModel};
-use rlp_reward::{Aggregation, Ensemble, RewardModel};
+use rlp_reward::{Aggregation, RewardModel};
 use rlp_tasks::{DEFAULT_TASK, EvalSplit, load_task};
 use rlp_train::{Callback, DriveOptions, RunDir, TrainError, drive};
 use serde::{Deserialize, Serialize};
 
 use super::eval::{WinRates, win_rates_over};
-use super::{load_policy, load_proxy, progress_bar, read_toml, start_run_dir};
+use super::{load_policy, policy_reward, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,7 +305,12 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         _ => load_policy(config.policy.as_deref(), &task, config.seed, &train)?,
     };
     let start = policy.valid();
-    let (proxy, value_rm) = ppo_reward(config, start.config.max_position_embeddings, &plain)?;
+    let (proxy, value_rm) = policy_reward(
+        &config.reward,
+        config.ensemble.as_ref(),
+        start.config.max_position_embeddings,
+        &plain,
+    )?;
     let reward: &dyn RewardFn = match &proxy {
         Some(p) => p.as_ref(),
         None => task.gold.as_ref(),
@@ -408,50 +413,6 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         win_rates,
         out: out.to_path_buf(),
     })
-}
-
-/// The proxy PPO maximises (`None`: the task's gold scorer) and the reward-model directory a
-/// value model initialised from the reward model starts from (an ensemble's first member).
-fn ppo_reward(
-    config: &PpoRunConfig,
-    context: usize,
-    device: &burn::tensor::Device,
-) -> Result<(Option<Box<dyn RewardFn>>, Option<PathBuf>)> {
-    match (config.reward.as_str(), &config.ensemble) {
-        ("ensemble", Some(spec)) => {
-            let Some(first) = spec.members.first() else {
-                bail!("ensemble.members: an ensemble needs at least one reward model");
-            };
-            let members = spec
-                .members
-                .iter()
-                .map(|dir| {
-                    let path = dir.to_string_lossy();
-                    match load_proxy(&path, context, device)
-                        .with_context(|| format!("ensemble.members: {path}"))?
-                    {
-                        Some(r) => Ok(Box::new(r) as Box<dyn RewardFn>),
-                        None => bail!("ensemble.members: `gold` is not a reward-model directory"),
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let ensemble = Ensemble::new(members, spec.aggregation)
-                .map_err(|e| anyhow::anyhow!("ensemble.aggregation: {e}"))?;
-            Ok((Some(Box::new(ensemble)), Some(first.clone())))
-        }
-        ("ensemble", None) => bail!(
-            "reward = \"ensemble\" needs an [ensemble] table (members, and [ensemble.aggregation] \
-             with its rule)"
-        ),
-        (other, Some(_)) => bail!(
-            "[ensemble] is set but reward = \"{other}\": set reward = \"ensemble\" to optimise \
-             against it, or drop [ensemble]"
-        ),
-        (reward, None) => Ok((
-            load_proxy(reward, context, device)?.map(|p| Box::new(p) as Box<dyn RewardFn>),
-            (reward != "gold").then(|| PathBuf::from(reward)),
-        )),
-    }
 }
 
 /// SALSA's start: the weight soup of `models` on the training device, with the first one's
