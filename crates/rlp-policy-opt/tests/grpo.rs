@@ -329,3 +329,43 @@ fn resumed_runs_match_the_uninterrupted_ones() {
         |r| r.trainer.policy().clone(),
     );
 }
+
+/// `mask_truncated`: with one new token per completion every completion is cut before its stop
+/// token, so every one leaves the loss: the loss is 0 and the weights do not move. Without the
+/// mask the same batch (scored by its length in characters, so that groups differ) updates the
+/// policy.
+#[test]
+fn truncated_completions_can_be_masked_out() {
+    let (task, start) = start();
+    // The length of the text: one-token completions differ in it, so groups are not equal.
+    let reward = FnReward::new("length", |_: &str, y: &str| y.len() as f32);
+    let settings = |mask_truncated| {
+        GrpoConfig {
+            prompts_per_step: 8,
+            group_size: 4,
+            mini_batch_size: 32,
+            mask_truncated,
+            lr: 1e-3,
+            max_new_tokens: 1,
+            seed: 5,
+            ..Default::default()
+        }
+        .settings()
+        .unwrap()
+    };
+    let n = host_tensors(&start.model.valid()).len();
+    let mut masked =
+        GroupTrainer::new(start.model.clone(), start.tokenizer.clone(), settings(true)).unwrap();
+    let s = masked.step(&task.train_prompts[..8], &reward).unwrap();
+    assert_eq!(s.truncated, 1.0, "{s:?}");
+    assert_eq!(s.surrogate.loss, 0.0);
+    assert_eq!(unchanged_tensors(masked.policy(), &start.model).len(), n);
+    let mut kept = GroupTrainer::new(
+        start.model.clone(),
+        start.tokenizer.clone(),
+        settings(false),
+    )
+    .unwrap();
+    kept.step(&task.train_prompts[..8], &reward).unwrap();
+    assert!(unchanged_tensors(kept.policy(), &start.model).len() < n);
+}

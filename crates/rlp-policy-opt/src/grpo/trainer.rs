@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::advantages::{equal_reward_groups, group_advantages};
 use super::config::{AdvantageRule, GroupSettings, KlPenalty};
 use super::surrogate::SurrogateStats;
+use crate::anchor::{Anchor, FrozenAnchor};
 use crate::error::Result;
 use crate::ppo::rollout::{Rollout, response_logprobs, sample_rollout};
 use crate::rloo::leave_one_out_advantages;
@@ -60,7 +61,7 @@ pub struct GroupStats {
 /// policy, on the plain device) when β > 0.
 pub struct GroupTrainer {
     pub(crate) policy: CausalLm,
-    reference: Option<CausalLm>,
+    reference: Option<FrozenAnchor>,
     tokenizer: TextTokenizer,
     settings: GroupSettings,
     pub(crate) optim: AdamW,
@@ -79,7 +80,9 @@ impl GroupTrainer {
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
         Ok(Self {
-            reference: settings.needs_reference().then(|| policy.valid()),
+            reference: settings
+                .needs_reference()
+                .then(|| FrozenAnchor::new(&policy)),
             policy,
             tokenizer,
             optim: AdamW::new(settings.optim.clone()),
@@ -136,7 +139,7 @@ impl GroupTrainer {
         let ref_logp = self
             .reference
             .as_ref()
-            .map(|m| unflat(to_f32(response_logprobs(m, &rows))));
+            .map(|a| unflat(to_f32(response_logprobs(a.model(), &rows))));
         let mask = &rollout.response_mask;
         let seq_kl: Option<Vec<f64>> = ref_logp.as_ref().map(|rl| {
             (0..rollout.len())

@@ -18,6 +18,7 @@ use rlp_train::{load_weights_and_moments, read_state, save_weights_and_moments, 
 use serde::{Deserialize, Serialize};
 
 use super::config::OnlineDpoConfig;
+use crate::anchor::{Anchor, FrozenAnchor};
 use crate::dpo::{DpoLossStats, dpo_loss};
 use crate::error::{PolicyError, Result};
 use crate::ppo::rollout::{response_logprobs, sample_rollout};
@@ -67,7 +68,7 @@ pub struct OnlineDpoStats {
 /// device).
 pub struct OnlineDpoTrainer {
     pub(crate) policy: CausalLm,
-    reference: CausalLm,
+    reference: FrozenAnchor,
     tokenizer: TextTokenizer,
     config: OnlineDpoConfig,
     pub(crate) optim: AdamW,
@@ -94,7 +95,7 @@ impl OnlineDpoTrainer {
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
         Ok(Self {
-            reference: policy.valid(),
+            reference: FrozenAnchor::new(&policy),
             policy,
             tokenizer,
             optim: AdamW::new(config.optim()),
@@ -205,7 +206,7 @@ impl OnlineDpoTrainer {
         let all: Vec<usize> = (0..rollout.len()).collect();
         let ref_rows = rollout.tensors(&all, &plain.device());
         let ref_seq = to_f32(masked_sum_rows(
-            response_logprobs(&self.reference, &ref_rows),
+            response_logprobs(self.reference.model(), &ref_rows),
             ref_rows.response_mask.clone(),
         ));
         let time_score = t1.elapsed().as_secs_f64();
