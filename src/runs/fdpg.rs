@@ -145,7 +145,7 @@ pub fn run_fdpg(config: &FdpgRunConfig, out: &Path, resume: bool) -> Result<Fdpg
         config.fdpg.clone(),
     )?;
     let rng = SeededRng::new(config.seed).fork("fdpg-run");
-    let mut run = FdpgRun::new(trainer, &task.train_prompts, rng, config.steps)?;
+    let mut run = FdpgRun::new(trainer, &task.train_prompts, &(), rng, config.steps)?;
     start_run_dir(out, config)?;
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
     let drift = &task.drift[..config.drift_texts.min(task.drift.len())];

@@ -424,7 +424,7 @@ pub fn run_online(
         OnlineMethod::OnlineDpo => {
             let trainer = OnlineDpoTrainer::new(policy, tokenizer.clone(), online_dpo)?;
             let ranker = Ranker::Reward(reward);
-            let mut run = OnlineDpoRun::new(trainer, prompts, ranker, rng, steps)?;
+            let mut run = OnlineDpoRun::new(trainer, prompts, &ranker, rng, steps)?;
             drive_watched(&mut run, &mut watch, config, out, resume)?
         }
     };

@@ -17,6 +17,7 @@ pub mod fdpg;
 pub mod grpo;
 pub mod online_dpo;
 pub mod ppo;
+pub mod prompt_run;
 pub mod prompts;
 pub mod quark;
 pub mod rloo;
@@ -34,6 +35,7 @@ pub use fdpg::{
 };
 pub use grpo::{GroupRun, GroupStats, GroupTrainer, GrpoConfig};
 pub use online_dpo::{OnlineDpoConfig, OnlineDpoRun, OnlineDpoStats, OnlineDpoTrainer, Ranker};
+pub use prompt_run::{PromptRun, PromptTrainer};
 pub use quark::{
     DataPool, ExploreStats, PhaseStats, QuarkConfig, QuarkLossStats, QuarkTrainer, TrainStats,
     quantize, quark_loss,

@@ -631,7 +631,7 @@ fn resumed_fdpg_matches_the_uninterrupted_run() {
             config,
         )
         .unwrap();
-        FdpgRun::new(t, &task.train_prompts, SeededRng::new(2), 5).unwrap()
+        FdpgRun::new(t, &task.train_prompts, &(), SeededRng::new(2), 5).unwrap()
     };
     let weights = |r: &FdpgRun| rlp_models::checkpoint::host_tensors(&r.trainer.policy().valid());
     let dir = rlp_core::ScratchDir::new("fdpg-resume").unwrap();

@@ -160,10 +160,11 @@ fn online_dpo_learns() {
     };
     let trainer =
         OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config).unwrap();
+    let ranker = Ranker::Reward(&reward);
     let mut run = OnlineDpoRun::new(
         trainer,
         &task.train_prompts,
-        Ranker::Reward(&reward),
+        &ranker,
         SeededRng::new(3),
         STEPS,
     )
@@ -311,20 +312,14 @@ fn resumed_runs_match_the_uninterrupted_ones() {
         seed: 2,
         ..Default::default()
     };
+    let ranker = Ranker::Reward(&reward);
     resumes_exactly(
         "online-dpo-resume",
         || {
             let t =
                 OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config.clone())
                     .unwrap();
-            OnlineDpoRun::new(
-                t,
-                &task.train_prompts,
-                Ranker::Reward(&reward),
-                SeededRng::new(2),
-                5,
-            )
-            .unwrap()
+            OnlineDpoRun::new(t, &task.train_prompts, &ranker, SeededRng::new(2), 5).unwrap()
         },
         |r| r.trainer.policy().clone(),
     );

@@ -316,6 +316,42 @@ pub fn read_state<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T, Train
     serde_json::from_str(&text).map_err(|e| TrainError::state(&path, e.to_string()))
 }
 
+/// The `state.json` of a trainer whose only scalar state is its step count (every random stream
+/// forked from the seed by the step).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StepCount {
+    steps: usize,
+    optimizer_steps: u64,
+}
+
+/// The whole state of a trainer made of one module, its AdamW and a step count: the weights and
+/// moments ([`save_weights_and_moments`]) and `state.json` with the two counts.
+pub fn save_counted_state<M: Module>(
+    dir: &Path,
+    model: &M,
+    optim: &AdamW,
+    steps: usize,
+) -> Result<(), TrainError> {
+    save_weights_and_moments(dir, model, optim)?;
+    let state = StepCount {
+        steps,
+        optimizer_steps: optim.step,
+    };
+    write_state(dir, &state)
+}
+
+/// Restores what [`save_counted_state`] wrote: the module (built like the saved one), `optim`,
+/// and the step count, returned with the module.
+pub fn load_counted_state<M: Module>(
+    dir: &Path,
+    model: M,
+    optim: &mut AdamW,
+) -> Result<(M, usize), TrainError> {
+    let state: StepCount = read_state(dir)?;
+    let model = load_weights_and_moments(dir, model, optim, state.optimizer_steps)?;
+    Ok((model, state.steps))
+}
+
 /// Runs a whole plan without a run directory: `batch` gives each minibatch's loss and
 /// accuracy, `on_step` sees every step. Returns the trained module and the outcome.
 pub fn run_epochs<M, B, E>(

@@ -5,40 +5,28 @@
 
 use std::path::Path;
 
-use rlp_train::{load_weights_and_moments, read_state, save_weights_and_moments, write_state};
+use rlp_train::{load_counted_state, save_counted_state};
 
 use super::trainer::GroupTrainer;
 use crate::error::Result;
 
-/// The scalar state (`state.json`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct GroupState {
-    steps: usize,
-    optimizer_steps: u64,
-}
-
 impl GroupTrainer {
     /// Writes everything the next step depends on into the directory `dir` (which exists).
     pub fn save_state(&self, dir: &Path) -> Result<()> {
-        save_weights_and_moments(dir, &self.policy, &self.optim)?;
-        let state = GroupState {
-            steps: self.steps,
-            optimizer_steps: self.optim.step,
-        };
-        Ok(write_state(dir, &state)?)
+        Ok(save_counted_state(
+            dir,
+            &self.policy,
+            &self.optim,
+            self.steps,
+        )?)
     }
 
     /// Restores a state written by [`GroupTrainer::save_state`] into this trainer, built from
     /// the same starting policy and settings.
     pub fn load_state(&mut self, dir: &Path) -> Result<()> {
-        let state: GroupState = read_state(dir)?;
-        self.policy = load_weights_and_moments(
-            dir,
-            self.policy.clone(),
-            &mut self.optim,
-            state.optimizer_steps,
-        )?;
-        self.steps = state.steps;
+        let (policy, steps) = load_counted_state(dir, self.policy.clone(), &mut self.optim)?;
+        self.policy = policy;
+        self.steps = steps;
         Ok(())
     }
 }

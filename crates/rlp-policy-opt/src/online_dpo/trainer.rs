@@ -14,7 +14,7 @@ use rlp_core::tensor_io::{floats, ints, to_f32};
 use rlp_core::{Judge, RewardFn, SeededRng};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{AdamW, CausalLm, TextTokenizer};
-use rlp_train::{load_weights_and_moments, read_state, save_weights_and_moments, write_state};
+use rlp_train::{load_counted_state, save_counted_state};
 use serde::{Deserialize, Serialize};
 
 use super::config::OnlineDpoConfig;
@@ -74,13 +74,6 @@ pub struct OnlineDpoTrainer {
     pub(crate) optim: AdamW,
     pub(crate) steps: usize,
     rng: SeededRng,
-}
-
-/// The scalar state (`state.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct OnlineDpoState {
-    steps: usize,
-    optimizer_steps: u64,
 }
 
 impl OnlineDpoTrainer {
@@ -294,25 +287,20 @@ impl OnlineDpoTrainer {
     /// Writes everything the next step depends on into the directory `dir` (which exists): the
     /// weights, AdamW's moments and the step count (every random stream is forked by it).
     pub fn save_state(&self, dir: &Path) -> Result<()> {
-        save_weights_and_moments(dir, &self.policy, &self.optim)?;
-        let state = OnlineDpoState {
-            steps: self.steps,
-            optimizer_steps: self.optim.step,
-        };
-        Ok(write_state(dir, &state)?)
+        Ok(save_counted_state(
+            dir,
+            &self.policy,
+            &self.optim,
+            self.steps,
+        )?)
     }
 
     /// Restores a state written by [`OnlineDpoTrainer::save_state`] into this trainer, built
     /// from the same starting policy and config.
     pub fn load_state(&mut self, dir: &Path) -> Result<()> {
-        let state: OnlineDpoState = read_state(dir)?;
-        self.policy = load_weights_and_moments(
-            dir,
-            self.policy.clone(),
-            &mut self.optim,
-            state.optimizer_steps,
-        )?;
-        self.steps = state.steps;
+        let (policy, steps) = load_counted_state(dir, self.policy.clone(), &mut self.optim)?;
+        self.policy = policy;
+        self.steps = steps;
         Ok(())
     }
 }
