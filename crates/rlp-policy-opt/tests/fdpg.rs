@@ -607,7 +607,7 @@ fn bad_configs_are_errors_naming_the_field() {
 #[test]
 fn resumed_fdpg_matches_the_uninterrupted_run() {
     use rlp_policy_opt::fdpg::FdpgRun;
-    use rlp_train::{DriveOptions, RunDir, Trainer, drive};
+    use rlp_train::interrupted_and_whole;
     let task = synthetic(0);
     let device = test_backend().autodiff_device().unwrap();
     let start = word_writer(&task, 0, 40, &device).unwrap();
@@ -635,26 +635,7 @@ fn resumed_fdpg_matches_the_uninterrupted_run() {
     };
     let weights = |r: &FdpgRun| rlp_models::checkpoint::host_tensors(&r.trainer.policy().valid());
     let dir = rlp_core::ScratchDir::new("fdpg-resume").unwrap();
-    let opts = |resume| DriveOptions {
-        checkpoint_every: 2,
-        resume,
-    };
-    let whole = RunDir::new(dir.join("whole"));
-    let mut full = run();
-    drive(&mut full, &whole, opts(false), &mut []).unwrap();
-
-    let cut = RunDir::new(dir.join("cut"));
-    cut.create().unwrap();
-    let mut first = run();
-    for _ in 0..3 {
-        first.step().unwrap();
-        if first.steps_done() == 2 {
-            rlp_train::drive::checkpoint(&first, &cut, 2, &mut []).unwrap();
-        }
-    }
-    let mut resumed = run();
-    let out = drive(&mut resumed, &cut, opts(true), &mut []).unwrap();
-    assert_eq!(out.resumed_from, Some(2));
+    let (resumed, full) = interrupted_and_whole(run, &dir, 2, 3).unwrap();
     assert_eq!(resumed.trainer.steps(), 5);
     assert!(
         weights(&resumed) == weights(&full),

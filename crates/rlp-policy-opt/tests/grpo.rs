@@ -23,7 +23,7 @@ use rlp_policy_opt::rloo::RlooConfig;
 use rlp_tasks::BasePolicy;
 use rlp_tasks::Task;
 use rlp_tasks::synthetic::{gold_score, synthetic, word_writer};
-use rlp_train::{DriveOptions, RunDir, Trainer, drive};
+use rlp_train::{Trainer, interrupted_and_whole};
 
 fn gold() -> FnReward<impl Fn(&str, &str) -> f32> {
     FnReward::new("synthetic-gold", |_p: &str, y: &str| gold_score(y))
@@ -241,37 +241,17 @@ fn ratio_is_exactly_one_on_the_first_pass() {
     assert_ne!(stats.surrogate.ratio, 1.0, "{stats:?}");
 }
 
-/// Drives `make()` for 5 steps with a checkpoint every 2, and separately for 3 steps (its
-/// newest checkpoint is step 2) and then resumed: the resumed run ends with the same weights.
-fn resumes_exactly<T: Trainer>(name: &str, make: impl Fn() -> T, policy: impl Fn(&T) -> CausalLm) {
+/// `make()` interrupted after 3 steps (checkpoints every 2) and resumed ends with the weights
+/// of `make()` run for its 5 steps without interruption.
+fn resumes_exactly<T: Trainer>(name: &str, make: impl Fn() -> T, policy: impl Fn(&T) -> CausalLm)
+where
+    T::Error: std::fmt::Debug,
+{
     let dir = rlp_core::ScratchDir::new(name).unwrap();
-    let opts = |resume| DriveOptions {
-        checkpoint_every: 2,
-        resume,
-    };
-    let mut full = make();
-    drive(
-        &mut full,
-        &RunDir::new(dir.join("whole")),
-        opts(false),
-        &mut [],
-    )
-    .unwrap();
-    let cut = RunDir::new(dir.join("cut"));
-    cut.create().unwrap();
-    let mut first = make();
-    for _ in 0..3 {
-        first.step().unwrap();
-        if first.steps_done() == 2 {
-            rlp_train::drive::checkpoint(&first, &cut, 2, &mut []).unwrap();
-        }
-    }
-    let mut resumed = make();
-    let out = drive(&mut resumed, &cut, opts(true), &mut []).unwrap();
-    assert_eq!(out.resumed_from, Some(2));
+    let (resumed, whole) = interrupted_and_whole(make, &dir, 2, 3).unwrap();
     assert_eq!(resumed.steps_done(), 5);
     assert!(
-        host_tensors(&policy(&resumed).valid()) == host_tensors(&policy(&full).valid()),
+        host_tensors(&policy(&resumed).valid()) == host_tensors(&policy(&whole).valid()),
         "{name}: weights differ after resuming"
     );
 }

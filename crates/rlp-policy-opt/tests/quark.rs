@@ -563,7 +563,7 @@ fn quark_separates_best_and_worst_and_raises_gold() {
 #[test]
 fn resumed_quark_matches_the_uninterrupted_run() {
     use rlp_policy_opt::quark::QuarkRun;
-    use rlp_train::{DriveOptions, RunDir, Trainer, drive};
+    use rlp_train::{Trainer, interrupted_and_whole};
     let task = synthetic(0);
     let ad = test_backend().autodiff_device().unwrap();
     let base = word_writer(&task, 0, 40, &ad).unwrap();
@@ -582,32 +582,8 @@ fn resumed_quark_matches_the_uninterrupted_run() {
         QuarkRun::new(t, &task.train_prompts, SeededRng::new(3), 5).unwrap()
     };
     let dir = rlp_core::ScratchDir::new("quark-resume").unwrap();
-    let opts = |resume| DriveOptions {
-        checkpoint_every: 2,
-        resume,
-    };
-    let mut full = run();
-    drive(
-        &mut full,
-        &RunDir::new(dir.join("whole")),
-        opts(false),
-        &mut [],
-    )
-    .unwrap();
+    let (resumed, full) = interrupted_and_whole(run, &dir, 2, 3).unwrap();
     assert_eq!(full.steps_done(), 5);
-
-    let cut = RunDir::new(dir.join("cut"));
-    cut.create().unwrap();
-    let mut first = run();
-    for _ in 0..3 {
-        first.step().unwrap();
-        if first.steps_done() == 2 {
-            rlp_train::drive::checkpoint(&first, &cut, 2, &mut []).unwrap();
-        }
-    }
-    let mut resumed = run();
-    let out = drive(&mut resumed, &cut, opts(true), &mut []).unwrap();
-    assert_eq!(out.resumed_from, Some(2));
     assert!(params(resumed.trainer.policy()) == params(full.trainer.policy()));
     assert_eq!(resumed.trainer.pool(), full.trainer.pool());
     assert_eq!(resumed.trainer.steps(), full.trainer.steps());

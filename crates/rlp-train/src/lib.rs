@@ -17,6 +17,7 @@ pub mod drive;
 pub mod epoch_trainer;
 pub mod error;
 pub mod plan;
+pub mod resume_check;
 pub mod run_dir;
 pub mod sft;
 pub mod trainer;
@@ -28,6 +29,7 @@ pub use epoch_trainer::{
 };
 pub use error::{Result, TrainError};
 pub use plan::{EpochPlan, PlanCursor, PlanLength};
+pub use resume_check::interrupted_and_whole;
 pub use rlp_models::Pretrained;
 pub use run_dir::{Existing, RunDir};
 pub use sft::{SftPlan, SftTrainer, sft_trainer};
