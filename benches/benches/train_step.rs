@@ -5,14 +5,14 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rlp::core::SeededRng;
-use rlp::models::{OptimConfig, Trainer, collate_sft};
+use rlp::models::{OptimConfig, NllTrainer, collate_sft};
 
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step_4x128_b16x64");
     group.sample_size(20);
     for spec in common::backends() {
         let device = spec.autodiff_device().unwrap();
-        let mut trainer = Trainer::new(common::model(&device), OptimConfig::default()).unwrap();
+        let mut trainer = NllTrainer::new(common::model(&device), OptimConfig::default()).unwrap();
         let mut rng = SeededRng::new(1);
         // 16 sequences of 65 tokens: a 1-token prompt and a 64-token response → 16×64 inputs.
         let batch: Vec<(Vec<u32>, Vec<u32>)> = (0..16)

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use rlp::reward::ClassifierTrainConfig;
 use rlp::train::Existing;
 
-use super::{OverwriteFlag, ResumeFlag, backend, outdir, parse_store_dtype};
+use super::{BackendFlag, OverwriteFlag, ResumeFlag, outdir, parse_store_dtype};
 
 #[derive(Subcommand)]
 pub(crate) enum ClassifierCommand {
@@ -24,9 +24,8 @@ pub(crate) enum ClassifierCommand {
         /// Context length in tokens (longer texts keep their end).
         #[arg(long, default_value_t = 64)]
         max_len: usize,
-        /// Backend: flex, ndarray, wgpu, cuda[:N].
-        #[arg(long, default_value = "flex")]
-        backend: String,
+        #[command(flatten)]
+        backend: BackendFlag,
     },
 }
 
@@ -68,9 +67,8 @@ pub(crate) struct ClassifierTrainArgs {
     /// Seed (head, grown layers, data order).
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    pub(crate) backend: String,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Save a resumable checkpoint-N (a loadable classifier) every N steps (0: only the final
     /// model).
     #[arg(long, default_value_t = 0)]
@@ -104,7 +102,7 @@ pub(crate) fn run(c: ClassifierCommand) -> Result<()> {
                 },
                 save_dtype: a.save_dtype,
                 seed: a.seed,
-                backend: backend(&a.backend)?,
+                backend: a.backend.spec(),
                 save_every: a.save_every,
             };
             let r = outdir::run_in(&a.out, existing, true, |_| {
@@ -133,7 +131,7 @@ pub(crate) fn run(c: ClassifierCommand) -> Result<()> {
             max_len,
             backend: b,
         } => {
-            let e = run::eval(&model, &data, max_len, backend(&b)?)?;
+            let e = run::eval(&model, &data, max_len, b.spec())?;
             println!("{}", run::describe(&e));
             Ok(())
         }

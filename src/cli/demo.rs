@@ -10,7 +10,7 @@ use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::PromptStyle;
 use rlp::runs::{generate, sft};
 
-use super::{OverwriteFlag, backend, out_dir, outdir};
+use super::{BackendFlag, OverwriteFlag, out_dir, outdir};
 
 const TOY_TRAIN: &str = include_str!("../../datasets/toy-reverse/train.jsonl");
 const TOY_EVAL: &str = include_str!("../../datasets/toy-reverse/eval.jsonl");
@@ -23,9 +23,8 @@ pub(crate) struct DemoArgs {
     pub(crate) out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) out_flag: OverwriteFlag,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    pub(crate) backend: String,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Optimiser steps.
     #[arg(long, default_value_t = 800)]
     pub(crate) steps: usize,
@@ -33,7 +32,7 @@ pub(crate) struct DemoArgs {
 
 pub(crate) fn run(a: DemoArgs) -> Result<()> {
     let (out, existing) = out_dir(a.out, "runs/demo", a.out_flag);
-    let backend = backend(&a.backend)?;
+    let backend = a.backend.spec();
     outdir::run_in(&out.clone(), existing, false, |_| {
         demo(out, backend, a.steps)
     })

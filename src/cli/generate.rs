@@ -6,7 +6,7 @@ use anyhow::Result;
 use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::runs::generate::{self, PromptStyle};
 
-use super::backend;
+use super::BackendFlag;
 
 #[derive(clap::Args)]
 pub(crate) struct GenerateArgs {
@@ -37,9 +37,8 @@ pub(crate) struct GenerateArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    pub(crate) backend: String,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
 }
 
 /// Runs `rlp generate`.
@@ -60,14 +59,7 @@ pub(crate) fn run(a: GenerateArgs) -> Result<()> {
         },
         ..Default::default()
     };
-    for c in generate::run(
-        &a.model,
-        backend(&a.backend)?,
-        &prompts,
-        &style,
-        &cfg,
-        a.seed,
-    )? {
+    for c in generate::run(&a.model, a.backend.spec(), &prompts, &style, &cfg, a.seed)? {
         println!("{}{}", if chat { "" } else { &c.prompt }, c.text);
     }
     Ok(())

@@ -155,9 +155,8 @@ pub(crate) struct RunFlags {
     /// Seed.
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long)]
-    pub(crate) backend: Option<String>,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
 }
 
 impl RunFlags {
@@ -192,9 +191,7 @@ impl RunFlags {
         if let Some(v) = self.seed {
             *seed = v;
         }
-        if let Some(v) = self.backend {
-            *backend = v.parse()?;
-        }
+        self.backend.apply(backend);
         Ok(c)
     }
 }
@@ -231,6 +228,33 @@ pub(crate) fn backend(s: &str) -> Result<BackendSpec> {
     let spec: BackendSpec = s.parse()?;
     spec.device()?; // fail early, naming the feature, when it is not compiled in
     Ok(spec)
+}
+
+/// `--backend`, shared by every verb that builds a device.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct BackendFlag {
+    /// Backend: flex (the default), ndarray, wgpu or cuda[:N], as the binary was built (a
+    /// config's `backend` otherwise).
+    #[arg(long = "backend", value_name = "BACKEND", value_parser = parse_backend)]
+    pub(crate) backend: Option<BackendSpec>,
+}
+
+impl BackendFlag {
+    /// The backend given, or flex.
+    pub(crate) fn spec(&self) -> BackendSpec {
+        self.backend.clone().unwrap_or_default()
+    }
+
+    /// Replaces a config's backend when the flag is given.
+    pub(crate) fn apply(&self, target: &mut BackendSpec) {
+        if let Some(b) = &self.backend {
+            *target = b.clone();
+        }
+    }
+}
+
+fn parse_backend(s: &str) -> std::result::Result<BackendSpec, String> {
+    backend(s).map_err(|e| format!("{e:#}"))
 }
 
 /// The `--out` given, or the first of `default`, `default-2`, … that holds no run (`default`

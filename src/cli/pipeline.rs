@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rlp::tasks::EvalSplit;
 
-use super::{OverwriteFlag, SetFlag, apply_sets, backend, out_dir, outdir};
+use super::{BackendFlag, OverwriteFlag, SetFlag, apply_sets, out_dir, outdir};
 
 /// `rlp pipeline`: every field lives in the TOML config (default: the main job, the first three
 /// seeds of the embedded `configs/pipeline-arith.toml`); these flags override it.
@@ -31,9 +31,8 @@ pub(crate) struct PipelineArgs {
     /// PPO iterations per round.
     #[arg(long)]
     pub(crate) iterations: Option<usize>,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long)]
-    pub(crate) backend: Option<String>,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Held-out prompts to judge on: `eval` (reported results) or `dev` (development runs).
     #[arg(long, value_parser = ["eval", "dev"])]
     pub(crate) eval_split: Option<String>,
@@ -53,9 +52,7 @@ pub(crate) fn run(a: PipelineArgs) -> Result<()> {
     if let Some(v) = a.iterations {
         c.iterations = v;
     }
-    if let Some(v) = a.backend {
-        c.backend = backend(&v)?;
-    }
+    a.backend.apply(&mut c.backend);
     if let Some(v) = a.eval_split {
         c.eval.split = if v == "dev" {
             EvalSplit::Dev

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rlp::train::Existing;
 
-use super::{OverwriteFlag, SetFlag, apply_sets, outdir};
+use super::{BackendFlag, OverwriteFlag, SetFlag, apply_sets, outdir};
 
 /// `rlp ppo`: every field lives in the TOML config; these flags override it.
 #[derive(clap::Args)]
@@ -41,9 +41,8 @@ pub(crate) struct PpoArgs {
     /// Seed.
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long)]
-    pub(crate) backend: Option<String>,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Continue the run in --out from its last `checkpoint-N/` (see `checkpoint_every`).
     #[arg(long, conflicts_with = "overwrite")]
     pub(crate) resume: bool,
@@ -82,9 +81,7 @@ pub(crate) fn run(a: PpoArgs) -> Result<()> {
         c.seed = v;
         c.ppo.seed = v;
     }
-    if let Some(v) = a.backend {
-        c.backend = v.parse()?;
-    }
+    a.backend.apply(&mut c.backend);
     let t = Instant::now();
     let existing = Existing::from_flags(a.out_flag.overwrite, a.resume);
     let r = outdir::run_in(&a.out, existing, true, |_| run_ppo(&c, &a.out, a.resume))?;

@@ -8,7 +8,7 @@ use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::reward::RmTrainConfig;
 use rlp::train::Existing;
 
-use super::{OverwriteFlag, ResumeFlag, backend, outdir};
+use super::{BackendFlag, OverwriteFlag, ResumeFlag, outdir};
 
 #[derive(Subcommand)]
 pub(crate) enum RewardCommand {
@@ -45,9 +45,8 @@ pub(crate) enum RewardCommand {
         /// Seed (sampling and flips).
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Backend: flex, ndarray, wgpu, cuda[:N].
-        #[arg(long, default_value = "flex")]
-        backend: String,
+        #[command(flatten)]
+        backend: BackendFlag,
     },
     /// Train a reward model (Bradley–Terry) from a policy checkpoint on preference JSONL.
     Train(RewardTrainArgs),
@@ -65,9 +64,8 @@ pub(crate) enum RewardCommand {
         /// Longer pairs: skip or keep-end.
         #[arg(long, default_value = "skip", value_parser = parse_overlong)]
         overlong: rlp::reward::Overlong,
-        /// Backend: flex, ndarray, wgpu, cuda[:N].
-        #[arg(long, default_value = "flex")]
-        backend: String,
+        #[command(flatten)]
+        backend: BackendFlag,
     },
 }
 
@@ -111,9 +109,8 @@ pub(crate) struct RewardTrainArgs {
     /// Seed (head init and data order).
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Backend: flex, ndarray, wgpu, cuda[:N].
-    #[arg(long, default_value = "flex")]
-    pub(crate) backend: String,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Save a resumable checkpoint-N (a loadable reward model) every N steps (0: only the
     /// final model).
     #[arg(long, default_value_t = 0)]
@@ -174,7 +171,7 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 },
                 label: rlp::reward::LabelConfig { flip, seed },
                 out: out.clone(),
-                backend: backend(&b)?,
+                backend: b.spec(),
             })?;
             println!(
                 "labelled {} pairs ({} flipped; skipped {} identical, {} gold ties) to {}",
@@ -207,7 +204,7 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                     ..Default::default()
                 },
                 seed: a.seed,
-                backend: backend(&a.backend)?,
+                backend: a.backend.spec(),
                 save_every: a.save_every,
             };
             let r = outdir::run_in(&cfg.out, existing, true, |_| run::train(&cfg, resume))?;
@@ -235,7 +232,7 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
             overlong,
             backend: b,
         } => {
-            let e = run::eval(&model, &data, max_len, overlong, backend(&b)?)?;
+            let e = run::eval(&model, &data, max_len, overlong, b.spec())?;
             println!(
                 "accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
                 e.accuracy, e.pairs, e.mean_gap, e.skipped

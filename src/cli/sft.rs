@@ -6,7 +6,9 @@ use anyhow::Result;
 use rlp::runs::sft;
 use rlp::train::Existing;
 
-use super::{OverwriteFlag, ResumeFlag, SetFlag, apply_sets, backend, outdir, parse_store_dtype};
+use super::{
+    BackendFlag, OverwriteFlag, ResumeFlag, SetFlag, apply_sets, outdir, parse_store_dtype,
+};
 
 #[derive(clap::Args)]
 pub(crate) struct SftArgs {
@@ -62,9 +64,8 @@ pub(crate) struct SftArgs {
     /// Seed (init and data order) [default: 0].
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// Backend: flex, ndarray, wgpu, cuda[:N] [default: flex].
-    #[arg(long)]
-    pub(crate) backend: Option<String>,
+    #[command(flatten)]
+    pub(crate) backend: BackendFlag,
     /// Save a resumable checkpoint-N every N steps (0: only the final model) [default: 0].
     #[arg(long)]
     pub(crate) save_every: Option<usize>,
@@ -115,8 +116,6 @@ fn sft_config(a: SftArgs) -> Result<sft::SftConfig> {
     if let Some(v) = a.tokenizer {
         c.tokenizer = Some(v);
     }
-    if let Some(v) = a.backend {
-        c.backend = backend(&v)?;
-    }
+    a.backend.apply(&mut c.backend);
     Ok(c)
 }

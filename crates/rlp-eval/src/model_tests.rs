@@ -4,8 +4,8 @@ use rlp_core::burn::module::{Module, Param};
 use rlp_core::device::test_backend;
 use rlp_core::{FnReward, RewardFn, SeededRng};
 use rlp_models::{
-    CausalLm, GenerationConfig, LlamaConfig, OptimConfig, SamplingParams, TextTokenizer, Trainer,
-    collate_sft, generate,
+    CausalLm, GenerationConfig, LlamaConfig, NllTrainer, OptimConfig, SamplingParams,
+    TextTokenizer, collate_sft, generate,
 };
 
 use crate::drift::{perplexity, perplexity_ids};
@@ -153,7 +153,7 @@ fn memorised_text_has_lower_perplexity_than_random_text() {
     let before = perplexity_ids(&model.valid(), &[memo.clone()], Some(BOS), 0, &sc)
         .unwrap()
         .ppl;
-    let mut trainer = Trainer::new(
+    let mut trainer = NllTrainer::new(
         model,
         OptimConfig {
             lr: 1e-2,

@@ -59,5 +59,7 @@ pub use pretrained::Pretrained;
 pub use sampling::SamplingParams;
 pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
-pub use train::{SftBatch, StepStats, Trainer, collate_sft, response_nll};
+#[allow(deprecated)]
+pub use train::Trainer;
+pub use train::{NllTrainer, SftBatch, StepStats, collate_sft, response_nll};
 pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};

@@ -106,15 +106,20 @@ pub struct StepStats {
     pub tokens: usize,
 }
 
-/// An AdamW trainer for the response-masked NLL. The model must live on an autodiff device.
-pub struct Trainer {
+/// An AdamW trainer for the response-masked NLL, one batch at a time (the building block; whole
+/// resumable SFT runs are `rlp_train::sft_trainer`). The model must live on an autodiff device.
+pub struct NllTrainer {
     /// The model being trained.
     pub model: CausalLm,
     /// The optimiser (settings in `optim.config`, steps taken in `optim.step`).
     pub optim: AdamW,
 }
 
-impl Trainer {
+/// The old name of [`NllTrainer`], which collided with `rlp_train::Trainer`, the driver's trait.
+#[deprecated(note = "renamed `NllTrainer` (`rlp_train::Trainer` is the driver's trait)")]
+pub type Trainer = NllTrainer;
+
+impl NllTrainer {
     /// Wraps a model (on an autodiff device) with a fresh AdamW.
     pub fn new(model: CausalLm, config: OptimConfig) -> Result<Self> {
         require_autodiff(&model, "model")?;

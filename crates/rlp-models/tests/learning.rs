@@ -5,7 +5,7 @@ use rlp_core::SeededRng;
 use rlp_core::burn::module::Module;
 use rlp_core::device::test_backend;
 use rlp_models::{
-    CausalLm, GenerationConfig, LlamaConfig, OptimConfig, SamplingParams, Trainer, collate_sft,
+    CausalLm, GenerationConfig, LlamaConfig, NllTrainer, OptimConfig, SamplingParams, collate_sft,
     generate,
 };
 
@@ -32,7 +32,7 @@ fn tiny_decoder_learns_to_reverse_digit_strings() {
     cfg.pad_token_id = Some(PAD);
     let model = CausalLm::init(&cfg, &mut SeededRng::new(0), &device).unwrap();
     let before: Vec<f32> = rlp_core::tensor_io::to_f32(model.embed_tokens.weight.val());
-    let mut trainer = Trainer::new(
+    let mut trainer = NllTrainer::new(
         model,
         OptimConfig {
             lr: 3e-3,

@@ -9,7 +9,7 @@
 
 use rlp_core::burn::tensor::Device;
 use rlp_core::{FnReward, SeededRng};
-use rlp_models::{CausalLm, LlamaConfig, OptimConfig, TextTokenizer, Trainer, collate_sft};
+use rlp_models::{CausalLm, LlamaConfig, NllTrainer, OptimConfig, TextTokenizer, collate_sft};
 
 use crate::task::{BasePolicy, Task};
 
@@ -107,7 +107,7 @@ pub fn word_writer(
     let base = base_policy(task, seed, device)?;
     let mut rng = SeededRng::new(seed).fork("synthetic-word-writer");
     let lr = 3e-3;
-    let mut trainer = Trainer::new(
+    let mut trainer = NllTrainer::new(
         base.model,
         OptimConfig {
             lr,
