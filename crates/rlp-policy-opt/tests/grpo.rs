@@ -344,3 +344,76 @@ fn truncated_completions_can_be_masked_out() {
     kept.step(&task.train_prompts[..8], &reward).unwrap();
     assert!(unchanged_tensors(kept.policy(), &start.model).len() < n);
 }
+
+/// A pairwise judge: prefers the response with the higher synthetic gold (½ on a tie), or, when
+/// `broken`, answers 1.5 (not a probability).
+struct GoldJudge {
+    broken: bool,
+}
+
+impl rlp_core::Judge for GoldJudge {
+    fn name(&self) -> String {
+        "gold-judge".into()
+    }
+
+    fn prefer(
+        &self,
+        _prompts: &[String],
+        a: &[String],
+        b: &[String],
+    ) -> Result<Vec<f64>, rlp_core::BoxError> {
+        Ok(a.iter()
+            .zip(b)
+            .map(
+                |(a, b)| match (self.broken, gold_score(a).total_cmp(&gold_score(b))) {
+                    (true, _) => 1.5,
+                    (false, std::cmp::Ordering::Greater) => 1.0,
+                    (false, std::cmp::Ordering::Less) => 0.0,
+                    (false, std::cmp::Ordering::Equal) => 0.5,
+                },
+            )
+            .collect())
+    }
+}
+
+/// Online DPO ranked by a judge: a step ranks the pairs the judge separates and counts the
+/// rest as ties (no score is reported: a judge gives none); 25 steps raise the gold like the
+/// reward-ranked run; a judge answering outside [0, 1] is an error naming it.
+#[test]
+fn online_dpo_with_a_judge() {
+    let (task, start) = start();
+    let before = mean_gold(&start.model, &start.tokenizer, &task);
+    let config = OnlineDpoConfig {
+        prompts_per_step: 16,
+        lr: 1e-3,
+        max_new_tokens: 12,
+        seed: 5,
+        ..Default::default()
+    };
+    let judge = GoldJudge { broken: false };
+    let mut t = OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config.clone())
+        .unwrap();
+    let mut pairs = 0;
+    for k in 0..STEPS {
+        let s = t
+            .step(
+                &task.train_prompts[k * 16 % 64..][..16],
+                Ranker::Judge(&judge),
+            )
+            .unwrap();
+        assert!(s.score.is_none() && s.ties < 1.0, "{s:?}");
+        pairs += s.pairs;
+    }
+    let after = mean_gold(t.policy(), &start.tokenizer, &task);
+    eprintln!("online DPO with a judge: gold {before:.3} → {after:.3}, {pairs} pairs");
+    assert!(after > before + 0.3, "gold {before} → {after}");
+
+    let broken = GoldJudge { broken: true };
+    let mut t =
+        OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config).unwrap();
+    let e = t
+        .step(&task.train_prompts[..4], Ranker::Judge(&broken))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("gold-judge") && e.contains("[0, 1]"), "{e}");
+}
