@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rlp::core::SeededRng;
 use rlp::eval::{EvalConfig, MeanSe, evaluate_policy_detailed};
-use rlp::models::{TextTokenizer, checkpoint};
+use rlp::models::{CausalLm, checkpoint};
 use rlp::runs::online::{
     LengthsByGold, OnlineMethod, OnlineRunConfig, run_online, seconds_per_step,
 };
 use rlp::runs::ppo::{PpoRunConfig, run_ppo};
-use rlp::tasks::{EvalSplit, load_base_policy, load_task};
+use rlp::tasks::{BasePolicy, EvalSplit, Task, load_base_policy, load_task};
 use serde::{Deserialize, Serialize};
 
 /// The methods, with their configs.
@@ -53,6 +53,10 @@ struct Args {
     /// Where the configs are.
     #[arg(long, default_value = "configs")]
     configs: PathBuf,
+    /// Measure the runs already in OUT again instead of training (the measurement is seeded,
+    /// so it gives the same numbers).
+    #[arg(long)]
+    measure_only: bool,
 }
 
 /// One finished run, measured.
@@ -72,16 +76,26 @@ fn main() -> Result<()> {
     let results = args.out.join("results.jsonl");
     let _ = std::fs::remove_file(&results);
     let mut rows = Vec::new();
+    let device = rlp::core::BackendSpec::default().device()?;
+    let task = load_task("arith", 0, &device)?.evaluated_on(args.split)?;
+    let base = load_base_policy(&task, 0, &device)?;
     for &seed in &args.seeds {
+        let row = measure("base policy", seed, &base.model, &base, &task, &args)?;
+        rlp::train::run_dir::RunDir::new(&args.out).append_jsonl("results.jsonl", &row)?;
+        rows.push(row);
         for (method, file) in METHODS {
             let dir = args.out.join(format!("{}-seed{seed}", slug(method)));
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)?;
+            if !args.measure_only {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)?;
+                }
+                eprintln!("== {method}, seed {seed}");
+                train(method, &args.configs.join(file), seed, args.split, &dir)?;
             }
-            let config = args.configs.join(file);
-            eprintln!("== {method}, seed {seed}");
-            train(method, &config, seed, args.split, &dir)?;
-            let row = measure(method, seed, &dir, &args)?;
+            let policy = checkpoint::load(dir.join("policy"), &device)
+                .with_context(|| format!("loading {}", dir.join("policy").display()))?;
+            let mut row = measure(method, seed, &policy, &base, &task, &args)?;
+            row.seconds_per_step = seconds_per_step(&dir.join("metrics.jsonl"))?;
             eprintln!(
                 "{method}, seed {seed}: gold {:.3}, KL {:.2}, {:.2} s/step",
                 row.gold, row.kl, row.seconds_per_step
@@ -137,14 +151,15 @@ fn train(method: &str, config: &Path, seed: u64, split: EvalSplit, out: &Path) -
     Ok(())
 }
 
-/// The final policy in `dir/policy` measured on the split against the base policy.
-fn measure(method: &str, seed: u64, dir: &Path, args: &Args) -> Result<Row> {
-    let device = rlp::core::BackendSpec::default().device()?;
-    let task = load_task("arith", 0, &device)?.evaluated_on(args.split)?;
-    let base = load_base_policy(&task, 0, &device)?;
-    let policy = checkpoint::load(dir.join("policy"), &device)
-        .with_context(|| format!("loading {}", dir.join("policy").display()))?;
-    let tokenizer = TextTokenizer::load(dir.join("policy/tokenizer.json"))?;
+/// `policy` measured on the split against the base policy (`seconds_per_step` left at 0).
+fn measure(
+    method: &str,
+    seed: u64,
+    policy: &CausalLm,
+    base: &BasePolicy,
+    task: &Task,
+    args: &Args,
+) -> Result<Row> {
     let prompts = &task.eval_prompts[..args.eval_prompts.min(task.eval_prompts.len())];
     let config = EvalConfig {
         samples_per_prompt: 2,
@@ -152,9 +167,9 @@ fn measure(method: &str, seed: u64, dir: &Path, args: &Args) -> Result<Row> {
         ..Default::default()
     };
     let run = evaluate_policy_detailed(
-        &policy,
+        policy,
         &base.model,
-        &tokenizer,
+        &base.tokenizer,
         prompts,
         task.gold.as_ref(),
         None,
@@ -168,7 +183,7 @@ fn measure(method: &str, seed: u64, dir: &Path, args: &Args) -> Result<Row> {
         gold: run.summary.gold.mean,
         kl: run.summary.kl_k1.mean,
         lengths: LengthsByGold::of(&run),
-        seconds_per_step: seconds_per_step(&dir.join("metrics.jsonl"))?,
+        seconds_per_step: 0.0,
     })
 }
 
@@ -206,7 +221,8 @@ fn table(rows: &[Row], args: &Args) -> String {
          tokens, wrong answers | s per step |\n|---|---|---|---|---|---|---|\n",
         args.seeds, args.split, args.eval_prompts
     );
-    for (method, _) in METHODS {
+    let names = std::iter::once("base policy").chain(METHODS.iter().map(|(m, _)| *m));
+    for method in names {
         if !rows.iter().any(|r| r.method == method) {
             continue;
         }
@@ -215,13 +231,17 @@ fn table(rows: &[Row], args: &Args) -> String {
         } else {
             cell(paired(method), 3)
         };
+        let secs = if method == "base policy" {
+            "–".to_string()
+        } else {
+            cell(of(method, &|r| Some(r.seconds_per_step)), 2)
+        };
         s += &format!(
-            "| {method} | {} | {diff} | {} | {} | {} | {} |\n",
+            "| {method} | {} | {diff} | {} | {} | {} | {secs} |\n",
             cell(of(method, &|r| Some(r.gold)), 3),
             cell(of(method, &|r| Some(r.kl)), 2),
             cell(of(method, &|r| r.lengths.high_len), 1),
             cell(of(method, &|r| r.lengths.low_len), 1),
-            cell(of(method, &|r| Some(r.seconds_per_step)), 2),
         );
     }
     s += "\nMean ± standard error across seeds; the difference with PPO is paired by seed.\n";
