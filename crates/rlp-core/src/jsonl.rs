@@ -17,9 +17,17 @@ pub const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// Calls `f(line_number, line)` for every line of `path` (one-based numbers, the newline and a
 /// trailing `\r` stripped), reading at most [`MAX_LINE_BYTES`] per line.
-fn each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
+fn each_line(path: &Path, f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
     let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
-    let mut reader = BufReader::new(file);
+    each_line_of(BufReader::new(file), path, f)
+}
+
+/// [`each_line`] over any reader; `path` names it in errors.
+fn each_line_of(
+    mut reader: impl BufRead,
+    path: &Path,
+    mut f: impl FnMut(usize, &str) -> Result<()>,
+) -> Result<()> {
     let mut buf = Vec::new();
     let err = |line: usize, message: String| CoreError::Jsonl {
         path: path.to_path_buf(),
@@ -77,8 +85,15 @@ pub fn read_lines(path: impl AsRef<Path>) -> Result<Vec<String>> {
 /// line longer than [`MAX_LINE_BYTES`].
 pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>> {
     let path = path.as_ref();
+    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+    read_jsonl_from(BufReader::new(file), path)
+}
+
+/// [`read_jsonl`] over any reader (bytes in memory, a decompressor, a socket); `path` names the
+/// source in errors.
+pub fn read_jsonl_from<T: DeserializeOwned>(reader: impl BufRead, path: &Path) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    each_line(path, |number, line| {
+    each_line_of(reader, path, |number, line| {
         if line.trim().is_empty() {
             return Ok(());
         }
@@ -201,5 +216,48 @@ mod tests {
         let d = tmpdir();
         let err = read_jsonl::<PromptResponse>(d.join("nope.jsonl")).unwrap_err();
         assert!(err.to_string().contains("nope.jsonl"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::fuzz::cases(256)))]
+        /// Mutation fuzzing of a valid preference file: truncation, bit flips, spliced copies of
+        /// its own bytes and inserted `\0`, `\n`, `"`, `\\` and 0xFF bytes. Reading either succeeds
+        /// or errors naming the source and a line; it never panics.
+        #[test]
+        fn mutated_jsonl_never_panics(
+            cut in 0usize..512,
+            flips in proptest::collection::vec((0usize..512, 0u8..8), 0..8),
+            splice in proptest::option::of((0usize..512, 0usize..512, 0usize..64)),
+            inserts in proptest::collection::vec((0usize..512, 0usize..6), 0..4),
+        ) {
+            let pair = crate::PreferencePair {
+                prompt: "Q: 2 + 2?".into(),
+                chosen: " 4\nAnswer: 4".into(),
+                rejected: " 5 \u{e9}".into(),
+                margin: Some(0.5),
+            };
+            let line = serde_json::to_string(&pair).unwrap();
+            let mut b = format!("{line}\n\n{line}\r\n{line}").into_bytes();
+            for (at, bit) in flips {
+                let n = b.len();
+                b[at % n] ^= 1 << bit;
+            }
+            if let Some((from, to, len)) = splice {
+                let n = b.len();
+                let piece: Vec<u8> = b[from % n..].iter().take(len).copied().collect();
+                let at = to % n;
+                b.splice(at..at, piece);
+            }
+            for (at, which) in inserts {
+                let at = at % (b.len() + 1);
+                b.insert(at, [0u8, b'\n', b'"', b'\\', 0xFF, b'{'][which]);
+            }
+            let keep = b.len() - cut % b.len().max(1);
+            b.truncate(keep);
+            let origin = Path::new("pairs.jsonl");
+            if let Err(e) = read_jsonl_from::<crate::PreferencePair>(&b[..], origin) {
+                proptest::prop_assert!(e.to_string().contains("pairs.jsonl"), "{e}");
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod answer;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod fuzz;
 pub mod jsonl;
 pub mod kl;
 pub mod logprobs;

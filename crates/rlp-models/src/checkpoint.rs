@@ -797,7 +797,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(rlp_core::fuzz::cases(256)))]
         /// Mutation fuzzing: truncations and bit flips anywhere, and the header length set to
         /// extremes; reading either succeeds or errors, never panics.
         #[test]

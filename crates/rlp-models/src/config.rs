@@ -243,19 +243,24 @@ impl LlamaConfig {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        let cfg: Self = serde_json::from_str(&text).map_err(|e| ModelError::Config {
-            origin: path.display().to_string(),
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates the text of a `config.json`; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self> {
+        let cfg: Self = serde_json::from_str(text).map_err(|e| ModelError::Config {
+            origin: origin.to_string(),
             field: "(json)".into(),
             message: e.to_string(),
         })?;
         if !cfg.model_type.is_empty() && cfg.model_type != "llama" {
             return Err(ModelError::Config {
-                origin: path.display().to_string(),
+                origin: origin.to_string(),
                 field: "model_type".into(),
                 message: format!("`{}` is not a Llama-architecture model", cfg.model_type),
             });
         }
-        cfg.validate(&path.display().to_string())?;
+        cfg.validate(origin)?;
         Ok(cfg)
     }
 
@@ -329,5 +334,35 @@ mod tests {
                 .to_string()
                 .contains("eos_token_id")
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(rlp_core::fuzz::cases(256)))]
+        /// Mutation fuzzing of a valid `config.json` (SmolLM2-135M's shape): bit flips, digits
+        /// and signs inserted, truncation. Parsing either succeeds with a config that passes
+        /// validation or errors naming the file; it never panics (no division by a zero head
+        /// count, no overflow).
+        #[test]
+        fn mutated_config_json_never_panics(
+            cut in 0usize..1024,
+            flips in proptest::collection::vec((0usize..1024, 0u8..8), 0..4),
+            inserts in proptest::collection::vec((0usize..1024, 0usize..6), 0..4),
+        ) {
+            let mut b = serde_json::to_vec_pretty(&LlamaConfig::tiny(320)).unwrap();
+            for (at, bit) in flips {
+                let n = b.len();
+                b[at % n] ^= 1 << bit;
+            }
+            for (at, which) in inserts {
+                let at = at % (b.len() + 1);
+                b.insert(at, [b'0', b'9', b'-', b'.', b'e', b'"'][which]);
+            }
+            let keep = b.len() - cut % b.len();
+            b.truncate(keep);
+            let text = String::from_utf8_lossy(&b);
+            if let Err(e) = LlamaConfig::from_json(&text, "config.json") {
+                proptest::prop_assert!(e.to_string().contains("config.json"), "{e}");
+            }
+        }
     }
 }

@@ -388,7 +388,7 @@ fn hostile_counts_offsets_and_dims_are_errors() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(rlp_core::fuzz::cases(256)))]
     /// Mutation fuzzing of a valid file: truncation, bit flips and 8-byte fields set to
     /// extremes, anywhere. Parsing (and reading every tensor) either succeeds or errors; it
     /// never panics.
