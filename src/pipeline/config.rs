@@ -23,7 +23,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../configs/pipeline-arith.toml
 /// five.
 pub const MAIN_JOB_SEEDS: usize = 3;
 
-/// RLP's Algorithm 1 and its baselines, end to end (`../shared/ALGORITHMS.md`, RLP section).
+/// RLP's Algorithm 1 and its baselines, end to end (`docs/algorithms.md`, "RLP: Reward Learning on Policy").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {

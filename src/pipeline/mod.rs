@@ -1,4 +1,4 @@
-//! RLP's Algorithm 1 end to end, with its baselines (`../shared/ALGORITHMS.md`, RLP section):
+//! RLP's Algorithm 1 end to end, with its baselines (`docs/algorithms.md`, "RLP: Reward Learning on Policy"):
 //!
 //! 1. SFT: the task's base policy.
 //! 2. `D`: simulated human preferences on SFT samples (gold scorer, a fraction flipped); the

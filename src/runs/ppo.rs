@@ -79,7 +79,7 @@ pub struct PpoRunConfig {
     pub eval: EvalConfig,
 }
 
-/// The KL anchor of a run (`ALGORITHMS.md`: PPO, Elastic Reset, SALSA).
+/// The KL anchor of a run (`docs/algorithms.md`: PPO, Elastic Reset, SALSA).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum AnchorSpec {

@@ -1,5 +1,5 @@
 //! Monte-Carlo KL estimators for samples `y ~ π`, with `r = π_ref(y)/π(y)` per token
-//! (Schulman's k1, k2, k3; `ALGORITHMS.md`, "Standard RLHF with PPO").
+//! (Schulman's k1, k2, k3; `docs/algorithms.md`, "RLHF with PPO").
 //!
 //! All three estimate `KL(π ‖ π_ref)`, the *policy-to-reference* direction that PPO's penalty
 //! uses. With `log r = log π_ref - log π`:

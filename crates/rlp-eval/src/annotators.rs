@@ -60,7 +60,7 @@ impl Default for AnnotatorPoolConfig {
 
 impl AnnotatorPoolConfig {
     /// The default pool with AlpacaFarm's 25% label flips on every annotator, for labelling
-    /// training pairs (`ALGORITHMS.md`: "25% label flips to training labels, none at
+    /// training pairs (`docs/algorithms.md`: "25% label flips to training labels, none at
     /// evaluation").
     pub fn training() -> Self {
         Self::default().with_flip_prob(0.25)

@@ -1,5 +1,5 @@
 //! The unbiased best-of-n estimator from `N` scored samples, and best-of-n's analytic KL
-//! (`ALGORITHMS.md`, "Reward-model ensembles"; Nakano et al. 2021, Gao et al. 2023).
+//! (`docs/algorithms.md`, "Reward-model ensembles and best-of-n"; Nakano et al. 2021, Gao et al. 2023).
 //!
 //! Sort the `N` samples by proxy score ascending; with `s_(i)` the gold score of the `i`-th,
 //! the expected gold score of the proxy-best of `n` samples drawn without replacement is

@@ -1,5 +1,5 @@
 //! Drift: a model's perplexity on a corpus of held-out human text (Elastic Reset's "reward vs
-//! drift" axis, `ALGORITHMS.md`).
+//! drift" axis, `docs/algorithms.md`).
 //!
 //! `PPL = exp((1/T) Σ_texts Σ_t -log π(x_t | x_<t))`, the exponential of the mean token NLL over
 //! **all** scored tokens of all texts (a token-weighted mean, not a mean of per-text

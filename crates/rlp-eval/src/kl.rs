@@ -1,5 +1,5 @@
 //! Sequence-level KL summaries of sampled responses: `KL(π ‖ π_ref)`, the **policy-to-
-//! reference** direction PPO's penalty uses (`ALGORITHMS.md`, "KL estimators"), from the
+//! reference** direction PPO's penalty uses (`docs/algorithms.md`, "RLHF with PPO"), from the
 //! per-token log-probs of responses `y ~ π` under both models.
 //!
 //! With `log r_t = log π_ref(y_t | s_t) - log π(y_t | s_t)` (the same `r = π_ref/π` as

@@ -1,6 +1,6 @@
 //! # rlp-eval
 //!
-//! How `rlp` measures a policy (`../shared/ALGORITHMS.md`):
+//! How `rlp` measures a policy (`docs/algorithms.md`):
 //! - [`evaluate_policy`]: sample responses, gold and proxy score (mean ± SE), sequence KL to a
 //!   reference model (k1 and k3), drift (perplexity on held-out human text) and diversity, in a
 //!   serialisable [`EvalSummary`];

@@ -1,6 +1,6 @@
 //! The functional forms of reward-model overoptimisation (Gao, Schulman, Hilton, "Scaling Laws
-//! for Reward Model Overoptimization", ICML 2023; `../shared/ALGORITHMS.md`, "Scaling laws for
-//! overoptimization") and their least-squares fits.
+//! for Reward Model Overoptimization", ICML 2023; `docs/algorithms.md`, "Scaling laws
+//! of overoptimisation") and their least-squares fits.
 //!
 //! With `d = sqrt(KL(π ‖ π_init))` and `R` the gold score relative to the initial policy
 //! (`R(0) = 0`), Gao et al. fit

@@ -1,5 +1,5 @@
 //! Win-rate of a policy against a reference model's outputs under a [`Judge`], with its
-//! standard error (`ALGORITHMS.md`, RLP "Win-rate").
+//! standard error (`docs/algorithms.md`, "RLP: Reward Learning on Policy").
 
 use rlp_core::Judge;
 use serde::{Deserialize, Serialize};

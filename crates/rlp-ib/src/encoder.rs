@@ -1,4 +1,4 @@
-//! The stochastic encoder of RLP-UML (`../shared/ALGORITHMS.md`, RLP section; Lang et al. 2024,
+//! The stochastic encoder of RLP-UML (`docs/algorithms.md`, "RLP: Reward Learning on Policy"; Lang et al. 2024,
 //! §3.2 after Federici et al. 2020, eq. 5): `p(z|v) = N(μ(h), diag σ(h)²)` over the reward
 //! model's final-layer representation `h` of a view `v = (x, y)`, with `μ` and `σ` three-layer
 //! MLPs and `σ = softplus(·) + 1e-7`. Samples are reparameterised, `z = μ + σ·ε` with `ε ~ N(0, I)`

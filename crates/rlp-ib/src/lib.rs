@@ -1,7 +1,7 @@
 //! # rlp-ib
 //!
 //! The multi-view information bottleneck of RLP-UML (Lang, Huang, Li, NAACL 2024;
-//! `../shared/ALGORITHMS.md`, RLP section): the reward model is retrained on the human
+//! `docs/algorithms.md`, "RLP: Reward Learning on Policy"): the reward model is retrained on the human
 //! preferences `D` with `L = L_BT(D) + λ·L_M`, where `L_M` makes the reward model's
 //! representation of a policy response keep what two responses to the same prompt share and
 //! drop the rest (Federici et al., ICLR 2020).

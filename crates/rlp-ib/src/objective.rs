@@ -1,4 +1,4 @@
-//! The multi-view objective `L_M` (`../shared/ALGORITHMS.md`, RLP section) and the ablations the
+//! The multi-view objective `L_M` (`docs/algorithms.md`, "RLP: Reward Learning on Policy") and the ablations the
 //! RLP paper compares (Lang et al. 2024, Table 4: InfoMax 44.4, MVI 48.1, contrastive 48.2,
 //! MIB 49.1), plus the schedule of `β` on the SKL term.
 //!

@@ -1,4 +1,4 @@
-//! RLP-UML's reward-model retraining (`../shared/ALGORITHMS.md`, RLP section; Lang et al. 2024,
+//! RLP-UML's reward-model retraining (`docs/algorithms.md`, "RLP: Reward Learning on Policy"; Lang et al. 2024,
 //! eq. 3 and §3.2): `L = L_BT(D) + λ·L_M`, the Bradley–Terry loss on the human preference pairs
 //! `D` plus `λ` times the multi-view loss on pairs of policy responses to one prompt, optimised
 //! jointly over the reward model and the [`IbHead`] so that `L_M`'s gradient reaches the reward

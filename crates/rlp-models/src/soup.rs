@@ -1,5 +1,5 @@
 //! Weight-space averages of models with the same architecture: a *soup*
-//! `θ = Σ_i w_i θ_i` (SALSA's reference model, `../shared/ALGORITHMS.md`) and the exponential
+//! `θ = Σ_i w_i θ_i` (SALSA's reference model, `docs/algorithms.md`) and the exponential
 //! moving average `θ̄ ← η θ̄ + (1−η) θ` (Elastic Reset's EMA).
 //!
 //! Both walk the models with burn's [`ModuleVisitor`] (reading every float parameter) and

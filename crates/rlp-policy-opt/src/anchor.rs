@@ -1,5 +1,5 @@
 //! KL anchors: the reference model `π_ref` of PPO's per-token penalty
-//! `r_t = −β (log π(y_t|s_t) − log π_ref(y_t|s_t))` (`../shared/ALGORITHMS.md`).
+//! `r_t = −β (log π(y_t|s_t) − log π_ref(y_t|s_t))` (`docs/algorithms.md`).
 //!
 //! - [`FrozenAnchor`]: the initial (SFT) model, the standard choice;
 //! - [`EmaAnchor`]: an exponential moving average of the policy, `θ̄ ← η θ̄ + (1−η) θ` after every
@@ -21,7 +21,7 @@ pub const DEFAULT_EMA_ETA: f64 = 0.995;
 /// SALSA's soup weight α of the first model (`α θ_1 + (1−α) θ_2`).
 pub const DEFAULT_SOUP_ALPHA: f64 = 0.5;
 
-/// What the KL penalty is measured against (ALGORITHMS.md: PPO, Elastic Reset, SALSA).
+/// What the KL penalty is measured against (`docs/algorithms.md`: PPO, Elastic Reset, SALSA).
 pub trait Anchor: Send {
     /// A short name for logs ("initial", "ema(0.995)", "soup(0.5,0.5)").
     fn name(&self) -> String;

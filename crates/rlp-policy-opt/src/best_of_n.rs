@@ -1,4 +1,4 @@
-//! Best-of-n sampling (rejection sampling against a reward; `../shared/ALGORITHMS.md`, Gao et
+//! Best-of-n sampling (rejection sampling against a reward; `docs/algorithms.md`, Gao et
 //! al. and Coste et al.): draw `n` responses per prompt from the policy and keep the one the
 //! reward scores highest, `y* = argmax_{i ≤ n} R(x, y_i)` (ties go to the first sample). Its KL
 //! from the policy is at most `log n − (n−1)/n`.

@@ -1,4 +1,4 @@
-//! Elastic Reset (Noukhovitch et al., NeurIPS 2023; `../shared/ALGORITHMS.md`): PPO whose
+//! Elastic Reset (Noukhovitch et al., NeurIPS 2023; `docs/algorithms.md`): PPO whose
 //! online policy is periodically reset to an exponential moving average of itself.
 //!
 //! After every PPO iteration the EMA moves towards the online policy,

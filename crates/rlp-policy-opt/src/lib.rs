@@ -1,6 +1,6 @@
 //! # rlp-policy-opt
 //!
-//! Policy optimisation (`../shared/ALGORITHMS.md`): PPO with a per-token KL penalty against a
+//! Policy optimisation (`docs/algorithms.md`): PPO with a per-token KL penalty against a
 //! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
 //! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO;
 //! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023);

@@ -1,5 +1,5 @@
 //! The Bradley–Terry preference loss of reward modelling (Ouyang et al. 2022, eq. 1; as in
-//! `../shared/ALGORITHMS.md`, "Reward model"):
+//! `docs/algorithms.md`, "Reward model"):
 //!
 //! `L = −mean_i log σ(r(x_i, y_w,i) − r(x_i, y_l,i) − m_i) + λ · mean_i (r_w,i² + r_l,i²) / 2`
 //!

@@ -1,5 +1,5 @@
 //! Reward-model ensembles against overoptimization (Coste et al., ICLR 2024; see
-//! `../shared/ALGORITHMS.md`): `k` members differing only by seed, combined per sample as
+//! `docs/algorithms.md`): `k` members differing only by seed, combined per sample as
 //!
 //! - mean `R̄ = (1/k) Σ_i R_i`;
 //! - worst-case optimisation (WCO) `min_i R_i`;

@@ -1,5 +1,5 @@
 //! Synthetic preference labelling in the protocol of Gao et al. and Coste et al.
-//! (`../shared/ALGORITHMS.md`): sample two responses per prompt from a policy, let a gold
+//! (`docs/algorithms.md`): sample two responses per prompt from a policy, let a gold
 //! scorer pick the better one, then flip a fraction of the labels (25% by default, as AlpacaFarm
 //! does) so proxy reward models learn from noisy human-like preferences.
 

@@ -1,7 +1,7 @@
 //! # rlp-reward
 //!
-//! Reward models for the `rlp` workspace (`../shared/ALGORITHMS.md`, "Reward model" and
-//! "Reward-model ensembles"):
+//! Reward models for the `rlp` workspace (`docs/algorithms.md`, "Reward model" and
+//! "Reward-model ensembles and best-of-n"):
 //!
 //! - [`RewardModel`]: a decoder backbone with a scalar head on the last real token, initialised
 //!   from a policy checkpoint, with full or top-layers-only training ([`Trainable`]);

@@ -1,5 +1,5 @@
 //! [`RewardModel`]: a decoder backbone with a scalar head read at the last real token
-//! (`../shared/ALGORITHMS.md`, "Reward model"), initialised from a policy checkpoint, saved as
+//! (`docs/algorithms.md`, "Reward model"), initialised from a policy checkpoint, saved as
 //! an HF-named checkpoint directory: the backbone's tensors plus `score.weight` `[1, d]` and
 //! `score.bias` `[1]` (the names of HF's sequence-classification head), beside `config.json`.
 

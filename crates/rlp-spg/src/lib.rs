@@ -1,7 +1,7 @@
 //! # rlp-spg
 //!
 //! Synthetic preference generation of RLP-SPG (Lang, Huang and Li, "Fine-Tuning Language
-//! Models with Reward Learning on Policy", NAACL 2024; `../shared/ALGORITHMS.md`, RLP section).
+//! Models with Reward Learning on Policy", NAACL 2024; `docs/algorithms.md`, "RLP: Reward Learning on Policy").
 //! After the first PPO round, the reward model is retrained on the human preferences D together
 //! with synthetic ones D̂ made from the policy's own samples:
 //!

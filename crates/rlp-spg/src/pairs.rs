@@ -1,4 +1,4 @@
-//! RLP-SPG's pair rule (Lang et al., NAACL 2024, §3.3; `../shared/ALGORITHMS.md`, RLP-SPG):
+//! RLP-SPG's pair rule (Lang et al., NAACL 2024, §3.3; `docs/algorithms.md`, "RLP: Reward Learning on Policy"):
 //! per prompt, the n policy responses are clustered by meaning; the confidence is
 //! `|largest cluster| / n`; a prompt is kept only if the confidence is at least γ; the winner
 //! `y_w` is the member of the largest cluster that the reward model scores highest; the loser

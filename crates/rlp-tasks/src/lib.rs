@@ -1,6 +1,6 @@
 //! # rlp-tasks
 //!
-//! The benchmark tasks every `rlp` method is measured on (`../shared/ARCHITECTURE.md`): a
+//! The benchmark tasks every `rlp` method is measured on: a
 //! [`Task`] holds train and eval prompts, a gold [`RewardFn`](rlp_core::RewardFn) that plays the
 //! human, and a drift corpus; [`load_base_policy`] gives the policy each task starts from.
 //!

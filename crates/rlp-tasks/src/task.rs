@@ -1,5 +1,5 @@
 //! [`Task`]: one benchmark world in the protocol of Gao et al. and Coste et al.
-//! (`../shared/ALGORITHMS.md`): prompts to optimise on and to evaluate on, a gold [`RewardFn`]
+//! (`docs/algorithms.md`): prompts to optimise on and to evaluate on, a gold [`RewardFn`]
 //! that plays the human, a drift corpus of held-out text for perplexity, and the base policy
 //! every method starts from.
 

@@ -1,4 +1,4 @@
-//! Direct Preference Optimization (Rafailov et al. 2023; `../shared/ALGORITHMS.md`, "DPO"):
+//! Direct Preference Optimization (Rafailov et al. 2023; `docs/algorithms.md`, "DPO and online DPO"):
 //! the policy is trained directly on preference pairs with
 //! `L = −log σ(β[(log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l))])`, β = 0.1,
 //! against a frozen reference model, with no reward model and no sampling.

@@ -1,5 +1,5 @@
 //! f-DPG (Go et al., ICML 2023, "Aligning Language Models with Preferences through
-//! f-divergence Minimization"; `../shared/ALGORITHMS.md`, "f-DPG"): train the policy π to
+//! f-divergence Minimization"; `docs/algorithms.md`, "f-DPG"): train the policy π to
 //! approximate a target distribution `p = P/Z` by minimising an f-divergence `D_f(π‖p)`.
 //!
 //! - Target ([`Target`]): `P(x) = a(x)·exp(r(x)/β)` (RLHF-style, `a` the frozen initial model)

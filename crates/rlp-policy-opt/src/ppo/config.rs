@@ -1,4 +1,4 @@
-//! [`PpoConfig`]: every setting of a PPO run, with the defaults of `ALGORITHMS.md` ("Standard
+//! [`PpoConfig`]: every setting of a PPO run, with the defaults of `docs/algorithms.md` ("Standard
 //! RLHF with PPO") where the literature agrees and the choice named where it does not.
 
 use serde::{Deserialize, Serialize};

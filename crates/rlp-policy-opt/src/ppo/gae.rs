@@ -1,4 +1,4 @@
-//! Generalised advantage estimation (Schulman et al. 2016; `ALGORITHMS.md`, "Standard RLHF with
+//! Generalised advantage estimation (Schulman et al. 2016; `docs/algorithms.md`, "Standard RLHF with
 //! PPO"): `δ_t = r_t + γ·V_{t+1} − V_t`, `A_t = δ_t + γλ·A_{t+1}`, returns `G_t = A_t + V_t`.
 
 /// Advantages and returns of one batch, `[b][t]` like the inputs.

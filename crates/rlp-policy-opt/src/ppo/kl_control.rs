@@ -1,4 +1,4 @@
-//! KL controllers for the penalty coefficient β (`ALGORITHMS.md`): fixed, or adaptive
+//! KL controllers for the penalty coefficient β (`docs/algorithms.md`): fixed, or adaptive
 //! (Ziegler et al. 2019): `e = clip(KL/target − 1, ±0.2)`, `β ← β·(1 + e·n_steps/horizon)`.
 
 use serde::{Deserialize, Serialize};

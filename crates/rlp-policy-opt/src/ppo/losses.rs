@@ -1,4 +1,4 @@
-//! PPO's clipped losses (Schulman et al. 2017; `ALGORITHMS.md`), averaged over response tokens:
+//! PPO's clipped losses (Schulman et al. 2017; `docs/algorithms.md`), averaged over response tokens:
 //! - policy: `L_pg = mean_t max(−A_t·ρ_t, −A_t·clip(ρ_t, 1−ε, 1+ε))`, `ρ_t = exp(log π_new − log π_old)`;
 //! - value: `L_vf = ½·mean_t max((V_t − G_t)², (clip(V_t, V_old,t ± ε_v) − G_t)²)`.
 

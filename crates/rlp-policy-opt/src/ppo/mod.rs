@@ -1,4 +1,4 @@
-//! PPO for RLHF (`../shared/ALGORITHMS.md`, "Standard RLHF with PPO"): per-token KL penalty
+//! PPO for RLHF (`docs/algorithms.md`, "RLHF with PPO"): per-token KL penalty
 //! against a [`crate::anchor::Anchor`] with the score on the last token, GAE, whitened
 //! advantages, clipped policy and value losses, fixed or adaptive KL control.
 

@@ -1,4 +1,4 @@
-//! The per-token reward of RLHF with PPO (`ALGORITHMS.md`):
+//! The per-token reward of RLHF with PPO (`docs/algorithms.md`):
 //! `r_t = −β·(log π(y_t|s_t) − log π_ref(y_t|s_t))`, plus the sequence score `R(x, y)` on the
 //! last response token.
 

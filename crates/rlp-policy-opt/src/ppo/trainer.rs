@@ -1,7 +1,7 @@
 //! [`PpoTrainer`]: one PPO iteration is generate → score → per-token rewards (KL penalty against
 //! the anchor + score on the last token) → values → GAE → `ppo_epochs` passes of clipped policy
 //! and value updates over shuffled minibatches → KL controller and anchor updates
-//! (`ARCHITECTURE.md`, "Data flow of one RLHF iteration").
+//! (`docs/algorithms.md`, "RLHF with PPO").
 
 use std::time::Instant;
 
