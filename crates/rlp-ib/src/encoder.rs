@@ -16,7 +16,7 @@ use crate::mlp::Mlp3;
 pub const SIGMA_FLOOR: f64 = 1e-7;
 
 /// `½·log(2π)`, the per-dimension constant of a Gaussian log-density.
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
+pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 
 /// A batch of diagonal Gaussians: row `i` is `N(mean[i], diag std[i]²)`.
 #[derive(Debug, Clone)]

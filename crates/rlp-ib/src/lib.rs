@@ -18,6 +18,7 @@
 //! - [`train_uml`]: the retraining run, reward model and head optimised jointly.
 #![warn(missing_docs)]
 
+pub mod dts;
 pub mod encoder;
 pub mod error;
 pub mod head;
@@ -28,6 +29,7 @@ pub mod skl;
 pub mod uml;
 pub mod warmup;
 
+pub use dts::{DtsTerms, dts_terms};
 pub use encoder::{Gaussian, GaussianEncoder, standard_normal};
 pub use error::{IbError, Result};
 pub use head::{HeadShape, IbHead, IbStats};
