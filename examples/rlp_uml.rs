@@ -1,5 +1,7 @@
 //! RLP-UML's ablation (Lang et al., NAACL 2024, Table 4: InfoMax 44.4, MVI 48.1, contrastive
-//! 48.2, MIB 49.1 win-rate on AlpacaFarm) measured where it acts: retrain the first reward
+//! 48.2, MIB 49.1 win-rate on AlpacaFarm), and MIB with DTS's terms against the code's collapse
+//! (`objective = "mib-dts"` with the config's `[uml.dts]` weights, or their defaults), measured
+//! where it acts: retrain the first reward
 //! model `r` of a finished pipeline run with each multi-view loss, and measure how well each
 //! retrained `r̂` ranks held-out samples of the first-round policy the way the gold scorer does.
 //!
@@ -58,12 +60,13 @@ fn main() -> Result<()> {
         base.se * 100.0,
         base.pairs
     );
-    let arms: [(&str, Objective, f64); 5] = [
+    let arms: [(&str, Objective, f64); 6] = [
         ("λ = 0 (Bradley–Terry on D only)", Objective::Mib, 0.0),
         ("InfoMax", Objective::Infomax, 0.5),
         ("MVI (I only)", Objective::Mvi, 0.5),
         ("contrastive (InfoNCE)", Objective::Contrastive, 0.5),
         ("MIB (RLP-UML)", Objective::Mib, 0.5),
+        ("MIB + DTS terms", Objective::MibDts, 0.5),
     ];
     for (name, objective, lambda) in arms {
         let mut config = run.config.uml.clone();

@@ -180,7 +180,10 @@ mod tests {
         let (tc, dw, mi) = (scalar(terms.tc), scalar(terms.dw_kl), scalar(terms.mi));
         eprintln!("factorised: TC {tc:.4}, dw-KL {dw:.4}, MI {mi:.4}");
         assert!(tc.abs() < 0.03 && dw.abs() < 0.03, "TC {tc}, dw {dw}");
-        assert!((mi - 2.0 * 0.5 * (1.0 / 0.36f64).ln()).abs() < 0.05, "MI {mi}");
+        assert!(
+            (mi - 2.0 * 0.5 * (1.0 / 0.36f64).ln()).abs() < 0.05,
+            "MI {mi}"
+        );
 
         let prior = Gaussian {
             mean: t(&vec![0.0; 64 * k], 64, &d),

@@ -6,9 +6,10 @@ use burn::tensor::{Device, Tensor};
 use rlp_core::SeededRng;
 use rlp_core::tensor_io::scalar;
 
-use crate::encoder::GaussianEncoder;
+use crate::dts::dts_terms;
+use crate::encoder::{Gaussian, GaussianEncoder};
 use crate::mi::Critic;
-use crate::objective::{Objective, ViewCode};
+use crate::objective::{DtsWeights, Objective, ViewCode};
 
 /// The sizes of an [`IbHead`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,15 @@ pub struct IbStats {
     pub mi: f64,
     /// The sample estimate of `D_SKL` between the two views' posteriors.
     pub skl: f64,
+    /// `mib-dts` only: the total correlation of both views' codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tc: Option<f64>,
+    /// `mib-dts` only: the dimension-wise KL of both views' codes to the prior.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dw_kl: Option<f64>,
+    /// `mib-dts` only: the information `I_q(x; z)` between input and code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mi_x: Option<f64>,
 }
 
 /// The encoder `p(z|h)` and the critic of the chosen [`Objective`].
@@ -43,6 +53,13 @@ pub struct IbHead {
     /// Which loss [`IbHead::loss`] computes.
     #[module(skip)]
     pub objective: Objective,
+    /// The DTS weights (`mib-dts` only).
+    #[module(skip)]
+    pub dts: DtsWeights,
+    /// The number of inputs the codes come from (`N` of the DTS estimators; `mib-dts` only):
+    /// both views of every view pair.
+    #[module(skip)]
+    pub data_size: usize,
 }
 
 impl IbHead {
@@ -66,7 +83,17 @@ impl IbHead {
             encoder,
             critic,
             objective,
+            dts: DtsWeights::default(),
+            data_size: 0,
         }
+    }
+
+    /// The head with DTS weights `dts` and `data_size` inputs for `objective = "mib-dts"`
+    /// (`dts.validate(z_dim)` must have passed).
+    pub fn with_dts(mut self, dts: DtsWeights, data_size: usize) -> Self {
+        self.dts = dts;
+        self.data_size = data_size;
+        self
     }
 
     /// `L_M` on the representations `h1`, `h2` `[B, d]` of `B ≥ 2` view pairs (row `i` of each
@@ -86,11 +113,28 @@ impl IbHead {
         let v1 = code(h1, rng);
         let v2 = code(h2, rng);
         let terms = self.objective.loss(&self.critic, &v1, &v2, beta);
-        let stats = IbStats {
+        let mut stats = IbStats {
             mi: scalar(terms.mi.detach()),
             skl: scalar(terms.skl.detach()),
+            ..Default::default()
         };
-        (terms.loss, stats)
+        let mut loss = terms.loss;
+        if self.objective == Objective::MibDts {
+            let both = Gaussian {
+                mean: Tensor::cat(vec![v1.posterior.mean, v2.posterior.mean], 0),
+                std: Tensor::cat(vec![v1.posterior.std, v2.posterior.std], 0),
+            };
+            let z = Tensor::cat(vec![v1.z, v2.z], 0);
+            let m = z.dims()[0];
+            let dts = dts_terms(&both, z, self.data_size.max(m), self.dts.segment)
+                .expect("the segment is validated against z_dim and N is at least the batch");
+            stats.tc = Some(scalar(dts.tc.clone().detach()));
+            stats.dw_kl = Some(scalar(dts.dw_kl.clone().detach()));
+            stats.mi_x = Some(scalar(dts.mi.clone().detach()));
+            loss = loss + dts.tc * self.dts.beta_tc + dts.dw_kl * self.dts.beta_dw
+                - dts.mi * self.dts.gamma_mi;
+        }
+        (loss, stats)
     }
 }
 
@@ -209,5 +253,41 @@ mod tests {
             assert_eq!(a, b);
             assert!(a.0.is_finite() && a.1.mi.is_finite() && a.1.skl.is_finite());
         }
+    }
+
+    /// `mib-dts` is `mib` on the same codes (same weights, same noise) plus
+    /// `β_tc·TC + β_dw·Σ KL_k − γ_mi·I_q(x; z)`, whose values it reports; `mib` reports none of
+    /// them.
+    #[test]
+    fn mib_dts_adds_the_weighted_terms_to_mib() {
+        let d = test_backend().device().unwrap();
+        let shape = HeadShape {
+            d: 8,
+            z_dim: 4,
+            encoder_hidden: 16,
+            critic_hidden: 16,
+        };
+        let h1 = floats((0..32).map(|i| (i as f32).sin()).collect(), [4, 8], &d);
+        let h2 = floats((0..32).map(|i| (i as f32).cos()).collect(), [4, 8], &d);
+        let weights = DtsWeights {
+            beta_tc: 2.0,
+            beta_dw: 0.5,
+            gamma_mi: 3.0,
+            segment: 2,
+        };
+        let run = |objective| {
+            let head =
+                IbHead::init(objective, shape, &mut SeededRng::new(3), &d).with_dts(weights, 100);
+            let (l, s) = head.loss(h1.clone(), h2.clone(), 0.1, &mut SeededRng::new(5));
+            (scalar(l), s)
+        };
+        let (mib, plain) = run(Objective::Mib);
+        let (dts, stats) = run(Objective::MibDts);
+        assert_eq!((plain.tc, plain.dw_kl, plain.mi_x), (None, None, None));
+        let (tc, dw, mi_x) = (stats.tc.unwrap(), stats.dw_kl.unwrap(), stats.mi_x.unwrap());
+        assert!(tc.is_finite() && dw.is_finite() && mi_x.is_finite());
+        assert_eq!((stats.mi, stats.skl), (plain.mi, plain.skl));
+        let want = mib + 2.0 * tc + 0.5 * dw - 3.0 * mi_x;
+        assert!((dts - want).abs() < 1e-4, "{dts} vs {want}");
     }
 }

@@ -35,7 +35,7 @@ pub use error::{IbError, Result};
 pub use head::{HeadShape, IbHead, IbStats};
 pub use mi::{Critic, infonce_mi, js_mi, score_matrix};
 pub use mlp::Mlp3;
-pub use objective::{BetaSchedule, LossTerms, Objective, ViewCode};
+pub use objective::{BetaSchedule, DtsWeights, LossTerms, Objective, ViewCode};
 pub use skl::{kl_diag, sample_skl, skl_diag};
 pub use uml::{UmlConfig, UmlModel, UmlReport, UmlStepInfo, ViewPair, train_uml};
 pub use warmup::{frozen_views, warm_up_head};

@@ -11,6 +11,7 @@
 //! | `mvi` | `−I_JS(z₁; z₂)`: multi-view InfoMax, the same without the SKL term |
 //! | `contrastive` | `−I_NCE(z₁; z₂)`: InfoNCE with in-batch negatives, no SKL term |
 //! | `infomax` | `−½·[I_JS(h₁; z₁) + I_JS(h₂; z₂)]`: single-view InfoMax, each view alone |
+//! | `mib-dts` | `mib` + `β_tc·TC + β_dw·Σ_k KL_k − γ_mi·I_q(x; z)` on both views' codes ([`crate::dts`], [`DtsWeights`]) |
 //!
 //! Readings of what the paper leaves open:
 //! - **InfoMax** is the single-view baseline of Federici et al. (Hjelm et al.'s Deep InfoMax):
@@ -24,7 +25,9 @@
 //!   estimator alone (InfoNCE for JS), which is the comparison the paper's numbers (48.2 vs 48.1)
 //!   read as.
 //!
-//! `D_SKL` is computed (and reported) for every objective; only `mib` adds it to the loss.
+//! `D_SKL` is computed (and reported) for every objective; only `mib` and `mib-dts` add it to
+//! the loss. The DTS terms of `mib-dts` need the data-set size, so [`crate::IbHead::loss`] adds
+//! them.
 
 use burn::tensor::Tensor;
 
@@ -46,6 +49,62 @@ pub enum Objective {
     Mvi,
     /// Contrastive: `−I_NCE(z₁; z₂)`.
     Contrastive,
+    /// `mib` plus DTS's terms against the code's collapse (total correlation, dimension-wise KL,
+    /// information between input and code), weighted by [`DtsWeights`].
+    MibDts,
+}
+
+/// The weights of DTS's terms in `objective = "mib-dts"` (`[uml.dts]`):
+/// `L_M' = L_M + β_tc·TC + β_dw·Σ_k KL_k − γ_mi·I_q(x; z)`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DtsWeights {
+    /// `β_tc`, the weight of the total correlation.
+    pub beta_tc: f64,
+    /// `β_dw`, the weight of the dimension-wise KL to the prior.
+    pub beta_dw: f64,
+    /// `γ_mi`, the weight of the information between input and code (maximised).
+    pub gamma_mi: f64,
+    /// Dimensions per code segment of the total correlation (1: per dimension; it must divide
+    /// `z_dim`).
+    pub segment: usize,
+}
+
+impl Default for DtsWeights {
+    /// All three weights 1 and the TC per dimension: a starting point, not a tuned setting.
+    fn default() -> Self {
+        Self {
+            beta_tc: 1.0,
+            beta_dw: 1.0,
+            gamma_mi: 1.0,
+            segment: 1,
+        }
+    }
+}
+
+impl DtsWeights {
+    /// Checks the weights (finite, ≥ 0) and that `segment` divides `z_dim`.
+    pub fn validate(&self, z_dim: usize) -> Result<()> {
+        for (field, v) in [
+            ("dts.beta_tc", self.beta_tc),
+            ("dts.beta_dw", self.beta_dw),
+            ("dts.gamma_mi", self.gamma_mi),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(IbError::invalid(
+                    field,
+                    format!("{v} is not finite and ≥ 0"),
+                ));
+            }
+        }
+        if self.segment == 0 || z_dim % self.segment != 0 {
+            return Err(IbError::invalid(
+                "dts.segment",
+                format!("{} does not divide z_dim = {z_dim}", self.segment),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One view's pass through the encoder: the representation, its posterior and a sample.
@@ -74,7 +133,7 @@ pub struct LossTerms {
 impl Objective {
     /// Whether `β·D_SKL` is part of the loss.
     pub fn uses_skl(self) -> bool {
-        self == Self::Mib
+        matches!(self, Self::Mib | Self::MibDts)
     }
 
     /// The widths `(d_a, d_b)` of the critic's two inputs for representations `d` wide and codes
@@ -90,7 +149,7 @@ impl Objective {
     pub fn loss(self, critic: &Critic, v1: &ViewCode, v2: &ViewCode, beta: f64) -> LossTerms {
         let skl = sample_skl(&v1.posterior, &v2.posterior, v1.z.clone(), v2.z.clone());
         let mi = match self {
-            Self::Mib | Self::Mvi => js_mi(critic, v1.z.clone(), v2.z.clone()),
+            Self::Mib | Self::MibDts | Self::Mvi => js_mi(critic, v1.z.clone(), v2.z.clone()),
             Self::Contrastive => infonce_mi(critic, v1.z.clone(), v2.z.clone()),
             Self::Infomax => {
                 (js_mi(critic, v1.h.clone(), v1.z.clone())

@@ -28,7 +28,7 @@ use rlp_reward::{
 
 use crate::error::{IbError, Result};
 use crate::head::{HeadShape, IbHead};
-use crate::objective::{BetaSchedule, Objective};
+use crate::objective::{BetaSchedule, DtsWeights, Objective};
 use crate::warmup::{frozen_views, warm_up_head};
 
 /// Every setting of an RLP-UML retraining run.
@@ -40,6 +40,9 @@ pub struct UmlConfig {
     pub lambda: f64,
     /// Which multi-view loss (`mib`, RLP-UML's, by default).
     pub objective: Objective,
+    /// DTS's weights for `objective = "mib-dts"` (`[uml.dts]`; unset: [`DtsWeights::default`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts: Option<DtsWeights>,
     /// Width of the code `z` (64, the reference MIB code's; RLP does not state it).
     pub z_dim: usize,
     /// Hidden width of the encoder's `μ` and `σ` MLPs (RLP does not state it; the reference
@@ -70,6 +73,7 @@ impl Default for UmlConfig {
         Self {
             lambda: 0.5,
             objective: Objective::Mib,
+            dts: None,
             z_dim: 64,
             encoder_hidden: 256,
             critic_hidden: 256,
@@ -128,6 +132,15 @@ impl UmlConfig {
             .is_some_and(|g| !(g.is_finite() && g > 0.0))
         {
             return bad("rm.max_grad_norm", "must be positive and finite".into());
+        }
+        if let Some(dts) = &self.dts {
+            if self.objective != Objective::MibDts {
+                return bad(
+                    "dts",
+                    "[uml.dts] is set but objective is not \"mib-dts\"".into(),
+                );
+            }
+            dts.validate(self.z_dim)?;
         }
         self.ib_beta.validate("ib_beta")
     }
@@ -310,7 +323,8 @@ pub fn train_uml(
         encoder_hidden: config.encoder_hidden,
         critic_hidden: config.critic_hidden,
     };
-    let head = IbHead::init(config.objective, shape, &mut root.fork("uml-head"), &device);
+    let head = IbHead::init(config.objective, shape, &mut root.fork("uml-head"), &device)
+        .with_dts(config.dts.unwrap_or_default(), 2 * view_codes.len());
     let (h1, h2) = frozen_views(&rm, &view_codes, pad);
     let (head, warm_mi) = warm_up_head(
         head,
@@ -446,4 +460,54 @@ fn encode_views(
         config.max_len,
         config.overlong,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[uml.dts]` is read (here from JSON, as serde reads the TOML), refused beside another
+    /// objective, and its segment must divide `z_dim`; every error names the field.
+    #[test]
+    fn dts_weights_parse_and_validate() {
+        let c: UmlConfig = serde_json::from_str(
+            r#"{"objective": "mib-dts",
+                "dts": {"beta_tc": 4.0, "beta_dw": 2.0, "gamma_mi": 1.0, "segment": 8}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.objective, Objective::MibDts);
+        assert_eq!(c.dts.unwrap().segment, 8);
+        c.validate().unwrap();
+        let e = UmlConfig {
+            objective: Objective::Mib,
+            ..c.clone()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dts"), "{e}");
+        let mut odd = c.clone();
+        odd.dts = Some(DtsWeights {
+            segment: 5,
+            ..DtsWeights::default()
+        });
+        assert!(
+            odd.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("dts.segment")
+        );
+        let mut negative = c;
+        negative.dts = Some(DtsWeights {
+            beta_tc: -1.0,
+            ..DtsWeights::default()
+        });
+        assert!(
+            negative
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("dts.beta_tc")
+        );
+    }
 }
