@@ -17,9 +17,11 @@ pub mod sft;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use burn::module::Module;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use rlp_core::RewardFn;
+use rlp_core::{RewardFn, SeededRng};
+use rlp_eval::{EvalConfig, EvalRun, evaluate_policy_detailed};
 use rlp_models::{CausalLm, TextTokenizer, checkpoint};
 use rlp_reward::{Ensemble, LearnedReward};
 
@@ -194,6 +196,35 @@ pub(crate) fn policy_reward(
             load_proxy(reward, context, device)?.map(|p| Box::new(p) as Box<dyn RewardFn>),
             (reward != "gold").then(|| PathBuf::from(reward)),
         )),
+    }
+}
+
+/// What a policy run measures at each evaluation: `policy` against the starting policy `start`
+/// on the first `counts.0` eval prompts and `counts.1` drift texts of `task`, with the gold
+/// scorer and the proxy (when there is one), sampled from streams of `rng`.
+pub(crate) fn evaluator<'a>(
+    task: &'a Task,
+    start: &'a CausalLm,
+    tokenizer: &'a TextTokenizer,
+    proxy: Option<&'a dyn RewardFn>,
+    counts: (usize, usize),
+    config: &'a EvalConfig,
+    rng: &'a SeededRng,
+) -> impl Fn(&CausalLm) -> Result<EvalRun> + 'a {
+    let prompts = &task.eval_prompts[..counts.0.min(task.eval_prompts.len())];
+    let drift = &task.drift[..counts.1.min(task.drift.len())];
+    move |policy: &CausalLm| {
+        Ok(evaluate_policy_detailed(
+            &policy.valid(),
+            start,
+            tokenizer,
+            prompts,
+            task.gold.as_ref(),
+            proxy,
+            drift,
+            config,
+            rng,
+        )?)
     }
 }
 

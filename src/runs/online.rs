@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
-use rlp_eval::{EvalConfig, EvalRun, EvalSummary, LinePlot, Report, evaluate_policy_detailed};
+use rlp_eval::{EvalConfig, EvalRun, EvalSummary, LinePlot, Report};
 use rlp_models::checkpoint::StoreDtype;
 use rlp_models::pretrained::save_parts;
 use rlp_models::{CausalLm, TextTokenizer};
@@ -28,7 +28,7 @@ use rlp_train::{Callback, DriveOptions, RunDir, TrainError, Trainer, drive};
 use serde::{Deserialize, Serialize};
 
 use super::ppo::EnsembleSpec;
-use super::{load_policy, policy_reward, progress_bar, read_toml, start_run_dir};
+use super::{evaluator, load_policy, policy_reward, progress_bar, read_toml, start_run_dir};
 
 /// Which method a run trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -379,22 +379,16 @@ pub fn run_online(
         Some(p) => p.as_ref(),
         None => task.gold.as_ref(),
     };
-    let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
-    let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
     let eval_rng = SeededRng::new(config.seed).fork("online-eval");
-    let evaluate = |policy: &CausalLm| -> Result<EvalRun> {
-        Ok(evaluate_policy_detailed(
-            &policy.valid(),
-            &start,
-            &tokenizer,
-            eval_prompts,
-            task.gold.as_ref(),
-            proxy.as_deref(),
-            drift,
-            &config.eval,
-            &eval_rng,
-        )?)
-    };
+    let evaluate = evaluator(
+        &task,
+        &start,
+        &tokenizer,
+        proxy.as_deref(),
+        (config.eval_prompts, config.drift_texts),
+        &config.eval,
+        &eval_rng,
+    );
     let mut watch = EvalWatch {
         config,
         out,

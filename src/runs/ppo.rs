@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
-use rlp_eval::{
-    AnnotatorPoolConfig, EvalConfig, EvalRun, EvalSummary, LinePlot, Report,
-    evaluate_policy_detailed,
-};
+use rlp_eval::{AnnotatorPoolConfig, EvalConfig, EvalRun, EvalSummary, LinePlot, Report};
 use rlp_models::checkpoint::StoreDtype;
 use rlp_models::pretrained::save_parts;
 use rlp_models::{CausalLm, TextTokenizer};
@@ -30,7 +27,7 @@ use rlp_train::{Callback, DriveOptions, RunDir, TrainError, drive};
 use serde::{Deserialize, Serialize};
 
 use super::eval::{WinRates, win_rates_over};
-use super::{load_policy, policy_reward, progress_bar, read_toml, start_run_dir};
+use super::{evaluator, load_policy, policy_reward, progress_bar, read_toml, start_run_dir};
 
 /// Every setting of a PPO run (`rlp ppo --config FILE`; flags override fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,22 +335,16 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         }
     };
     let ppo = PpoTrainer::new(policy, value, anchor, tokenizer.clone(), config.ppo.clone())?;
-    let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
-    let drift = &task.drift[..config.drift_texts.min(task.drift.len())];
     let eval_rng = SeededRng::new(config.seed).fork("ppo-eval");
-    let evaluate = |policy: &CausalLm| -> Result<EvalRun> {
-        Ok(evaluate_policy_detailed(
-            &policy.valid(),
-            &start,
-            &tokenizer,
-            eval_prompts,
-            task.gold.as_ref(),
-            proxy.as_deref(),
-            drift,
-            &config.eval,
-            &eval_rng,
-        )?)
-    };
+    let evaluate = evaluator(
+        &task,
+        &start,
+        &tokenizer,
+        proxy.as_deref(),
+        (config.eval_prompts, config.drift_texts),
+        &config.eval,
+        &eval_rng,
+    );
     let mut run = PpoRun::new(
         ppo,
         elastic,
