@@ -190,6 +190,15 @@ pub struct UmlStepInfo {
     pub l_m: f64,
     /// The mutual-information estimate in `L_M`.
     pub mi: f64,
+    /// `mib-dts` only: the total correlation of the batch's codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tc: Option<f64>,
+    /// `mib-dts` only: their dimension-wise KL to the prior.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dw_kl: Option<f64>,
+    /// `mib-dts` only: the information `I_q(x; z)` between input and code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mi_x: Option<f64>,
     /// The sample `D_SKL` of the batch.
     pub skl: f64,
     /// `β` used.
@@ -278,6 +287,9 @@ struct Parts {
     mi: f64,
     skl: f64,
     beta: f64,
+    tc: Option<f64>,
+    dw_kl: Option<f64>,
+    mi_x: Option<f64>,
 }
 
 /// Retrains `rm` (on an autodiff device) with `L_BT(d) + λ·L_M(views)` under `config`;
@@ -390,6 +402,9 @@ pub fn train_uml(
             mi: stats.mi,
             skl: stats.skl,
             beta,
+            tc: stats.tc,
+            dw_kl: stats.dw_kl,
+            mi_x: stats.mi_x,
         });
         step += 1;
         Ok::<_, rlp_reward::RewardError>((bt + l_m * config.lambda, accuracy))
@@ -405,6 +420,9 @@ pub fn train_uml(
             bt_loss: p.bt,
             l_m: p.l_m,
             mi: p.mi,
+            tc: p.tc,
+            dw_kl: p.dw_kl,
+            mi_x: p.mi_x,
             skl: p.skl,
             beta: p.beta,
             accuracy: s.accuracy,
