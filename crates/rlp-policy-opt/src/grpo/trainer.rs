@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use rlp_core::tensor_io::{floats, to_f32};
+use rlp_core::tensor_io::floats;
 use rlp_core::{RewardFn, SeededRng};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{AdamW, CausalLm, TextTokenizer};
@@ -134,12 +134,11 @@ impl GroupTrainer {
         let all: Vec<usize> = (0..rollout.len()).collect();
         let rows = rollout.tensors(&all, &plain_device);
         let r = rollout.response_len();
-        let unflat = |v: Vec<f32>| v.chunks(r).map(<[f32]>::to_vec).collect::<Vec<_>>();
-        let old_logp = unflat(to_f32(response_logprobs(&plain, &rows)));
+        let old_logp = rollout.per_row(response_logprobs(&plain, &rows));
         let ref_logp = self
             .reference
             .as_ref()
-            .map(|a| unflat(to_f32(response_logprobs(a.model(), &rows))));
+            .map(|a| rollout.per_row(response_logprobs(a.model(), &rows)));
         let mask = &rollout.response_mask;
         let seq_kl: Option<Vec<f64>> = ref_logp.as_ref().map(|rl| {
             (0..rollout.len())
@@ -229,14 +228,7 @@ impl GroupTrainer {
         loss_mask: &[Vec<f32>],
     ) -> Result<(SurrogateStats, usize)> {
         let device: Device = self.policy.device();
-        let r = rollout.response_len();
-        let rows_of = |v: &[Vec<f32>], idx: &[usize]| {
-            floats(
-                idx.iter().flat_map(|&i| v[i].clone()).collect(),
-                [idx.len(), r],
-                &device,
-            )
-        };
+        let rows_of = |v: &[Vec<f32>], idx: &[usize]| rollout.gather(v, idx, &device);
         let mut order: Vec<usize> = (0..rollout.len()).collect();
         let mut shuffle = self.rng.fork(&format!("minibatches-{}", self.steps + 1));
         let mut acc = SurrogateStats::default();

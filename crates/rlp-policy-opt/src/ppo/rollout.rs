@@ -5,7 +5,7 @@
 use burn::tensor::{Device, Int, Tensor};
 use rlp_core::SeededRng;
 use rlp_core::logprobs::token_logprobs;
-use rlp_core::tensor_io::{floats, ints};
+use rlp_core::tensor_io::{floats, ints, to_f32};
 use rlp_models::{CausalLm, GenerationConfig, TextTokenizer, generate_with_tokenizer, pad_token};
 
 use crate::error::PolicyError;
@@ -54,6 +54,25 @@ impl Rollout {
             .iter()
             .map(|m| m.iter().filter(|&&v| v > 0.5).count())
             .collect()
+    }
+
+    /// A `[b, R]` tensor of per-token values (log-probs, values, advantages) read back to the
+    /// host, one `Vec` per row: the layout [`Rollout::gather`] indexes.
+    pub fn per_row(&self, values: Tensor<2>) -> Vec<Vec<f32>> {
+        to_f32(values)
+            .chunks(self.response_len())
+            .map(<[f32]>::to_vec)
+            .collect()
+    }
+
+    /// Rows `idx` of per-row host values (see [`Rollout::per_row`]), `[idx.len(), R]` on
+    /// `device`.
+    pub fn gather(&self, values: &[Vec<f32>], idx: &[usize], device: &Device) -> Tensor<2> {
+        floats(
+            idx.iter().flat_map(|&i| values[i].clone()).collect(),
+            [idx.len(), self.response_len()],
+            device,
+        )
     }
 
     /// The rows `idx`, as tensors on `device`.

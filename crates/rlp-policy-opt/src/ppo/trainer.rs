@@ -8,7 +8,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use rlp_core::masked::masked_whiten;
-use rlp_core::tensor_io::{floats, to_f32};
+use rlp_core::tensor_io::floats;
 use rlp_core::{RewardFn, SeededRng};
 use rlp_models::optim::{require_autodiff, warmup_linear_decay};
 use rlp_models::{AdamW, CausalLm, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer};
@@ -191,10 +191,9 @@ impl PpoTrainer {
         let all: Vec<usize> = (0..rollout.len()).collect();
         let rows = rollout.tensors(&all, &plain_device);
         let r = rollout.response_len();
-        let unflat = |v: Vec<f32>| v.chunks(r).map(<[f32]>::to_vec).collect::<Vec<_>>();
-        let old_logp = unflat(to_f32(response_logprobs(&plain_policy, &rows)));
-        let ref_logp = unflat(to_f32(response_logprobs(self.anchor.model(), &rows)));
-        let old_values = unflat(to_f32(self.value.valid().values(&rows)));
+        let old_logp = rollout.per_row(response_logprobs(&plain_policy, &rows));
+        let ref_logp = rollout.per_row(response_logprobs(self.anchor.model(), &rows));
+        let old_values = rollout.per_row(self.value.valid().values(&rows));
         let mask = &rollout.response_mask;
         let beta = self.kl.beta;
         let tr = token_rewards(&old_logp, &ref_logp, mask, &scores, beta);
@@ -206,7 +205,7 @@ impl PpoTrainer {
                 rows.response_mask.clone(),
                 false,
             );
-            rewards = unflat(to_f32(w));
+            rewards = rollout.per_row(w);
         }
         let g = gae(
             &rewards,
@@ -223,7 +222,7 @@ impl PpoTrainer {
                 rows.response_mask.clone(),
                 true,
             );
-            advantages = unflat(to_f32(w));
+            advantages = rollout.per_row(w);
         }
         let time_score = t1.elapsed().as_secs_f64();
 
@@ -304,14 +303,7 @@ impl PpoTrainer {
         returns: &[Vec<f32>],
         device: &Device,
     ) -> Result<(PolicyLossStats, ValueLossStats, f64), PolicyError> {
-        let r = rollout.response_len();
-        let rows_of = |v: &[Vec<f32>], idx: &[usize]| {
-            floats(
-                idx.iter().flat_map(|&i| v[i].clone()).collect(),
-                [idx.len(), r],
-                device,
-            )
-        };
+        let rows_of = |v: &[Vec<f32>], idx: &[usize]| rollout.gather(v, idx, device);
         let mut order: Vec<usize> = (0..rollout.len()).collect();
         let mut shuffle = self.rng.fork(&format!("minibatches-{}", self.iteration));
         let mut p_acc = PolicyLossStats {

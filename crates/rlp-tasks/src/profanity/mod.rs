@@ -1,5 +1,6 @@
 //! A pure-Rust port of the `alt-profanity-check==1.9.1` toxicity model (PyPI, MIT), the gold
-//! toxicity scorer R1 of `ARTIFACTS.md`: P(profane) of a text, for a reward of `1 − p`.
+//! toxicity scorer R1 of the `tweet-detox` task (`datasets/README.md`): P(profane) of a text,
+//! for a reward of `1 − p`.
 //!
 //! The model is scikit-learn's, and this module repeats its arithmetic step by step in f64:
 //!
