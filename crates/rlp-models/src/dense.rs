@@ -7,13 +7,32 @@ use burn::nn::Linear;
 use burn::tensor::Tensor;
 
 /// `x·W (+ b)` for `x: [.., d_in]` with burn's `[d_in, d_out]` weight, over the flattened rows.
+///
+/// A weight carrying a LoRA adapter `(A, B, s)` ([`crate::lora`]) over a dense base computes
+/// `x·W + s·(x·A)·B`: the same map as `x·(W + s·A·B)`, without the dense `[d_in, d_out]`
+/// composition or, under autodiff, its gradient (a quantized base is composed by burn instead).
 pub fn linear<const D: usize>(l: &Linear, x: Tensor<D>) -> Tensor<D> {
     let dims = x.dims();
     let d_in = dims[D - 1];
     let rows = dims[..D - 1].iter().product();
-    let w = l.weight.val();
-    let d_out = w.dims()[1];
-    let mut y = x.reshape([rows, d_in]).matmul(w);
+    let x = x.reshape([rows, d_in]);
+    let (mut y, d_out) = match l.weight.adapter() {
+        Some(adapter) if l.weight.base().dtype().is_float() => {
+            let w = l.weight.base();
+            let d_out = w.dims()[1];
+            let low_rank = x
+                .clone()
+                .matmul(adapter.a.val())
+                .matmul(adapter.b.val())
+                .mul_scalar(adapter.scale);
+            (x.matmul(w) + low_rank, d_out)
+        }
+        _ => {
+            let w = l.weight.val();
+            let d_out = w.dims()[1];
+            (x.matmul(w), d_out)
+        }
+    };
     if let Some(b) = &l.bias {
         y = y + b.val().unsqueeze_dim(0);
     }

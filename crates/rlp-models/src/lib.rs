@@ -15,6 +15,7 @@
 //! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
 //! - [`vocab`]: vocabulary growth (new token rows drawn from the embedding's moments, tokenizer
 //!   special tokens) and output suppression, for control tokens such as Quark's reward tokens;
+//! - [`lora`]: LoRA adapters on the causal LM, in Hugging Face PEFT's format;
 //! - [`train`]: the response-masked next-token loss and an AdamW trainer.
 #![warn(missing_docs)]
 
@@ -32,6 +33,7 @@ pub mod gguf;
 pub mod grow;
 pub mod heads;
 pub mod init;
+pub mod lora;
 pub mod mask;
 pub mod mlp;
 pub mod model;

@@ -1,0 +1,287 @@
+//! LoRA on the causal LM: an adapter with `B = 0` is the base model, merging is exact up to
+//! rounding, only the adapters train, PEFT-format adapters round-trip, and malformed adapters
+//! are refused by tensor name.
+
+use std::path::Path;
+
+use burn::module::Module;
+use rlp_core::SeededRng;
+use rlp_core::device::test_backend;
+use rlp_core::scratch::ScratchDir;
+use rlp_core::tensor_io::{ints, to_f32};
+use rlp_models::checkpoint::write_safetensors;
+use rlp_models::lora::{
+    ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, LoraConfig, LoraTarget, adapters, apply_lora,
+    is_adapted, load_adapter, merge, save_adapter,
+};
+use rlp_models::{CausalLm, LlamaConfig, NllTrainer, OptimConfig, collate_sft};
+
+fn config() -> LlamaConfig {
+    let mut c = LlamaConfig::tiny(40);
+    c.tie_word_embeddings = false;
+    c
+}
+
+fn base(device: &burn::tensor::Device) -> CausalLm {
+    CausalLm::init(&config(), &mut SeededRng::new(7), device).unwrap()
+}
+
+fn lora(rank: usize) -> LoraConfig {
+    LoraConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+        targets: vec![LoraTarget::Q, LoraTarget::V, LoraTarget::Down],
+        rslora: false,
+    }
+}
+
+fn logits(m: &CausalLm) -> Vec<f32> {
+    let d = m.device();
+    to_f32(
+        m.forward(ints(vec![1, 5, 9, 3, 30, 2, 7, 11], [2, 4], &d), None)
+            .logits,
+    )
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Writes a PEFT adapter directory with random (non-zero) factors for `model`'s shape, through
+/// the same names Python `peft` writes.
+fn random_peft_dir(dir: &Path, model: &CausalLm, config: &LoraConfig, seed: u64) {
+    let fresh = apply_lora(model.clone(), config, &mut SeededRng::new(seed)).unwrap();
+    save_adapter(&fresh, config, Some("tiny"), dir).unwrap();
+    let mut tensors = rlp_models::checkpoint::read_safetensors(&dir.join(ADAPTER_WEIGHTS_FILE))
+        .unwrap()
+        .into_iter()
+        .collect::<Vec<_>>();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rng = SeededRng::new(seed + 1);
+    for (name, (_, vals)) in &mut tensors {
+        if name.contains("lora_B") {
+            *vals = rng.normal_vec(vals.len(), 0.05);
+        }
+    }
+    write_safetensors(&tensors, &dir.join(ADAPTER_WEIGHTS_FILE)).unwrap();
+}
+
+#[test]
+fn an_adapter_with_zero_b_is_the_base_model() {
+    let d = test_backend().device().unwrap();
+    let m = base(&d);
+    let adapted = apply_lora(m.clone(), &lora(4), &mut SeededRng::new(1)).unwrap();
+    assert_eq!(adapters(&adapted).len(), 3 * m.layers.len());
+    // x·W + s·(x·A)·0 adds exact zeros: bit-identical logits.
+    assert_eq!(logits(&adapted), logits(&m));
+    // A is PEFT's kaiming-uniform draw: inside ±1/√d_in, not all zero.
+    let (_, a) = &adapters(&adapted)[0];
+    let a = to_f32(a.a.val());
+    let bound = 1.0 / (config().hidden_size as f32).sqrt();
+    assert!(a.iter().all(|x| x.abs() <= bound) && a.iter().any(|x| *x != 0.0));
+    // Adapting twice is refused.
+    let err = apply_lora(adapted, &lora(4), &mut SeededRng::new(1)).unwrap_err();
+    assert!(err.to_string().contains("already carries LoRA"), "{err}");
+}
+
+#[test]
+fn merging_gives_the_adapted_models_logits() {
+    let d = test_backend().device().unwrap();
+    let dir = ScratchDir::new("lora").unwrap();
+    random_peft_dir(dir.path(), &base(&d), &lora(4), 3);
+    let (adapted, cfg) = load_adapter(base(&d), dir.path()).unwrap();
+    assert_eq!(cfg, lora(4));
+    let with_adapter = logits(&adapted);
+    assert!(
+        max_diff(&with_adapter, &logits(&base(&d))) > 1e-3,
+        "the adapter changes nothing"
+    );
+    let merged = merge(adapted);
+    assert!(!is_adapted(&merged));
+    let diff = max_diff(&logits(&merged), &with_adapter);
+    assert!(diff < 1e-4, "merged vs adapted: {diff}");
+    // A merged model is a plain checkpoint: saved and loaded, the same logits.
+    let out = ScratchDir::new("lora").unwrap();
+    rlp_models::checkpoint::save(&merged, out.path()).unwrap();
+    let back = rlp_models::checkpoint::load(out.path(), &d).unwrap();
+    assert_eq!(logits(&back), logits(&merged));
+}
+
+#[test]
+fn peft_directories_round_trip() {
+    let d = test_backend().device().unwrap();
+    let src = ScratchDir::new("lora").unwrap();
+    random_peft_dir(src.path(), &base(&d), &lora(2), 9);
+    let (adapted, cfg) = load_adapter(base(&d), src.path()).unwrap();
+    let out = ScratchDir::new("lora").unwrap();
+    save_adapter(&adapted, &cfg, Some("tiny"), out.path()).unwrap();
+    let (again, cfg2) = load_adapter(base(&d), out.path()).unwrap();
+    assert_eq!(cfg, cfg2);
+    assert_eq!(logits(&again), logits(&adapted));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join(ADAPTER_CONFIG_FILE)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["peft_type"], "LORA");
+    assert_eq!(json["r"], 2);
+    assert_eq!(
+        json["target_modules"],
+        serde_json::json!(["q_proj", "v_proj", "down_proj"])
+    );
+    let names =
+        rlp_models::checkpoint::read_safetensors(&out.path().join(ADAPTER_WEIGHTS_FILE)).unwrap();
+    let (shape, _) = &names["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"];
+    assert_eq!(shape, &vec![2, config().hidden_size]);
+    let (shape, _) = &names["base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"];
+    assert_eq!(shape, &vec![config().hidden_size, 2]);
+}
+
+#[test]
+fn only_the_adapters_train() {
+    let d = test_backend().autodiff_device().unwrap();
+    let m = base(&d);
+    let adapted = apply_lora(m.clone(), &lora(4), &mut SeededRng::new(1)).unwrap();
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
+    // Gradients exist for the adapters' factors alone: 2 per adapted weight.
+    let loss = rlp_models::response_nll(&trainer.model, &batch);
+    let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &trainer.model);
+    assert_eq!(grads.len(), 2 * 3 * m.layers.len());
+    for _ in 0..3 {
+        trainer.step(&batch, 1e-2).unwrap();
+    }
+    let trained = trainer.model;
+    // Every base tensor is unchanged bit for bit ...
+    let bases = |m: &CausalLm| -> Vec<Vec<f32>> {
+        let mut out = vec![
+            to_f32(m.embed_tokens.weight.base()),
+            to_f32(m.norm.gamma.base()),
+        ];
+        for l in &m.layers {
+            for w in [
+                &l.self_attn.q_proj.weight,
+                &l.self_attn.k_proj.weight,
+                &l.self_attn.v_proj.weight,
+                &l.self_attn.o_proj.weight,
+                &l.mlp.gate_proj.weight,
+                &l.mlp.up_proj.weight,
+                &l.mlp.down_proj.weight,
+            ] {
+                out.push(to_f32(w.base()));
+            }
+            out.push(to_f32(l.input_layernorm.gamma.base()));
+        }
+        out.push(to_f32(m.lm_head.as_ref().unwrap().weight.base()));
+        out
+    };
+    assert_eq!(bases(&trained), bases(&m));
+    // ... while every B has left zero, and the model's output moved.
+    for (module, adapter) in adapters(&trained) {
+        assert!(
+            to_f32(adapter.b.val()).iter().any(|x| *x != 0.0),
+            "{module}: B still 0"
+        );
+    }
+    assert!(max_diff(&logits(&trained), &logits(&m)) > 1e-4);
+}
+
+#[test]
+fn malformed_adapters_are_refused_by_name() {
+    let d = test_backend().device().unwrap();
+    let dir = ScratchDir::new("lora").unwrap();
+    random_peft_dir(dir.path(), &base(&d), &lora(4), 3);
+    let weights = dir.path().join(ADAPTER_WEIGHTS_FILE);
+    let original = std::fs::read(&weights).unwrap();
+    let mut tensors: Vec<_> = rlp_models::checkpoint::read_safetensors(&weights)
+        .unwrap()
+        .into_iter()
+        .collect();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+
+    // A missing tensor.
+    let without: Vec<_> = tensors
+        .iter()
+        .filter(|(n, _)| n != "base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight")
+        .cloned()
+        .collect();
+    write_safetensors(&without, &weights).unwrap();
+    let err = load_adapter(base(&d), dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("layers.1.self_attn.v_proj.lora_B.weight") && err.contains("missing"),
+        "{err}"
+    );
+
+    // Another rank: the config says 4, a tensor has rank 3.
+    let mut other_rank = tensors.clone();
+    let (_, (shape, vals)) = other_rank
+        .iter_mut()
+        .find(|(n, _)| n.ends_with("layers.0.mlp.down_proj.lora_A.weight"))
+        .unwrap();
+    *shape = vec![3, shape[1]];
+    vals.truncate(3 * shape[1]);
+    write_safetensors(&other_rank, &weights).unwrap();
+    let err = load_adapter(base(&d), dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("layers.0.mlp.down_proj.lora_A.weight") && err.contains("[3,"),
+        "{err}"
+    );
+
+    // Another architecture: a model with one layer more has tensors this one lacks, and a
+    // one-layer model is offered tensors it does not have.
+    std::fs::write(&weights, &original).unwrap();
+    let mut deeper = config();
+    deeper.num_hidden_layers += 1;
+    let deeper = CausalLm::init(&deeper, &mut SeededRng::new(1), &d).unwrap();
+    let err = load_adapter(deeper, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("missing"), "{err}");
+    let mut shallow = config();
+    shallow.num_hidden_layers = 1;
+    let shallow = CausalLm::init(&shallow, &mut SeededRng::new(1), &d).unwrap();
+    let err = load_adapter(shallow, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("layers.1.") && err.contains("not a LoRA factor"),
+        "{err}"
+    );
+    let mut wider = config();
+    wider.intermediate_size *= 2;
+    let wider = CausalLm::init(&wider, &mut SeededRng::new(1), &d).unwrap();
+    let err = load_adapter(wider, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("down_proj.lora_A.weight") && err.contains("another model"),
+        "{err}"
+    );
+
+    // Unsupported PEFT settings, by field.
+    let cfg_path = dir.path().join(ADAPTER_CONFIG_FILE);
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        cfg.replace("\"use_dora\": false", "\"use_dora\": true"),
+    )
+    .unwrap();
+    let err = load_adapter(base(&d), dir.path()).unwrap_err().to_string();
+    assert!(err.contains("use_dora"), "{err}");
+    std::fs::write(&cfg_path, cfg.replace("\"LORA\"", "\"IA3\"")).unwrap();
+    let err = load_adapter(base(&d), dir.path()).unwrap_err().to_string();
+    assert!(err.contains("peft_type"), "{err}");
+}
+
+#[test]
+fn a_loaded_adapter_keeps_its_factors_on_the_device() {
+    // The factors are trainable parameters of their own (not folded into the base) after a
+    // device move, as a trainer's fork does.
+    let d = test_backend().device().unwrap();
+    let adapted = apply_lora(base(&d), &lora(2), &mut SeededRng::new(4)).unwrap();
+    let ad = test_backend().autodiff_device().unwrap();
+    let moved = adapted.clone().fork(&ad);
+    assert_eq!(adapters(&moved).len(), adapters(&adapted).len());
+    assert_eq!(logits(&moved), logits(&adapted));
+}
