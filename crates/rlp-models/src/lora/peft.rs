@@ -194,6 +194,7 @@ pub fn read_adapter_config(dir: impl AsRef<Path>) -> Result<LoraConfig> {
         }
     }
     for name in [
+        "layer_replication",
         "layers_to_transform",
         "modules_to_save",
         "rank_pattern",
