@@ -12,6 +12,7 @@ mod fdpg;
 mod fetch;
 mod generate;
 mod import;
+mod lora;
 mod online;
 mod pipeline;
 mod ppo;
@@ -96,6 +97,9 @@ enum Command {
     /// Convert a checkpoint from another format into an HF-style directory.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// LoRA adapters in Hugging Face PEFT's format: merge one into its base model.
+    #[command(subcommand)]
+    Lora(lora::LoraCommand),
     /// Reward models: label pairs with a task's gold scorer, train, evaluate.
     #[command(subcommand)]
     Reward(reward::RewardCommand),
@@ -124,6 +128,65 @@ pub(crate) struct SetFlag {
     /// An unknown key or a wrong type is an error naming it.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub(crate) set: Vec<String>,
+}
+
+/// `--lora-rank`, `--lora-alpha`, `--lora-targets` and `--grad-checkpointing`, shared by the
+/// training verbs.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct LoraFlags {
+    /// Train LoRA adapters of this rank on the frozen model instead of every weight (the
+    /// config's `[lora]` table otherwise). Outputs hold the merged model and, in `adapter/`,
+    /// the adapter in PEFT's format.
+    #[arg(long, value_name = "R")]
+    pub(crate) lora_rank: Option<usize>,
+    /// LoRA scale numerator α (the update is α/r·A·B) [default: 16].
+    #[arg(long, value_name = "ALPHA")]
+    pub(crate) lora_alpha: Option<f64>,
+    /// Modules to adapt, comma-separated: q,k,v,o,gate,up,down (or their `_proj` names), or
+    /// all-linear [default: all-linear].
+    #[arg(long, value_name = "LIST", value_parser = parse_lora_targets)]
+    pub(crate) lora_targets: Option<LoraTargets>,
+    /// Recompute memory-bound activations in the backward pass (burn's balanced gradient
+    /// checkpointing): less memory, more time.
+    #[arg(long)]
+    pub(crate) grad_checkpointing: bool,
+}
+
+impl LoraFlags {
+    /// Applies the flags given onto a config's `lora` and `grad_checkpointing`: any LoRA flag
+    /// turns LoRA on (from the config's table, or the defaults) and replaces its field.
+    pub(crate) fn apply(
+        &self,
+        lora: &mut Option<rlp::models::lora::LoraConfig>,
+        grad_checkpointing: &mut bool,
+    ) {
+        if self.lora_rank.is_some() || self.lora_alpha.is_some() || self.lora_targets.is_some() {
+            let l = lora.get_or_insert_with(Default::default);
+            if let Some(r) = self.lora_rank {
+                l.rank = r;
+            }
+            if let Some(a) = self.lora_alpha {
+                l.alpha = a;
+            }
+            if let Some(t) = &self.lora_targets {
+                l.targets = t.0.clone();
+            }
+        }
+        if self.grad_checkpointing {
+            *grad_checkpointing = true;
+        }
+    }
+}
+
+/// The modules `--lora-targets` names (one value, so clap does not take it for a list of
+/// arguments).
+#[derive(Clone)]
+pub(crate) struct LoraTargets(Vec<rlp::models::lora::LoraTarget>);
+
+fn parse_lora_targets(s: &str) -> std::result::Result<LoraTargets, String> {
+    rlp::models::lora::LoraTarget::parse_list(s)
+        .map(LoraTargets)
+        .map_err(|e| e.to_string())
 }
 
 /// `--resume`, shared by the training verbs that write `checkpoint-N`.
@@ -217,6 +280,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Import(c) => import::run(c),
+        Command::Lora(c) => lora::run(c),
         Command::Reward(c) => reward::run(c),
         Command::Classifier(c) => classifier::run(c),
         Command::Data(a) => data::run(a),

@@ -7,7 +7,8 @@ use rlp::runs::sft;
 use rlp::train::Existing;
 
 use super::{
-    BackendFlag, OverwriteFlag, ResumeFlag, SetFlag, apply_sets, outdir, parse_store_dtype,
+    BackendFlag, LoraFlags, OverwriteFlag, ResumeFlag, SetFlag, apply_sets, outdir,
+    parse_store_dtype,
 };
 
 #[derive(clap::Args)]
@@ -66,6 +67,8 @@ pub(crate) struct SftArgs {
     pub(crate) seed: Option<u64>,
     #[command(flatten)]
     pub(crate) backend: BackendFlag,
+    #[command(flatten)]
+    pub(crate) lora: LoraFlags,
     /// Save a resumable checkpoint-N every N steps (0: only the final model) [default: 0].
     #[arg(long)]
     pub(crate) save_every: Option<usize>,
@@ -117,5 +120,9 @@ fn sft_config(a: SftArgs) -> Result<sft::SftConfig> {
         c.tokenizer = Some(v);
     }
     a.backend.apply(&mut c.backend);
+    a.lora.apply(&mut c.lora, &mut c.grad_checkpointing);
+    if let Some(l) = &c.lora {
+        l.validate("sft config")?;
+    }
     Ok(c)
 }

@@ -7,6 +7,7 @@ pub mod dpo;
 pub mod eval;
 pub mod fdpg;
 pub mod generate;
+pub mod lora;
 pub mod online;
 pub mod overrides;
 pub mod ppo;

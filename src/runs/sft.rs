@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, PromptResponse, SeededRng};
 use rlp_models::checkpoint::StoreDtype;
+use rlp_models::lora::LoraConfig;
 use rlp_models::pretrained::save_parts;
 use rlp_models::{CausalLm, LlamaConfig, Pretrained, TextTokenizer, checkpoint};
 use rlp_train::run_dir::write_atomic;
@@ -62,6 +63,12 @@ pub struct SftConfig {
     pub save_every: usize,
     /// Storage type of the saved weights (`f32`, or `f16`/`bf16` for half-size files).
     pub save_dtype: StoreDtype,
+    /// Train LoRA adapters on a frozen model instead of every weight (`[lora]`: rank, alpha,
+    /// targets). Checkpoints then hold the merged model and the adapter in `adapter/`.
+    pub lora: Option<LoraConfig>,
+    /// Recompute memory-bound activations in the backward pass instead of keeping them (burn's
+    /// balanced gradient checkpointing): less memory, more time.
+    pub grad_checkpointing: bool,
 }
 
 impl Default for SftConfig {
@@ -85,6 +92,8 @@ impl Default for SftConfig {
             backend: BackendSpec::default(),
             save_every: 0,
             save_dtype: StoreDtype::F32,
+            lora: None,
+            grad_checkpointing: false,
         }
     }
 }
@@ -170,6 +179,8 @@ pub fn read_data(path: &Path) -> Result<Vec<PromptResponse>> {
 struct SftProgress<'a> {
     bar: indicatif::ProgressBar,
     tokenizer: &'a TextTokenizer,
+    lora: Option<&'a LoraConfig>,
+    base: Option<&'a Path>,
     dtype: StoreDtype,
     tokens: Rc<Cell<usize>>,
     start: Instant,
@@ -186,6 +197,7 @@ impl Callback<SftTrainer> for SftProgress<'_> {
 
     fn on_checkpoint(&mut self, t: &SftTrainer, _: usize, dir: &Path) -> Result<(), TrainError> {
         save_parts(t.model(), self.tokenizer, dir, self.dtype)?;
+        super::lora::save_adapter_in(t.model(), self.lora, self.base, dir)?;
         Ok(())
     }
 }
@@ -209,7 +221,7 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
     }
     rlp_train::run_dir::refuse_init_as_out(cfg.init.as_deref(), run.path())?;
     let data = read_data(&cfg.data)?;
-    let device = cfg.backend.autodiff_device()?;
+    let device = super::lora::training_device(&cfg.backend, cfg.grad_checkpointing)?;
     // A resumed run takes its model's shape and its tokenizer from the checkpoint (a BPE
     // trained on the data is not rebuilt); its weights come from the trainer state.
     let (model, tk) = match run.latest_checkpoint().filter(|_| resume) {
@@ -220,6 +232,11 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
         }
         None => load_or_build(cfg, &data, &device)?,
     };
+    // Adapters are attached afresh on resume too; the trainer state restores their values.
+    let model = super::lora::adapt(model, cfg.lora.as_ref(), cfg.seed)?;
+    if let Some(line) = super::lora::describe(&model, cfg.lora.as_ref()) {
+        eprintln!("{line}");
+    }
     let eos = tk
         .eos_id
         .context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;
@@ -282,6 +299,8 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
     let mut progress = SftProgress {
         bar: super::progress_bar(cfg.steps),
         tokenizer: &tk,
+        lora: cfg.lora.as_ref(),
+        base: cfg.init.as_deref(),
         dtype: cfg.save_dtype,
         tokens: tokens.clone(),
         start: Instant::now(),
@@ -294,6 +313,12 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
     progress.bar.finish();
     let seconds = progress.start.elapsed().as_secs_f64();
     save_parts(trainer.model(), &tk, run.path(), cfg.save_dtype)?;
+    super::lora::save_adapter_in(
+        trainer.model(),
+        cfg.lora.as_ref(),
+        cfg.init.as_deref(),
+        run.path(),
+    )?;
     let losses = metric_column(&run.join(rlp_train::run_dir::METRICS_FILE), "loss")?;
     let tail = &losses[losses.len() - (cfg.steps / 10).max(1).min(losses.len())..];
     Ok(SftReport {

@@ -285,3 +285,139 @@ fn a_loaded_adapter_keeps_its_factors_on_the_device() {
     assert_eq!(adapters(&moved).len(), adapters(&adapted).len());
     assert_eq!(logits(&moved), logits(&adapted));
 }
+
+#[test]
+fn an_adapted_model_resumes_from_its_trainer_state_exactly() {
+    // A trainer state holds the frozen base and the factors (burnpack, with parameter ids) and
+    // AdamW's moments of the factors alone. Restored into a model rebuilt as a resumed run
+    // rebuilds it (the merged checkpoint, adapted afresh), training goes on bit for bit.
+    let d = test_backend().autodiff_device().unwrap();
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let adapted = apply_lora(base(&d), &lora(4), &mut SeededRng::new(1)).unwrap();
+    let mut whole = NllTrainer::new(adapted.clone(), OptimConfig::default()).unwrap();
+    let mut first = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
+    for _ in 0..2 {
+        whole.step(&batch, 1e-2).unwrap();
+        first.step(&batch, 1e-2).unwrap();
+    }
+    whole.step(&batch, 1e-2).unwrap();
+
+    let state = ScratchDir::new("lora-resume").unwrap();
+    rlp_models::optim::save_module(&first.model, &state.join("model.bpk")).unwrap();
+    first.optim.save_state(&state.join("optim.bpk")).unwrap();
+    let merged_dir = ScratchDir::new("lora-resume-merged").unwrap();
+    rlp_models::checkpoint::save(&first.model, merged_dir.path()).unwrap();
+    let rebuilt = rlp_models::checkpoint::load(merged_dir.path(), &d).unwrap();
+    let rebuilt = apply_lora(rebuilt, &lora(4), &mut SeededRng::new(99)).unwrap();
+    let restored = rlp_models::optim::load_module(rebuilt, &state.join("model.bpk")).unwrap();
+    let optim = rlp_models::AdamW::new(OptimConfig::default())
+        .load_state(&state.join("optim.bpk"), 2)
+        .unwrap();
+    let mut resumed = NllTrainer {
+        model: restored,
+        optim,
+    };
+    resumed.step(&batch, 1e-2).unwrap();
+    assert_eq!(logits(&resumed.model), logits(&whole.model));
+    for ((_, a), (_, b)) in adapters(&resumed.model)
+        .iter()
+        .zip(adapters(&whole.model).iter())
+    {
+        assert_eq!(to_f32(a.a.val()), to_f32(b.a.val()));
+        assert_eq!(to_f32(a.b.val()), to_f32(b.b.val()));
+    }
+}
+
+#[test]
+fn lora_sft_lowers_the_loss() {
+    // Learning, not only moving: 30 steps on one batch take the response NLL well below where
+    // it started (3.62 → 2.57 on flex), with the base frozen.
+    let d = test_backend().autodiff_device().unwrap();
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let adapted = apply_lora(base(&d), &lora(4), &mut SeededRng::new(1)).unwrap();
+    let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
+    let first = trainer.step(&batch, 1e-2).unwrap().loss;
+    let mut last = first;
+    for _ in 0..30 {
+        last = trainer.step(&batch, 1e-2).unwrap().loss;
+    }
+    assert!(last < 0.8 * first, "loss {first} → {last}");
+}
+
+#[test]
+fn factor_gradients_match_finite_differences() {
+    // ∂L/∂B from autodiff through the factored path x·W + s·(x·A)·B, against central
+    // differences (L(B + εe) − L(B − εe)) / 2ε of the same loss, entry by entry.
+    let d = test_backend().autodiff_device().unwrap();
+    let dir = ScratchDir::new("lora-fd").unwrap();
+    let cfg = lora(2);
+    random_peft_dir(dir.path(), &base(&d), &cfg, 5);
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let loss_of = |dir: &Path| -> (f64, CausalLm) {
+        let (m, _) = load_adapter(base(&d), dir).unwrap();
+        let l = rlp_models::response_nll(&m, &batch);
+        (rlp_core::tensor_io::scalar(l.clone().detach()) as f64, m)
+    };
+    let (_, m) = loss_of(dir.path());
+    let loss = rlp_models::response_nll(&m, &batch);
+    let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
+    let weights = dir.join(ADAPTER_WEIGHTS_FILE);
+    let tensors = rlp_models::checkpoint::read_safetensors(&weights).unwrap();
+    for (module, which, peft_name) in [
+        (
+            "layers.0.self_attn.q_proj",
+            "b",
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight",
+        ),
+        (
+            "layers.1.mlp.down_proj",
+            "a",
+            "base_model.model.model.layers.1.mlp.down_proj.lora_A.weight",
+        ),
+    ] {
+        let adapter = adapters(&m)
+            .into_iter()
+            .find(|(n, _)| n == module)
+            .unwrap()
+            .1;
+        let param = if which == "a" { &adapter.a } else { &adapter.b };
+        let g: Vec<f32> = to_f32(grads.get::<2>(param.id).expect("a gradient"));
+        // burn's factor is the transpose of PEFT's tensor: entry (i, j) of burn's is (j, i) of
+        // PEFT's.
+        let [rows, cols] = param.val().dims();
+        for (i, j) in [(0, 0), (rows - 1, cols - 1), (rows / 2, cols / 2)] {
+            let eps = 1e-2f32;
+            let at = |delta: f32| {
+                let mut t: Vec<_> = tensors.clone().into_iter().collect();
+                let (_, (shape, vals)) = t.iter_mut().find(|(n, _)| n == peft_name).unwrap();
+                vals[j * shape[1] + i] += delta;
+                let probe = ScratchDir::new("lora-fd-probe").unwrap();
+                std::fs::copy(
+                    dir.join(ADAPTER_CONFIG_FILE),
+                    probe.join(ADAPTER_CONFIG_FILE),
+                )
+                .unwrap();
+                write_safetensors(&t, &probe.join(ADAPTER_WEIGHTS_FILE)).unwrap();
+                loss_of(probe.path()).0
+            };
+            let fd = (at(eps) - at(-eps)) / (2.0 * eps as f64);
+            let ad = g[i * cols + j] as f64;
+            assert!(
+                (fd - ad).abs() < 2e-3 + 0.05 * ad.abs(),
+                "{module}.{which}[{i},{j}]: autodiff {ad} vs differences {fd}"
+            );
+        }
+    }
+}

@@ -46,7 +46,10 @@ fn logits(m: &CausalLm, tokens: &[Vec<i64>]) -> Vec<f32> {
 
 fn worst(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -61,7 +64,12 @@ fn a_peft_adapter_gives_peft_logits() {
     assert_eq!((config.rank, config.alpha), (4, 8.0));
     assert_eq!(
         config.targets,
-        vec![LoraTarget::Q, LoraTarget::V, LoraTarget::O, LoraTarget::Down]
+        vec![
+            LoraTarget::Q,
+            LoraTarget::V,
+            LoraTarget::O,
+            LoraTarget::Down
+        ]
     );
     let ours = logits(&adapted, &r.tokens);
     // The adapter matters: it moves peft's logits by about 1.
