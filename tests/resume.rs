@@ -105,6 +105,25 @@ fn s(p: &Path) -> String {
 
 #[test]
 fn sft_resumes_exactly() {
+    sft_resumes_exactly_with(&[], "model.safetensors");
+}
+
+#[test]
+fn lora_sft_resumes_exactly() {
+    sft_resumes_exactly_with(
+        &[
+            "--lora-rank",
+            "4",
+            "--lora-targets",
+            "q,v,down",
+            "--grad-checkpointing",
+        ],
+        "adapter/adapter_model.safetensors",
+    );
+}
+
+/// `rlp sft` with `extra` flags resumes exactly, comparing `weights`.
+fn sft_resumes_exactly_with(extra: &[&str], weights: &str) {
     let d = ScratchDir::new("resume-sft").unwrap();
     let args = |out: &Path| -> Vec<String> {
         // tests/common's tiny model, for 6 steps.
@@ -136,15 +155,12 @@ fn sft_resumes_exactly() {
             "--save-every",
             "2",
         ]
+        .into_iter()
+        .chain(extra.iter().copied())
         .map(String::from)
-        .to_vec()
+        .collect()
     };
-    resumes_exactly(
-        &args,
-        &d.join("full"),
-        &d.join("killed"),
-        "model.safetensors",
-    );
+    resumes_exactly(&args, &d.join("full"), &d.join("killed"), weights);
     // Every checkpoint is a loadable model directory too.
     assert!(d.join("killed/checkpoint-4/tokenizer.json").is_file());
     assert!(d.join("killed/checkpoint-6/model.safetensors").is_file());
@@ -326,6 +342,11 @@ fn quark_resumes_exactly() {
 /// `rlp grpo`, `rlp rloo` or `rlp online-dpo` (whose settings go in `table`) on the synthetic
 /// task for 6 steps, resumed after a fake kill; the run ends with its summary, report and plot.
 fn online_resumes_exactly(verb: &str, table: &str) {
+    online_resumes_exactly_with(verb, table, "", "policy/model.safetensors");
+}
+
+/// [`online_resumes_exactly`] with `extra` appended to the config, comparing `weights`.
+fn online_resumes_exactly_with(verb: &str, table: &str, extra: &str, weights: &str) {
     let d = ScratchDir::new(&format!("resume-{verb}")).unwrap();
     let config = d.join("online.toml");
     std::fs::write(
@@ -333,7 +354,7 @@ fn online_resumes_exactly(verb: &str, table: &str) {
         format!(
             "task = \"synthetic\"\nsteps = 6\neval_every = 3\ncheckpoint_every = 2\n\
              eval_prompts = 8\ndrift_texts = 8\n[{table}]\nlr = 1e-3\nprompts_per_step = 4\n\
-             max_new_tokens = 6\n[eval]\nmax_new_tokens = 6\n"
+             max_new_tokens = 6\n[eval]\nmax_new_tokens = 6\n{extra}"
         ),
     )
     .unwrap();
@@ -342,12 +363,7 @@ fn online_resumes_exactly(verb: &str, table: &str) {
             .map(String::from)
             .to_vec()
     };
-    resumes_exactly(
-        &args,
-        &d.join("full"),
-        &d.join("killed"),
-        "policy/model.safetensors",
-    );
+    resumes_exactly(&args, &d.join("full"), &d.join("killed"), weights);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("full/summary.json")).unwrap())
             .unwrap();
@@ -372,6 +388,18 @@ fn online_resumes_exactly(verb: &str, table: &str) {
 #[test]
 fn grpo_resumes_exactly() {
     online_resumes_exactly("grpo", "grpo");
+}
+
+#[test]
+fn grpo_with_lora_resumes_exactly() {
+    // The adapter's factors and their AdamW moments are the trainer state; the merged policy
+    // and the PEFT adapter both come out byte-identical.
+    online_resumes_exactly_with(
+        "grpo",
+        "grpo",
+        "[lora]\nrank = 4\ntargets = [\"q\", \"v\", \"down\"]\n",
+        "policy/adapter/adapter_model.safetensors",
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use anyhow::Result;
 use rlp::runs::online::{OnlineMethod, OnlineRunConfig, run_online};
 use rlp::train::Existing;
 
-use super::{ResumeFlag, RunFlags, outdir};
+use super::{LoraFlags, ResumeFlag, RunFlags, outdir};
 
 /// The flags of `rlp grpo`, `rlp rloo` and `rlp online-dpo`: the TOML config
 /// (`OnlineRunConfig`, with the method's table `[grpo]`, `[rloo]` or `[online_dpo]`) and flags
@@ -34,6 +34,8 @@ pub(crate) struct OnlineArgs {
     pub(crate) checkpoint_every: Option<usize>,
     #[command(flatten)]
     pub(crate) resume: ResumeFlag,
+    #[command(flatten)]
+    pub(crate) lora: LoraFlags,
 }
 
 /// Runs `rlp grpo`, `rlp rloo` or `rlp online-dpo`.
@@ -51,6 +53,7 @@ pub(crate) fn run(method: OnlineMethod, a: OnlineArgs) -> Result<()> {
     if let Some(v) = a.checkpoint_every {
         c.checkpoint_every = v;
     }
+    a.lora.apply(&mut c.lora, &mut c.grad_checkpointing);
     if let Some(lr) = a.lr {
         match method {
             OnlineMethod::Grpo => c.grpo.get_or_insert_default().lr = lr,

@@ -17,6 +17,7 @@ use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
 use rlp_eval::{EvalConfig, EvalRun, EvalSummary, LinePlot, Report};
 use rlp_models::checkpoint::StoreDtype;
+use rlp_models::lora::LoraConfig;
 use rlp_models::pretrained::save_parts;
 use rlp_models::{CausalLm, TextTokenizer};
 use rlp_policy_opt::PolicyError;
@@ -101,6 +102,11 @@ pub struct OnlineRunConfig {
     pub online_dpo: Option<OnlineDpoConfig>,
     /// Evaluation settings.
     pub eval: EvalConfig,
+    /// Train LoRA adapters on the frozen policy instead of every weight (`[lora]`: rank,
+    /// alpha, targets); the reference stays the plain starting policy.
+    pub lora: Option<LoraConfig>,
+    /// Burn's balanced gradient checkpointing in the update (less memory, more time).
+    pub grad_checkpointing: bool,
 }
 
 impl Default for OnlineRunConfig {
@@ -125,6 +131,8 @@ impl Default for OnlineRunConfig {
                 max_new_tokens: 24,
                 ..Default::default()
             },
+            lora: None,
+            grad_checkpointing: false,
         }
     }
 }
@@ -305,6 +313,8 @@ impl<T: Watched> Callback<T> for EvalWatch<'_> {
 
     fn on_checkpoint(&mut self, run: &T, _: usize, dir: &Path) -> Result<(), PolicyError> {
         save_parts(&run.policy().valid(), self.tokenizer, dir, StoreDtype::F32)?;
+        let (lora, base) = (self.config.lora.as_ref(), self.config.policy.as_deref());
+        super::lora::save_adapter_in(run.policy(), lora, base, dir)?;
         Ok(())
     }
 
@@ -365,10 +375,14 @@ pub fn run_online(
     }
     start_run_dir(out, config)?;
     let plain = config.backend.device()?;
-    let train = config.backend.autodiff_device()?;
+    let train = super::lora::training_device(&config.backend, config.grad_checkpointing)?;
     let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let start = policy.valid();
+    let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
+    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
+        eprintln!("{line}");
+    }
     let (proxy, _) = policy_reward(
         &config.reward,
         config.ensemble.as_ref(),
@@ -424,6 +438,8 @@ pub fn run_online(
     };
     watch.bar.finish_and_clear();
     save_parts(&end, &tokenizer, &out.join("policy"), StoreDtype::F32)?;
+    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
+    super::lora::save_adapter_in(&end, lora, base, &out.join("policy"))?;
     let outcome = OnlineOutcome {
         method,
         steps,
