@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use rlp::train::Existing;
 
-use super::{ResumeFlag, RunFlags, outdir};
+use super::{LoraFlags, ResumeFlag, RunFlags, outdir};
 
 /// `rlp dpo`: the TOML config (`DpoRunConfig`) and flags overriding it.
 #[derive(clap::Args)]
@@ -35,6 +35,8 @@ pub(crate) struct DpoArgs {
     pub(crate) checkpoint_every: Option<usize>,
     #[command(flatten)]
     pub(crate) resume: ResumeFlag,
+    #[command(flatten)]
+    pub(crate) lora: LoraFlags,
 }
 
 /// Runs `rlp dpo`.
@@ -62,6 +64,7 @@ pub(crate) fn run(a: DpoArgs) -> Result<()> {
     if let Some(v) = a.checkpoint_every {
         c.checkpoint_every = v;
     }
+    a.lora.apply(&mut c.lora, &mut c.grad_checkpointing);
     let resume = a.resume.resume;
     let existing = Existing::from_flags(overwrite, resume);
     let o = outdir::run_in(&a.out, existing, true, |_| run_dpo(&c, &a.out, resume))?;

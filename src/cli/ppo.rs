@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rlp::train::Existing;
 
-use super::{BackendFlag, OverwriteFlag, SetFlag, apply_sets, outdir};
+use super::{BackendFlag, LoraFlags, OverwriteFlag, SetFlag, apply_sets, outdir};
 
 /// `rlp ppo`: every field lives in the TOML config; these flags override it.
 #[derive(clap::Args)]
@@ -48,6 +48,8 @@ pub(crate) struct PpoArgs {
     pub(crate) resume: bool,
     #[command(flatten)]
     pub(crate) out_flag: OverwriteFlag,
+    #[command(flatten)]
+    pub(crate) lora: LoraFlags,
 }
 
 /// Runs `rlp ppo`.
@@ -82,6 +84,7 @@ pub(crate) fn run(a: PpoArgs) -> Result<()> {
         c.ppo.seed = v;
     }
     a.backend.apply(&mut c.backend);
+    a.lora.apply(&mut c.lora, &mut c.grad_checkpointing);
     let t = Instant::now();
     let existing = Existing::from_flags(a.out_flag.overwrite, a.resume);
     let r = outdir::run_in(&a.out, existing, true, |_| run_ppo(&c, &a.out, a.resume))?;

@@ -8,7 +8,7 @@ use rlp::models::{GenerationConfig, SamplingParams};
 use rlp::reward::RmTrainConfig;
 use rlp::train::Existing;
 
-use super::{BackendFlag, OverwriteFlag, ResumeFlag, outdir};
+use super::{BackendFlag, LoraFlags, OverwriteFlag, ResumeFlag, outdir};
 
 #[derive(Subcommand)]
 pub(crate) enum RewardCommand {
@@ -117,6 +117,8 @@ pub(crate) struct RewardTrainArgs {
     pub(crate) save_every: usize,
     #[command(flatten)]
     pub(crate) resume: ResumeFlag,
+    #[command(flatten)]
+    pub(crate) lora: LoraFlags,
 }
 
 fn parse_overlong(s: &str) -> Result<rlp::reward::Overlong, String> {
@@ -206,7 +208,11 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 seed: a.seed,
                 backend: a.backend.spec(),
                 save_every: a.save_every,
+                lora: None,
+                grad_checkpointing: false,
             };
+            let mut cfg = cfg;
+            a.lora.apply(&mut cfg.lora, &mut cfg.grad_checkpointing);
             let r = outdir::run_in(&cfg.out, existing, true, |_| run::train(&cfg, resume))?;
             println!(
                 "reward train: {} pairs, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",

@@ -17,6 +17,7 @@ use rlp_core::jsonl::read_jsonl;
 use rlp_core::{BackendSpec, PreferencePair};
 use rlp_models::TextTokenizer;
 use rlp_models::checkpoint::StoreDtype;
+use rlp_models::lora::LoraConfig;
 use rlp_models::pretrained::save_parts;
 use rlp_policy_opt::PolicyError;
 use rlp_policy_opt::dpo::{DpoConfig, DpoEval, DpoReport, DpoRun, DpoStepStats, DpoTrainer};
@@ -48,6 +49,11 @@ pub struct DpoRunConfig {
     pub checkpoint_every: usize,
     /// DPO's settings (`max_len` is clipped to the policy's context window).
     pub dpo: DpoConfig,
+    /// Train LoRA adapters on the frozen policy instead of every weight (`[lora]`: rank,
+    /// alpha, targets); the reference stays the plain starting policy.
+    pub lora: Option<LoraConfig>,
+    /// Burn's balanced gradient checkpointing (less memory, more time).
+    pub grad_checkpointing: bool,
 }
 
 impl Default for DpoRunConfig {
@@ -61,6 +67,8 @@ impl Default for DpoRunConfig {
             seed: 0,
             checkpoint_every: 0,
             dpo: DpoConfig::default(),
+            lora: None,
+            grad_checkpointing: false,
         }
     }
 }
@@ -91,6 +99,7 @@ fn read_pairs(path: &Path) -> Result<Vec<PreferencePair>> {
 struct DpoProgress<'a> {
     bar: indicatif::ProgressBar,
     tokenizer: &'a TextTokenizer,
+    config: &'a DpoRunConfig,
 }
 
 impl Callback<DpoRun> for DpoProgress<'_> {
@@ -111,6 +120,8 @@ impl Callback<DpoRun> for DpoProgress<'_> {
             &dir.join("policy"),
             StoreDtype::F32,
         )?;
+        let (lora, base) = (self.config.lora.as_ref(), self.config.policy.as_deref());
+        super::lora::save_adapter_in(&policy, lora, base, &dir.join("policy"))?;
         Ok(())
     }
 }
@@ -126,9 +137,13 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
     let pairs = read_pairs(data)?;
     let eval_pairs = config.eval.as_deref().map(read_pairs).transpose()?;
     let task = load_task(&config.task, config.seed, &config.backend.device()?)?;
-    let train = config.backend.autodiff_device()?;
+    let train = super::lora::training_device(&config.backend, config.grad_checkpointing)?;
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let reference = policy.valid();
+    let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
+    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
+        eprintln!("{line}");
+    }
     let mut dpo = config.dpo.clone();
     dpo.max_len = dpo.max_len.min(policy.config.max_position_embeddings);
     let trainer = DpoTrainer::new(policy, &reference, tokenizer.clone(), dpo)?;
@@ -139,6 +154,7 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
     let mut progress = DpoProgress {
         bar: progress_bar(run.total_steps()),
         tokenizer: &tokenizer,
+        config,
     };
     let options = DriveOptions {
         checkpoint_every: config.checkpoint_every,
@@ -158,6 +174,8 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
         &out.join("policy"),
         StoreDtype::F32,
     )?;
+    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
+    super::lora::save_adapter_in(&trainer.policy, lora, base, &out.join("policy"))?;
     let eval = match (&eval_pairs, &config.eval) {
         (Some(p), Some(path)) => Some(
             trainer

@@ -15,6 +15,7 @@ use burn::module::Module;
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
 use rlp_eval::{AnnotatorPoolConfig, EvalConfig, EvalRun, EvalSummary, LinePlot, Report};
 use rlp_models::checkpoint::StoreDtype;
+use rlp_models::lora::LoraConfig;
 use rlp_models::pretrained::save_parts;
 use rlp_models::{CausalLm, TextTokenizer};
 use rlp_policy_opt::PolicyError;
@@ -74,6 +75,12 @@ pub struct PpoRunConfig {
     pub ppo: PpoConfig,
     /// Evaluation settings.
     pub eval: EvalConfig,
+    /// Train LoRA adapters on the frozen policy (and the value model's copy of it) instead of
+    /// every weight (`[lora]`: rank, alpha, targets); the KL anchor stays the plain starting
+    /// policy. Not with an EMA anchor or Elastic Reset, which move whole weights.
+    pub lora: Option<LoraConfig>,
+    /// Burn's balanced gradient checkpointing in the update (less memory, more time).
+    pub grad_checkpointing: bool,
 }
 
 /// The KL anchor of a run (`docs/algorithms.md`: PPO, Elastic Reset, SALSA).
@@ -136,6 +143,8 @@ impl Default for PpoRunConfig {
                 max_new_tokens: 24,
                 ..Default::default()
             },
+            lora: None,
+            grad_checkpointing: false,
         }
     }
 }
@@ -240,6 +249,8 @@ impl<'r> Callback<PpoRun<'r>> for PpoWatch<'_> {
             dir,
             StoreDtype::F32,
         )?;
+        let (lora, base) = (self.config.lora.as_ref(), self.config.policy.as_deref());
+        super::lora::save_adapter_in(&run.ppo.policy, lora, base, dir)?;
         Ok(())
     }
 
@@ -292,9 +303,17 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
             out.display()
         );
     }
+    if config.lora.is_some()
+        && (config.elastic_reset.is_some() || matches!(config.anchor, AnchorSpec::Ema { .. }))
+    {
+        bail!(
+            "[lora] trains adapters on a frozen policy, but an EMA anchor and Elastic Reset \
+             average and reset whole weights: drop [lora], or use the initial (or soup) anchor"
+        );
+    }
     start_run_dir(out, config)?;
     let plain = config.backend.device()?;
-    let train = config.backend.autodiff_device()?;
+    let train = super::lora::training_device(&config.backend, config.grad_checkpointing)?;
     let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
     // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
     let (policy, tokenizer) = match &config.anchor {
@@ -302,6 +321,10 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         _ => load_policy(config.policy.as_deref(), &task, config.seed, &train)?,
     };
     let start = policy.valid();
+    let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
+    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
+        eprintln!("{line}");
+    }
     let (proxy, value_rm) = policy_reward(
         &config.reward,
         config.ensemble.as_ref(),
@@ -378,6 +401,8 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     watch.bar.finish_and_clear();
     let dir = out.join("policy");
     save_parts(&run.ppo.policy.valid(), &tokenizer, &dir, StoreDtype::F32)?;
+    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
+    super::lora::save_adapter_in(&run.ppo.policy, lora, base, &dir)?;
     let win_rates = match &watch.last_run {
         Some(last) if config.final_win_rates => {
             let w = win_rates_over(

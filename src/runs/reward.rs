@@ -14,6 +14,7 @@ use super::{StepProgress, progress_bar as bar, write_config};
 use anyhow::{Context, Result, bail};
 use rlp_core::jsonl::{read_jsonl, write_jsonl};
 use rlp_core::{BackendSpec, PreferencePair, SeededRng};
+use rlp_models::lora::LoraConfig;
 use rlp_models::{GenerationConfig, TextTokenizer, checkpoint};
 use rlp_reward::{
     EvalReport, LabelConfig, LabelReport, Overlong, ProbeConfig, RewardError, RewardModel,
@@ -46,6 +47,13 @@ pub struct RewardTrainConfig {
     /// (0: only the final model).
     #[serde(default)]
     pub save_every: usize,
+    /// Train LoRA adapters on the frozen backbone (and the score head in full) instead of every
+    /// weight (`[lora]`: rank, alpha, targets).
+    #[serde(default)]
+    pub lora: Option<LoraConfig>,
+    /// Burn's balanced gradient checkpointing (less memory, more time).
+    #[serde(default)]
+    pub grad_checkpointing: bool,
 }
 
 impl RewardTrainConfig {
@@ -77,6 +85,8 @@ impl RewardTrainConfig {
             seed,
             backend,
             save_every: 0,
+            lora: None,
+            grad_checkpointing: false,
         }
     }
 }
@@ -85,11 +95,14 @@ impl RewardTrainConfig {
 /// model directory.
 struct SaveRewardModel<'a> {
     tokenizer: &'a TextTokenizer,
+    config: &'a RewardTrainConfig,
 }
 
 impl Callback<RmTrainer> for SaveRewardModel<'_> {
     fn on_checkpoint(&mut self, t: &RmTrainer, _: usize, dir: &Path) -> Result<(), RewardError> {
         t.model().save_with(self.tokenizer, dir)?;
+        let (lora, base) = (self.config.lora.as_ref(), Some(self.config.init.as_path()));
+        super::lora::save_adapter_in(&t.model().backbone, lora, base, dir)?;
         Ok(())
     }
 }
@@ -116,10 +129,17 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     let device = if probe_only {
         cfg.backend.device()?
     } else {
-        cfg.backend.autodiff_device()?
+        super::lora::training_device(&cfg.backend, cfg.grad_checkpointing)?
     };
+    if probe_only && cfg.lora.is_some() {
+        bail!("a probe (--trainable top:0) trains the head alone: drop the LoRA settings");
+    }
     let policy = checkpoint::load(&cfg.init, &device)
         .with_context(|| format!("loading --init {}", cfg.init.display()))?;
+    let policy = super::lora::adapt(policy, cfg.lora.as_ref(), cfg.seed)?;
+    if let Some(line) = super::lora::describe(&policy, cfg.lora.as_ref()) {
+        eprintln!("{line}");
+    }
     let tk = TextTokenizer::load(cfg.init.join("tokenizer.json"))?;
     let mut train_cfg = cfg.train.clone();
     train_cfg.max_len = train_cfg.max_len.min(policy.config.max_position_embeddings);
@@ -135,7 +155,10 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
         .with_context(|| format!("training on {}", cfg.data.display()))?;
     write_config(&run, "reward_config.json", cfg)?;
     let mut bar = StepProgress::new(trainer.total_steps());
-    let mut save = SaveRewardModel { tokenizer: &tk };
+    let mut save = SaveRewardModel {
+        tokenizer: &tk,
+        config: cfg,
+    };
     let options = DriveOptions {
         checkpoint_every: cfg.save_every,
         resume,
@@ -148,6 +171,8 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
         eprintln!("{}: {}", cfg.data.display(), report.skipped);
     }
     model.save_with(&tk, &cfg.out)?;
+    let (lora, base) = (cfg.lora.as_ref(), Some(cfg.init.as_path()));
+    super::lora::save_adapter_in(&model.backbone, lora, base, &cfg.out)?;
     let eval = match (&eval_pairs, &cfg.eval) {
         (Some(p), Some(path)) => Some(
             evaluate(&model, &tk, p, train_cfg.max_len, train_cfg.overlong, 32)
@@ -197,6 +222,8 @@ fn probe(
         });
     progress.finish_and_clear();
     model.save_with(&tk, &cfg.out)?;
+    let (lora, base) = (cfg.lora.as_ref(), Some(cfg.init.as_path()));
+    super::lora::save_adapter_in(&model.backbone, lora, base, &cfg.out)?;
     let eval = match (eval_pairs, &cfg.eval) {
         (Some(p), Some(path)) => Some(
             evaluate(&model, tk, p, train_cfg.max_len, train_cfg.overlong, 8)
