@@ -161,6 +161,15 @@ pub enum StoreDtype {
 }
 
 impl StoreDtype {
+    /// The name `config.json` gives it (`torch_dtype`): `float32`, `float16`, `bfloat16`.
+    pub fn torch_name(self) -> &'static str {
+        match self {
+            Self::F32 => "float32",
+            Self::F16 => "float16",
+            Self::Bf16 => "bfloat16",
+        }
+    }
+
     fn dtype(self) -> Dtype {
         match self {
             Self::F32 => Dtype::F32,
@@ -227,13 +236,20 @@ pub fn write_safetensors_as(
 
 /// Saves `config.json` and `model.safetensors` into `dir`.
 pub fn save(model: &CausalLm, dir: impl AsRef<Path>) -> Result<()> {
+    save_as(model, dir, StoreDtype::F32)
+}
+
+/// [`save`] with the weights stored as `dtype`, which `config.json`'s `torch_dtype` names.
+pub fn save_as(model: &CausalLm, dir: impl AsRef<Path>, dtype: StoreDtype) -> Result<()> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
-    model.config.save(&tmp)?;
+    let mut config = model.config.clone();
+    config.torch_dtype = dtype.torch_name().to_string();
+    config.save(&tmp)?;
     std::fs::rename(&tmp, dir.join(CONFIG_FILE))
         .map_err(|e| ModelError::io(dir.join(CONFIG_FILE), e))?;
-    save_weights(model, dir)
+    save_weights_as(model, dir, dtype)
 }
 
 /// Reads every tensor of a safetensors file as f32 host data: name → (shape, values).

@@ -54,8 +54,9 @@ pub struct LlamaConfig {
     /// Padding id.
     #[serde(default)]
     pub pad_token_id: Option<u32>,
-    /// Stored weight dtype; rlp writes `"float32"`.
-    #[serde(default = "default_dtype")]
+    /// Stored weight dtype: `"float32"`, or `"float16"`/`"bfloat16"` for half-precision files
+    /// (transformers 5 calls it `dtype`, read here too).
+    #[serde(default = "default_dtype", alias = "dtype")]
     pub torch_dtype: String,
     /// Activation; only `"silu"` is supported.
     #[serde(default = "default_act")]
@@ -63,6 +64,11 @@ pub struct LlamaConfig {
     /// HF's RoPE scaling block; only its absence (`null`) is supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rope_scaling: Option<serde_json::Value>,
+    /// transformers 5's RoPE block, `{"rope_theta": θ, "rope_type": "default"}`, which replaces
+    /// the top-level `rope_theta`: its θ is read into [`Self::rope_theta`], and a rope type other
+    /// than `default` is refused. Kept as read, so a round trip writes it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_parameters: Option<serde_json::Value>,
     /// Biases on q/k/v/o; only `false` is supported.
     #[serde(default)]
     pub attention_bias: bool,
@@ -139,6 +145,7 @@ impl LlamaConfig {
             torch_dtype: default_dtype(),
             hidden_act: default_act(),
             rope_scaling: None,
+            rope_parameters: None,
             attention_bias: false,
             mlp_bias: false,
         }
@@ -248,11 +255,14 @@ impl LlamaConfig {
 
     /// Parses and validates the text of a `config.json`; `origin` names it in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Self> {
-        let cfg: Self = serde_json::from_str(text).map_err(|e| ModelError::Config {
+        let json_err = |e: serde_json::Error| ModelError::Config {
             origin: origin.to_string(),
             field: "(json)".into(),
             message: e.to_string(),
-        })?;
+        };
+        let raw: serde_json::Value = serde_json::from_str(text).map_err(json_err)?;
+        let mut cfg: Self = serde_json::from_value(raw.clone()).map_err(json_err)?;
+        cfg.read_rope_parameters(raw.get("rope_theta").and_then(|v| v.as_f64()), origin)?;
         if !cfg.model_type.is_empty() && cfg.model_type != "llama" {
             return Err(ModelError::Config {
                 origin: origin.to_string(),
@@ -262,6 +272,41 @@ impl LlamaConfig {
         }
         cfg.validate(origin)?;
         Ok(cfg)
+    }
+
+    /// Takes θ from transformers 5's `rope_parameters` when the top level has none (and
+    /// checks the two agree when both are there), refusing rope types other than `default`.
+    fn read_rope_parameters(&mut self, top_level_theta: Option<f64>, origin: &str) -> Result<()> {
+        let Some(params) = self.rope_parameters.as_ref().filter(|v| !v.is_null()) else {
+            return Ok(());
+        };
+        let err = |message: String| Err(ModelError::config(origin, "rope_parameters", message));
+        let Some(obj) = params.as_object() else {
+            return err(format!("{params} is not an object"));
+        };
+        match obj.get("rope_type").and_then(|t| t.as_str()) {
+            None | Some("default") => {}
+            Some(other) => {
+                return err(format!(
+                    "rope_type `{other}` is not implemented (rlp's decoder has plain RoPE, \
+                     rope_type `default`); its outputs would be wrong"
+                ));
+            }
+        }
+        if let Some(theta) = obj.get("rope_theta") {
+            let Some(theta) = theta.as_f64() else {
+                return err(format!("rope_theta {theta} is not a number"));
+            };
+            match top_level_theta {
+                Some(top) if (top - theta).abs() > 1e-9 * theta.abs() => {
+                    return err(format!(
+                        "rope_theta {theta} disagrees with the top-level rope_theta {top}"
+                    ));
+                }
+                _ => self.rope_theta = theta,
+            }
+        }
+        Ok(())
     }
 
     /// Writes `config.json` (pretty-printed).
@@ -363,6 +408,48 @@ mod tests {
             if let Err(e) = LlamaConfig::from_json(&text, "config.json") {
                 proptest::prop_assert!(e.to_string().contains("config.json"), "{e}");
             }
+        }
+    }
+
+    /// A transformers 5 `config.json`: RoPE under `rope_parameters`, `dtype` for `torch_dtype`.
+    fn transformers5(rope_parameters: &str, top_level: &str) -> String {
+        format!(
+            r#"{{"model_type":"llama","vocab_size":64,"hidden_size":32,"intermediate_size":48,
+            "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+            "dtype":"float32","rope_parameters":{rope_parameters}{top_level}}}"#
+        )
+    }
+
+    #[test]
+    fn reads_transformers5_rope_parameters() {
+        let c = LlamaConfig::from_json(
+            &transformers5(r#"{"rope_type":"default","rope_theta":500000.0}"#, ""),
+            "c.json",
+        )
+        .unwrap();
+        assert_eq!(c.rope_theta, 500000.0);
+        assert_eq!(c.torch_dtype, "float32");
+        // Written back as read.
+        let again = LlamaConfig::from_json(&serde_json::to_string(&c).unwrap(), "c").unwrap();
+        assert_eq!(again, c);
+        for (params, top, needle) in [
+            (
+                r#"{"rope_type":"llama3","rope_theta":500000.0,"factor":8.0}"#,
+                "",
+                "`llama3`",
+            ),
+            (r#"{"rope_type":"linear","rope_theta":1e4}"#, "", "`linear`"),
+            (
+                r#"{"rope_theta":500000.0}"#,
+                r#","rope_theta":10000.0"#,
+                "disagrees",
+            ),
+            (r#"[1, 2]"#, "", "not an object"),
+        ] {
+            let e = LlamaConfig::from_json(&transformers5(params, top), "c.json")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("rope_parameters") && e.contains(needle), "{e}");
         }
     }
 }

@@ -48,7 +48,14 @@ pub struct TextTokenizer {
     /// The system message the model's chat template inserts when a conversation has none
     /// (SmolLM2's: "You are a helpful AI assistant named SmolLM, trained by Hugging Face").
     pub default_system: Option<String>,
+    /// The `tokenizer_config.json` it was loaded with, if any, written back as it was on save;
+    /// without one, [`Self::hf_tokenizer_config`] writes rlp's own.
+    pub hf_config: Option<serde_json::Value>,
 }
+
+/// rlp's ChatML template in Jinja (what [`TextTokenizer::render_chatml`] renders), for
+/// `tokenizer_config.json`'s `chat_template`.
+pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 fn tok_err(e: impl std::fmt::Display) -> ModelError {
     ModelError::Tokenizer(e.to_string())
@@ -65,6 +72,7 @@ impl TextTokenizer {
             eos_id,
             pad_id,
             default_system: None,
+            hf_config: None,
         }
     }
 
@@ -83,8 +91,35 @@ impl TextTokenizer {
                 .get("chat_template")
                 .and_then(|t| t.as_str())
                 .and_then(default_system_of);
+            tk.hf_config = Some(cfg);
         }
         Ok(tk)
+    }
+
+    /// The `tokenizer_config.json` transformers' `AutoTokenizer` reads: the one loaded, or rlp's
+    /// own — `PreTrainedTokenizerFast` with the eos and pad tokens by content, the ChatML template,
+    /// and left padding (what batched generation with a decoder needs).
+    pub fn hf_tokenizer_config(&self, model_max_length: usize) -> serde_json::Value {
+        if let Some(cfg) = &self.hf_config {
+            return cfg.clone();
+        }
+        let token = |id: Option<u32>| {
+            id.and_then(|i| self.inner.id_to_token(i))
+                .map_or(serde_json::Value::Null, serde_json::Value::String)
+        };
+        serde_json::json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": serde_json::Value::Null,
+            "eos_token": token(self.eos_id),
+            "pad_token": token(self.pad_id),
+            "unk_token": serde_json::Value::Null,
+            "add_bos_token": false,
+            "add_prefix_space": false,
+            "clean_up_tokenization_spaces": false,
+            "model_max_length": model_max_length,
+            "padding_side": "left",
+            "chat_template": CHATML_TEMPLATE,
+        })
     }
 
     /// Writes `tokenizer.json`.
