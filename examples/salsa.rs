@@ -179,17 +179,18 @@ fn row(name: &str, seed: &str, e: &EvalOutcome, kl: Option<&EvalSummary>) -> Vec
         e.summary
             .drift_ppl
             .map_or("-".into(), |p| format!("{p:.1}")),
-        format!(
-            "{:.1} ± {:.1}",
-            e.win_rate_gold.rate * 100.0,
-            e.win_rate_gold.se * 100.0
-        ),
-        format!(
-            "{:.1} ± {:.1}",
-            e.win_rate_annotators.rate * 100.0,
-            e.win_rate_annotators.se * 100.0
-        ),
+        e.win_rate_gold.as_ref().map_or("-".into(), |w| {
+            format!("{:.1} ± {:.1}", w.rate * 100.0, w.se * 100.0)
+        }),
+        e.win_rate_annotators.as_ref().map_or("-".into(), |w| {
+            format!("{:.1} ± {:.1}", w.rate * 100.0, w.se * 100.0)
+        }),
     ]
+}
+
+/// A win-rate's rate (NaN where the evaluation skipped win-rates; this example never does).
+fn rate(w: &Option<rlp::eval::WinRate>) -> f64 {
+    w.as_ref().map_or(f64::NAN, |w| w.rate)
 }
 
 fn main() -> Result<()> {
@@ -242,10 +243,10 @@ fn main() -> Result<()> {
             .push(finals[1].summary.gold.mean - finals[0].summary.gold.mean);
         diffs
             .1
-            .push(finals[1].win_rate_gold.rate - finals[0].win_rate_gold.rate);
+            .push(rate(&finals[1].win_rate_gold) - rate(&finals[0].win_rate_gold));
         diffs
             .2
-            .push(finals[1].win_rate_annotators.rate - finals[0].win_rate_annotators.rate);
+            .push(rate(&finals[1].win_rate_annotators) - rate(&finals[0].win_rate_annotators));
     }
 
     let headers = [

@@ -21,6 +21,10 @@ pub(crate) struct EvalArgs {
     /// Eval prompts used.
     #[arg(long)]
     pub(crate) prompts: Option<usize>,
+    /// The reference for KL, drift and win-rates: a checkpoint sharing the policy's tokenizer
+    /// (default: the task's base policy).
+    #[arg(long)]
+    pub(crate) reference: Option<PathBuf>,
 }
 
 /// Runs `rlp eval`.
@@ -36,24 +40,28 @@ pub(crate) fn run(a: EvalArgs) -> Result<()> {
     if let Some(v) = a.prompts {
         c.eval_prompts = v;
     }
+    if let Some(v) = a.reference {
+        c.reference = Some(v);
+    }
     let existing = Existing::from_flags(overwrite, false);
     let o = outdir::run_in(&a.out, existing, false, |_| run_eval(&c, &a.out))?;
     let s = &o.summary;
+    let wins = match (&o.reference_gold, &o.win_rate_gold, &o.win_rate_annotators) {
+        (Some(r), Some(g), Some(p)) => format!(
+            "  reference gold {:.3}  win-rate {:.3} ± {:.3} (gold), {:.3} ± {:.3} (annotators)",
+            r.mean, g.rate, g.se, p.rate, p.se
+        ),
+        _ => String::new(),
+    };
     println!(
-        "eval: gold {:.3} ± {:.3} (base {:.3}){}  KL {:.2}  drift ppl {}  win-rate {:.3} ± {:.3} \
-         (gold), {:.3} ± {:.3} (annotators); report in {}",
+        "eval: gold {:.3} ± {:.3}{}  KL {:.2}  drift ppl {}{wins}; report in {}",
         s.gold.mean,
         s.gold.se,
-        o.reference_gold.mean,
         s.proxy
             .map(|p| format!("  proxy {:.3}", p.mean))
             .unwrap_or_default(),
         s.kl_k1.mean,
         s.drift_ppl.map_or("-".into(), |p| format!("{p:.1}")),
-        o.win_rate_gold.rate,
-        o.win_rate_gold.se,
-        o.win_rate_annotators.rate,
-        o.win_rate_annotators.se,
         a.out.join("report.md").display()
     );
     Ok(())

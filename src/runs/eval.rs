@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rlp_core::{BackendSpec, RewardFn, SeededRng};
 use rlp_eval::error::score_checked;
 use rlp_eval::{
@@ -30,6 +30,10 @@ pub struct EvalRunConfig {
     pub task: String,
     /// Policy checkpoint directory with `tokenizer.json` (default: the task's base policy).
     pub policy: Option<PathBuf>,
+    /// The reference the KL, drift and win-rates are measured against: a checkpoint directory
+    /// sharing the policy's tokenizer (default: the task's base policy), e.g. the pretrained
+    /// model a fine-tune started from.
+    pub reference: Option<PathBuf>,
     /// An optional proxy: a reward-model directory, or `gold` for none.
     pub reward: String,
     /// Eval prompts used (from the start of the task's eval split).
@@ -44,6 +48,9 @@ pub struct EvalRunConfig {
     pub eval: EvalConfig,
     /// The simulated annotators of the second win-rate.
     pub annotators: AnnotatorPoolConfig,
+    /// Sample the reference on the same prompts and report win-rates over it (off: only the
+    /// policy is sampled, half the generation).
+    pub win_rates: bool,
 }
 
 impl Default for EvalRunConfig {
@@ -51,6 +58,7 @@ impl Default for EvalRunConfig {
         Self {
             task: DEFAULT_TASK.into(),
             policy: None,
+            reference: None,
             reward: "gold".into(),
             eval_prompts: 128,
             drift_texts: 200,
@@ -61,6 +69,7 @@ impl Default for EvalRunConfig {
                 ..Default::default()
             },
             annotators: AnnotatorPoolConfig::default(),
+            win_rates: true,
         }
     }
 }
@@ -77,12 +86,15 @@ impl EvalRunConfig {
 pub struct EvalOutcome {
     /// The policy's measurements against the base policy as reference.
     pub summary: EvalSummary,
-    /// Gold score of the base policy's responses.
-    pub reference_gold: MeanSe,
-    /// Win-rate over the base policy's responses under the gold judge.
-    pub win_rate_gold: WinRate,
-    /// Win-rate over the base policy's responses under the annotator pool.
-    pub win_rate_annotators: WinRate,
+    /// Gold score of the reference's responses (absent with `win_rates = false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_gold: Option<MeanSe>,
+    /// Win-rate over the reference's responses under the gold judge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub win_rate_gold: Option<WinRate>,
+    /// Win-rate over the reference's responses under the annotator pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub win_rate_annotators: Option<WinRate>,
 }
 
 /// One line of `samples.jsonl`.
@@ -90,7 +102,8 @@ pub struct EvalOutcome {
 struct Sample<'a> {
     prompt: &'a str,
     response: &'a str,
-    reference: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
     gold: f64,
     proxy: Option<f64>,
 }
@@ -151,7 +164,24 @@ pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
     let device = config.backend.device()?;
     let task = load_task(&config.task, config.seed, &device)?;
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &device)?;
-    let (reference, ref_tokenizer) = load_policy(None, &task, config.seed, &device)?;
+    let (reference, ref_tokenizer) =
+        load_policy(config.reference.as_deref(), &task, config.seed, &device)
+            .context("loading the reference (`reference`, --reference)")?;
+    if ref_tokenizer.vocab_size() != tokenizer.vocab_size()
+        || reference.config.vocab_size != policy.config.vocab_size
+    {
+        bail!(
+            "the reference ({}) and the policy do not share a vocabulary ({} vs {} ids): \
+             KL and drift need the same tokenizer; pass --reference with the model the policy \
+             was fine-tuned from",
+            config
+                .reference
+                .as_ref()
+                .map_or("the task's base policy".to_string(), |p| p.display().to_string()),
+            ref_tokenizer.vocab_size(),
+            tokenizer.vocab_size()
+        );
+    }
     let proxy = load_proxy(
         &config.reward,
         policy.config.max_position_embeddings,
@@ -171,29 +201,34 @@ pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
         &config.eval,
         &rng,
     )?;
-    let wins = win_rates_over(
-        &reference,
-        &ref_tokenizer,
-        &run,
-        task.gold.as_ref(),
-        &config.annotators,
-        &config.eval,
-        &rng,
-    )?;
+    let wins = config
+        .win_rates
+        .then(|| {
+            win_rates_over(
+                &reference,
+                &ref_tokenizer,
+                &run,
+                task.gold.as_ref(),
+                &config.annotators,
+                &config.eval,
+                &rng,
+            )
+        })
+        .transpose()?;
     let rows: Vec<String> = run.completions.iter().map(|c| c.prompt.clone()).collect();
     let texts: Vec<String> = run.completions.iter().map(|c| c.text.clone()).collect();
-    let ref_texts = wins.reference_texts.clone();
+    let ref_texts = wins.as_ref().map(|w| w.reference_texts.clone());
     let outcome = EvalOutcome {
         summary: run.summary,
-        reference_gold: wins.reference_gold,
-        win_rate_gold: wins.gold,
-        win_rate_annotators: wins.annotators,
+        reference_gold: wins.as_ref().map(|w| w.reference_gold),
+        win_rate_gold: wins.as_ref().map(|w| w.gold.clone()),
+        win_rate_annotators: wins.as_ref().map(|w| w.annotators.clone()),
     };
     let samples: Vec<Sample> = (0..rows.len())
         .map(|i| Sample {
             prompt: &rows[i],
             response: &texts[i],
-            reference: &ref_texts[i],
+            reference: ref_texts.as_ref().map(|r| r[i].as_str()),
             gold: run.gold[i],
             proxy: run.proxy.as_ref().map(|p| p[i]),
         })
@@ -217,17 +252,22 @@ fn write_report(config: &EvalRunConfig, o: &EvalOutcome, out: &Path) -> Result<(
         "gold" => "none".into(),
         r => format!("`{r}`"),
     };
+    let reference = config
+        .reference
+        .as_ref()
+        .map_or("the task's base policy".into(), |p| format!("`{}`", p.display()));
     let mut report = Report::new(format!("Evaluation on {}", config.task));
     report.paragraph(format!(
-        "Policy: {policy}; reference: the task's base policy; proxy: {proxy}; {} prompts × {} \
-         samples at temperature {}; seed {}. The base policy's own responses score gold {:.3} \
-         ± {:.3}.",
+        "Policy: {policy}; reference: {reference}; proxy: {proxy}; {} prompts × {} samples at \
+         temperature {}; seed {}.{}",
         o.summary.prompts,
         config.eval.samples_per_prompt,
         config.eval.temperature,
         config.seed,
-        o.reference_gold.mean,
-        o.reference_gold.se,
+        o.reference_gold.map_or(String::new(), |g| format!(
+            " The reference's own responses score gold {:.3} ± {:.3}.",
+            g.mean, g.se
+        )),
     ));
     report.summary_table(&[("policy".into(), o.summary.clone())])?;
     let row = |judge: &str, w: &WinRate| {
@@ -237,14 +277,13 @@ fn write_report(config: &EvalRunConfig, o: &EvalOutcome, out: &Path) -> Result<(
             format!("{} / {} / {}", w.wins, w.ties, w.losses),
         ]
     };
-    report.heading("Win-rate over the base policy");
-    report.table(
-        &["judge", "win rate ± SE", "wins / ties / losses"],
-        &[
-            row("gold", &o.win_rate_gold),
-            row("annotator pool", &o.win_rate_annotators),
-        ],
-    )?;
+    if let (Some(gold), Some(pool)) = (&o.win_rate_gold, &o.win_rate_annotators) {
+        report.heading("Win-rate over the reference");
+        report.table(
+            &["judge", "win rate ± SE", "wins / ties / losses"],
+            &[row("gold", gold), row("annotator pool", pool)],
+        )?;
+    }
     report.write(out)?;
     Ok(())
 }
