@@ -122,6 +122,16 @@ fn lora_sft_resumes_exactly() {
     );
 }
 
+#[test]
+fn qlora_sft_resumes_exactly() {
+    // The trainer state holds the quantized base as it is (burnpack stores the packed integers
+    // and scales), so a resumed run continues from the same base.
+    sft_resumes_exactly_with(
+        &["--lora-rank", "4", "--lora-quantize", "q4"],
+        "adapter/adapter_model.safetensors",
+    );
+}
+
 /// `rlp sft` with `extra` flags resumes exactly, comparing `weights`.
 fn sft_resumes_exactly_with(extra: &[&str], weights: &str) {
     let d = ScratchDir::new("resume-sft").unwrap();

@@ -146,10 +146,22 @@ pub(crate) struct LoraFlags {
     /// all-linear [default: all-linear].
     #[arg(long, value_name = "LIST", value_parser = parse_lora_targets)]
     pub(crate) lora_targets: Option<LoraTargets>,
+    /// QLoRA: keep the frozen base of the adapted weights quantized, `q8` or `q4` (block
+    /// integers with f32 scales per 32 values).
+    #[arg(long, value_name = "BITS", value_parser = parse_base_quant)]
+    pub(crate) lora_quantize: Option<rlp::models::lora::BaseQuant>,
     /// Recompute memory-bound activations in the backward pass (burn's balanced gradient
     /// checkpointing): less memory, more time.
     #[arg(long)]
     pub(crate) grad_checkpointing: bool,
+}
+
+fn parse_base_quant(s: &str) -> std::result::Result<rlp::models::lora::BaseQuant, String> {
+    match s {
+        "q8" => Ok(rlp::models::lora::BaseQuant::Q8),
+        "q4" => Ok(rlp::models::lora::BaseQuant::Q4),
+        other => Err(format!("`{other}`: expected q8 or q4")),
+    }
 }
 
 impl LoraFlags {
@@ -160,7 +172,11 @@ impl LoraFlags {
         lora: &mut Option<rlp::models::lora::LoraConfig>,
         grad_checkpointing: &mut bool,
     ) {
-        if self.lora_rank.is_some() || self.lora_alpha.is_some() || self.lora_targets.is_some() {
+        if self.lora_rank.is_some()
+            || self.lora_alpha.is_some()
+            || self.lora_targets.is_some()
+            || self.lora_quantize.is_some()
+        {
             let l = lora.get_or_insert_with(Default::default);
             if let Some(r) = self.lora_rank {
                 l.rank = r;
@@ -170,6 +186,9 @@ impl LoraFlags {
             }
             if let Some(t) = &self.lora_targets {
                 l.targets = t.0.clone();
+            }
+            if let Some(q) = self.lora_quantize {
+                l.quantize = Some(q);
             }
         }
         if self.grad_checkpointing {

@@ -177,7 +177,9 @@ pub fn run_eval(config: &EvalRunConfig, out: &Path) -> Result<EvalOutcome> {
             config
                 .reference
                 .as_ref()
-                .map_or("the task's base policy".to_string(), |p| p.display().to_string()),
+                .map_or("the task's base policy".to_string(), |p| p
+                    .display()
+                    .to_string()),
             ref_tokenizer.vocab_size(),
             tokenizer.vocab_size()
         );
@@ -255,7 +257,9 @@ fn write_report(config: &EvalRunConfig, o: &EvalOutcome, out: &Path) -> Result<(
     let reference = config
         .reference
         .as_ref()
-        .map_or("the task's base policy".into(), |p| format!("`{}`", p.display()));
+        .map_or("the task's base policy".into(), |p| {
+            format!("`{}`", p.display())
+        });
     let mut report = Report::new(format!("Evaluation on {}", config.task));
     report.paragraph(format!(
         "Policy: {policy}; reference: {reference}; proxy: {proxy}; {} prompts × {} samples at \

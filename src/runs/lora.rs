@@ -69,8 +69,13 @@ pub fn describe(model: &CausalLm, lora: Option<&LoraConfig>) -> Option<String> {
             a.a.val().dims().iter().product::<usize>() + a.b.val().dims().iter().product::<usize>()
         })
         .sum();
+    let base = match lora.quantize {
+        Some(rlp_models::lora::BaseQuant::Q8) => " (QLoRA, 8-bit base)",
+        Some(rlp_models::lora::BaseQuant::Q4) => " (QLoRA, 4-bit base)",
+        None => "",
+    };
     Some(format!(
-        "LoRA r={} α={} on {}: {trainable} trainable parameters of {}",
+        "LoRA r={} α={}{base} on {}: {trainable} trainable parameters of {}",
         lora.rank,
         lora.alpha,
         lora.targets

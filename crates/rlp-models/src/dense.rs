@@ -8,17 +8,17 @@ use burn::tensor::Tensor;
 
 /// `x·W (+ b)` for `x: [.., d_in]` with burn's `[d_in, d_out]` weight, over the flattened rows.
 ///
-/// A weight carrying a LoRA adapter `(A, B, s)` ([`crate::lora`]) over a dense base computes
-/// `x·W + s·(x·A)·B`: the same map as `x·(W + s·A·B)`, without the dense `[d_in, d_out]`
-/// composition or, under autodiff, its gradient (a quantized base is composed by burn instead).
+/// A weight carrying a LoRA adapter `(A, B, s)` ([`crate::lora`]) computes `x·W + s·(x·A)·B`:
+/// the same map as `x·(W + s·A·B)`, without the dense `[d_in, d_out]` composition or, under
+/// autodiff, its gradient. A quantized base (QLoRA) is dequantized for the product.
 pub fn linear<const D: usize>(l: &Linear, x: Tensor<D>) -> Tensor<D> {
     let dims = x.dims();
     let d_in = dims[D - 1];
     let rows = dims[..D - 1].iter().product();
     let x = x.reshape([rows, d_in]);
     let (mut y, d_out) = match l.weight.adapter() {
-        Some(adapter) if l.weight.base().dtype().is_float() => {
-            let w = l.weight.base();
+        Some(adapter) => {
+            let w = l.weight.base().dequantize();
             let d_out = w.dims()[1];
             let low_rank = x
                 .clone()

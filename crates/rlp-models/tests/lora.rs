@@ -32,6 +32,7 @@ fn lora(rank: usize) -> LoraConfig {
         alpha: 2.0 * rank as f64,
         targets: vec![LoraTarget::Q, LoraTarget::V, LoraTarget::Down],
         rslora: false,
+        quantize: None,
     }
 }
 
@@ -419,5 +420,70 @@ fn factor_gradients_match_finite_differences() {
                 "{module}.{which}[{i},{j}]: autodiff {ad} vs differences {fd}"
             );
         }
+    }
+}
+
+#[test]
+fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
+    use rlp_models::lora::BaseQuant;
+    let d = test_backend().autodiff_device().unwrap();
+    let m = base(&d);
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    for (quant, tolerance) in [(BaseQuant::Q8, 0.02), (BaseQuant::Q4, 0.3)] {
+        let cfg = LoraConfig {
+            quantize: Some(quant),
+            ..lora(4)
+        };
+        let adapted = apply_lora(m.clone(), &cfg, &mut SeededRng::new(1)).unwrap();
+        let q = adapted.layers[0].self_attn.q_proj.weight.clone();
+        assert!(
+            matches!(q.base().dtype(), burn::tensor::DType::QFloat(_)),
+            "{quant:?}: the targeted base is not quantized"
+        );
+        // Untargeted weights stay f32.
+        assert!(
+            adapted.layers[0]
+                .self_attn
+                .k_proj
+                .weight
+                .base()
+                .dtype()
+                .is_float()
+        );
+        // B = 0: the model is the base model up to the quantization error.
+        let diff = max_diff(&logits(&adapted), &logits(&m));
+        assert!(diff < tolerance, "{quant:?}: {diff}");
+        let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
+        let first = trainer.step(&batch, 1e-2).unwrap().loss;
+        let mut last = first;
+        for _ in 0..20 {
+            last = trainer.step(&batch, 1e-2).unwrap().loss;
+        }
+        assert!(last < 0.9 * first, "{quant:?}: loss {first} → {last}");
+        // Still quantized after training, and the same integers: the base never moves.
+        let before = to_f32(q.base().dequantize());
+        let after_q = &trainer.model.layers[0].self_attn.q_proj.weight;
+        assert!(matches!(
+            after_q.base().dtype(),
+            burn::tensor::DType::QFloat(_)
+        ));
+        assert_eq!(to_f32(after_q.base().dequantize()), before);
+        // Merged, it is a plain f32 model with the adapted model's logits.
+        let merged = merge(trainer.model.clone());
+        assert!(
+            merged.layers[0]
+                .self_attn
+                .q_proj
+                .weight
+                .val()
+                .dtype()
+                .is_float()
+        );
+        let diff = max_diff(&logits(&merged), &logits(&trainer.model));
+        assert!(diff < 1e-4, "{quant:?}: merged vs adapted {diff}");
     }
 }

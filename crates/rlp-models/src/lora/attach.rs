@@ -69,6 +69,14 @@ impl Reparameterizer for Attach<'_, '_> {
         };
         let dims = base.base().dims();
         let (d_in, d_out, r) = (dims[0], dims[1], self.config.rank);
+        // QLoRA: the frozen base is kept quantized; the adapter meets it dequantized.
+        let base = match self.config.quantize {
+            Some(q) => {
+                let scheme = q.scheme(d_out);
+                base.map(|t| t.quantize_dynamic(&scheme))
+            }
+            None => base,
+        };
         let (a, b) = match &mut *self.factors {
             Factors::Fresh(rng) => {
                 let bound = 1.0 / (d_in as f64).sqrt();

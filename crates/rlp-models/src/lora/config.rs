@@ -99,6 +99,45 @@ impl LoraTarget {
     }
 }
 
+/// How QLoRA (Dettmers et al. 2023) stores the frozen base of every targeted weight: symmetric
+/// integers with one f32 scale per block of 32 consecutive values along the output dimension
+/// (burn's block quantization; smaller blocks where 32 does not divide it, one scale per tensor
+/// where no power of two does), dequantized on the fly in the forward pass. The adapters stay
+/// f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseQuant {
+    /// 8-bit integers (a quarter of f32's size).
+    Q8,
+    /// 4-bit integers (an eighth of f32's size).
+    Q4,
+}
+
+impl BaseQuant {
+    /// Values per scale block.
+    pub const BLOCK: u8 = 32;
+
+    /// burn's quantization scheme for a weight whose last (output) dimension is `d_out`: blocks
+    /// of the largest power of two up to [`Self::BLOCK`] that divides it.
+    pub fn scheme(self, d_out: usize) -> burn::tensor::quantization::QuantScheme {
+        use burn::tensor::quantization::{QuantScheme, QuantValue, ScaleDtype};
+        let value = match self {
+            Self::Q8 => QuantValue::Q8S,
+            Self::Q4 => QuantValue::Q4S,
+        };
+        let scheme = QuantScheme::default().with_value(value);
+        let mut block = Self::BLOCK;
+        while block > 1 && d_out % block as usize != 0 {
+            block /= 2;
+        }
+        if block > 1 {
+            scheme.per_block([block], ScaleDtype::F32)
+        } else {
+            scheme.per_tensor(ScaleDtype::F32)
+        }
+    }
+}
+
 /// A LoRA adapter's settings (Hu et al. 2021): every targeted weight `W` becomes
 /// `W + (α / r)·A·B` with `A: [d_in, r]` drawn as PEFT draws it and `B: [r, d_out] = 0`, so the
 /// adapted model starts as the base model; only `A` and `B` train.
@@ -117,6 +156,9 @@ pub struct LoraConfig {
     /// Rank-stabilised scaling (Kalajdzievski 2023, PEFT's `use_rslora`): `α / √r` instead of
     /// `α / r`.
     pub rslora: bool,
+    /// QLoRA: store the frozen base of the targeted weights quantized (`q8` or `q4`); `None`
+    /// keeps it in f32.
+    pub quantize: Option<BaseQuant>,
 }
 
 impl Default for LoraConfig {
@@ -126,6 +168,7 @@ impl Default for LoraConfig {
             alpha: 16.0,
             targets: LoraTarget::ALL.to_vec(),
             rslora: false,
+            quantize: None,
         }
     }
 }

@@ -16,6 +16,9 @@
 //! assert!(!rlp_models::lora::is_adapted(&plain));
 //! ```
 //!
+//! With [`LoraConfig::quantize`] (QLoRA) the targeted bases are stored as 8- or 4-bit block-
+//! quantized integers and dequantized on the fly.
+//!
 //! The forward pass of an adapted linear map computes `x·W + (α/r)·(x·A)·B` (see
 //! [`crate::dense::linear`]) rather than composing the dense `W + (α/r)·A·B`, so neither the
 //! composed weight nor its gradient is ever materialised.
@@ -25,7 +28,7 @@ mod config;
 mod peft;
 
 pub use attach::{adapters, apply_lora, is_adapted, merge};
-pub use config::{LoraConfig, LoraTarget};
+pub use config::{BaseQuant, LoraConfig, LoraTarget};
 pub use peft::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, load_adapter, read_adapter_config, save_adapter,
 };

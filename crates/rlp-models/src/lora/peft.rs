@@ -214,6 +214,7 @@ pub fn read_adapter_config(dir: impl AsRef<Path>) -> Result<LoraConfig> {
         alpha,
         targets,
         rslora: field("use_rslora").as_bool().unwrap_or(false),
+        quantize: None,
     };
     config.validate(&origin)?;
     Ok(config)
