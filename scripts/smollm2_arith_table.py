@@ -1,16 +1,31 @@
 #!/usr/bin/env python3
 """The table of scripts/smollm2_arith.sh: accuracy ± SE of each stage on the same 200 eval
-prompts (greedy), the paired difference from the stage it started from ± its paired SE, the
-seconds per training step and each stage's wall time and peak RSS.
+prompts (greedy), the paired difference from the stage it started from ± its paired SE, a
+format-blind diagnostic (the first integer of the response is the answer, whatever the format),
+the seconds per training step and each stage's wall time and peak RSS.
 
     python3 scripts/smollm2_arith_table.py RUN_DIR
 """
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
 run = Path(sys.argv[1])
+answers = {
+    r["prompt"]: r["answer"]
+    for r in map(json.loads, Path("datasets/arith/prompts_eval.jsonl").open())
+}
+
+
+def first_number_right(name):
+    out = []
+    for l in (run / f"eval-{name}" / "samples.jsonl").open():
+        r = json.loads(l)
+        m = re.search(r"-?\d+", r["response"])
+        out.append(float(m is not None and int(m.group()) == answers[r["prompt"]]))
+    return out
 
 
 def golds(name):
@@ -42,8 +57,8 @@ def step_seconds(metrics):
 
 stages = [("zero-shot", None, None, None), ("sft", "zero-shot", "sft", "sft/metrics.jsonl"),
           ("grpo", "sft", "grpo", "grpo/metrics.jsonl"), ("dpo", "sft", "dpo", "dpo/metrics.jsonl")]
-print("| stage | accuracy ± SE | Δ vs its start ± paired SE | s/step | wall | peak RSS |")
-print("|---|---|---|---|---|---|")
+print("| stage | accuracy ± SE | Δ vs its start ± paired SE | first number right | s/step | wall | peak RSS |")
+print("|---|---|---|---|---|---|---|")
 for name, start, stage, metrics in stages:
     g = golds(name)
     m, se = mean_se(g)
@@ -55,6 +70,7 @@ for name, start, stage, metrics in stages:
         delta = "-"
     sps = f"{step_seconds(metrics):.1f}" if metrics else "-"
     wall, rss = timed(stage) if stage else timed(f"eval-{name}")
-    print(f"| {name} | {m * 100:.1f} ± {se * 100:.1f}% | {delta} | {sps} | {wall} | {rss} |")
+    fm, fse = mean_se(first_number_right(name))
+    print(f"| {name} | {m * 100:.1f} ± {se * 100:.1f}% | {delta} | {fm * 100:.1f} ± {fse * 100:.1f}% | {sps} | {wall} | {rss} |")
 pairs = sum(1 for _ in (run / "pairs.jsonl").open())
 print(f"\nDPO pairs (gold-labelled, ties dropped): {pairs}; eval prompts: {len(golds('sft'))}.")

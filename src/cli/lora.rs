@@ -126,11 +126,7 @@ fn merge_into(
         adapter.display(),
         lora.rank,
         lora.alpha,
-        lora.targets
-            .iter()
-            .map(|t| t.hf_name())
-            .collect::<Vec<_>>()
-            .join(","),
+        lora.target_names(),
         base.display(),
         out.display(),
         if copied.is_empty() {

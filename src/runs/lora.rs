@@ -78,11 +78,7 @@ pub fn describe(model: &CausalLm, lora: Option<&LoraConfig>) -> Option<String> {
         "LoRA r={} α={}{base} on {}: {trainable} trainable parameters of {}",
         lora.rank,
         lora.alpha,
-        lora.targets
-            .iter()
-            .map(|t| t.hf_name())
-            .collect::<Vec<_>>()
-            .join(","),
+        lora.target_names(),
         model.param_count()
     ))
 }

@@ -36,6 +36,15 @@ fn lora(rank: usize) -> LoraConfig {
     }
 }
 
+/// Two prompt/response examples, collated.
+fn batch(d: &burn::tensor::Device) -> rlp_models::SftBatch {
+    let examples = vec![
+        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
+        (vec![7u32, 11], vec![4u32, 2]),
+    ];
+    collate_sft(&examples, 0, 16, d).unwrap()
+}
+
 fn logits(m: &CausalLm) -> Vec<f32> {
     let d = m.device();
     to_f32(
@@ -146,11 +155,7 @@ fn only_the_adapters_train() {
     let d = test_backend().autodiff_device().unwrap();
     let m = base(&d);
     let adapted = apply_lora(m.clone(), &lora(4), &mut SeededRng::new(1)).unwrap();
-    let examples = vec![
-        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
-        (vec![7u32, 11], vec![4u32, 2]),
-    ];
-    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let batch = batch(&d);
     let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
     // Gradients exist for the adapters' factors alone: 2 per adapted weight.
     let loss = rlp_models::response_nll(&trainer.model, &batch);
@@ -293,11 +298,7 @@ fn an_adapted_model_resumes_from_its_trainer_state_exactly() {
     // AdamW's moments of the factors alone. Restored into a model rebuilt as a resumed run
     // rebuilds it (the merged checkpoint, adapted afresh), training goes on bit for bit.
     let d = test_backend().autodiff_device().unwrap();
-    let examples = vec![
-        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
-        (vec![7u32, 11], vec![4u32, 2]),
-    ];
-    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let batch = batch(&d);
     let adapted = apply_lora(base(&d), &lora(4), &mut SeededRng::new(1)).unwrap();
     let mut whole = NllTrainer::new(adapted.clone(), OptimConfig::default()).unwrap();
     let mut first = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
@@ -338,11 +339,7 @@ fn lora_sft_lowers_the_loss() {
     // Learning, not only moving: 30 steps on one batch take the response NLL well below where
     // it started (3.62 → 2.57 on flex), with the base frozen.
     let d = test_backend().autodiff_device().unwrap();
-    let examples = vec![
-        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
-        (vec![7u32, 11], vec![4u32, 2]),
-    ];
-    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let batch = batch(&d);
     let adapted = apply_lora(base(&d), &lora(4), &mut SeededRng::new(1)).unwrap();
     let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
     let first = trainer.step(&batch, 1e-2).unwrap().loss;
@@ -361,11 +358,7 @@ fn factor_gradients_match_finite_differences() {
     let dir = ScratchDir::new("lora-fd").unwrap();
     let cfg = lora(2);
     random_peft_dir(dir.path(), &base(&d), &cfg, 5);
-    let examples = vec![
-        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
-        (vec![7u32, 11], vec![4u32, 2]),
-    ];
-    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let batch = batch(&d);
     let loss_of = |dir: &Path| -> (f64, CausalLm) {
         let (m, _) = load_adapter(base(&d), dir).unwrap();
         let l = rlp_models::response_nll(&m, &batch);
@@ -428,11 +421,7 @@ fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
     use rlp_models::lora::BaseQuant;
     let d = test_backend().autodiff_device().unwrap();
     let m = base(&d);
-    let examples = vec![
-        (vec![1u32, 5, 9], vec![3u32, 30, 2]),
-        (vec![7u32, 11], vec![4u32, 2]),
-    ];
-    let batch = collate_sft(&examples, 0, 16, &d).unwrap();
+    let batch = batch(&d);
     for (quant, tolerance) in [(BaseQuant::Q8, 0.02), (BaseQuant::Q4, 0.3)] {
         let cfg = LoraConfig {
             quantize: Some(quant),

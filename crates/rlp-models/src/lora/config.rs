@@ -180,6 +180,15 @@ impl LoraConfig {
         self.alpha / if self.rslora { r.sqrt() } else { r }
     }
 
+    /// The targets' PEFT names, comma-separated (`q_proj,v_proj`).
+    pub fn target_names(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| t.hf_name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Checks the settings; `origin` names the config in the error.
     pub fn validate(&self, origin: &str) -> Result<()> {
         let bad = |field: &str, message: String| ModelError::Config {
