@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The table of scripts/smollm2_arith.sh: accuracy ± SE of each stage on the same 200 eval
 prompts (greedy), the paired difference from the stage it started from ± its paired SE, a
-format-blind diagnostic (the first integer of the response is the answer, whatever the format),
+format-blind diagnostic (the last integer of the response is the answer, whatever the format),
 the seconds per training step and each stage's wall time and peak RSS.
 
     python3 scripts/smollm2_arith_table.py RUN_DIR
@@ -19,12 +19,12 @@ answers = {
 }
 
 
-def first_number_right(name):
+def last_number_right(name):
     out = []
     for l in (run / f"eval-{name}" / "samples.jsonl").open():
         r = json.loads(l)
-        m = re.search(r"-?\d+", r["response"])
-        out.append(float(m is not None and int(m.group()) == answers[r["prompt"]]))
+        numbers = re.findall(r"-?\d+", r["response"])
+        out.append(float(bool(numbers) and int(numbers[-1]) == answers[r["prompt"]]))
     return out
 
 
@@ -57,7 +57,7 @@ def step_seconds(metrics):
 
 stages = [("zero-shot", None, None, None), ("sft", "zero-shot", "sft", "sft/metrics.jsonl"),
           ("grpo", "sft", "grpo", "grpo/metrics.jsonl"), ("dpo", "sft", "dpo", "dpo/metrics.jsonl")]
-print("| stage | accuracy ± SE | Δ vs its start ± paired SE | first number right | s/step | wall | peak RSS |")
+print("| stage | accuracy ± SE | Δ vs its start ± paired SE | last number right | s/step | wall | peak RSS |")
 print("|---|---|---|---|---|---|---|")
 for name, start, stage, metrics in stages:
     g = golds(name)
@@ -70,7 +70,7 @@ for name, start, stage, metrics in stages:
         delta = "-"
     sps = f"{step_seconds(metrics):.1f}" if metrics else "-"
     wall, rss = timed(stage) if stage else timed(f"eval-{name}")
-    fm, fse = mean_se(first_number_right(name))
+    fm, fse = mean_se(last_number_right(name))
     print(f"| {name} | {m * 100:.1f} ± {se * 100:.1f}% | {delta} | {fm * 100:.1f} ± {fse * 100:.1f}% | {sps} | {wall} | {rss} |")
 pairs = sum(1 for _ in (run / "pairs.jsonl").open())
 print(f"\nDPO pairs (gold-labelled, ties dropped): {pairs}; eval prompts: {len(golds('sft'))}.")

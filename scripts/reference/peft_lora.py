@@ -7,7 +7,7 @@
     check  BASE ADAPTER MERGED
                           load ADAPTER onto BASE with peft (PeftModel.from_pretrained), load MERGED
                           (what `rlp lora merge` wrote) with plain transformers, and compare their
-                          logits; exit 1 beyond 1e-4. With an ADAPTER that rlp wrote, this checks
+                          logits; exit 1 beyond 1e-3 (the SmolLM2 parity bound). With an ADAPTER that rlp wrote, this checks
                           that peft reads rlp's adapters as rlp means them.
 
 Environment: scripts/reference/README.md's, with peft==0.13.2 (transformers==4.46.3). Run with
@@ -100,7 +100,7 @@ def check(base_dir: Path, adapter_dir: Path, merged_dir: Path):
     theirs = logits(merged, tokens)
     diff = (ours - theirs).abs().max().item()
     print(f"peft(base + adapter) vs rlp's merged checkpoint: max |Δlogit| = {diff:.3g}")
-    sys.exit(0 if diff <= 1e-4 else 1)
+    sys.exit(0 if diff <= 1e-3 else 1)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use rlp::models::TextTokenizer;
 use rlp::models::checkpoint::{self, StoreDtype};
 use rlp::models::lora::{load_adapter, merge};
+use rlp::models::pretrained::{TOKENIZER_FILE, save_parts};
 
 use super::{BackendFlag, OverwriteFlag, parse_store_dtype};
 
@@ -36,9 +38,8 @@ pub(crate) enum LoraCommand {
     },
 }
 
-/// The tokenizer and generation files a merged checkpoint takes over from its base.
-const BASE_FILES: [&str; 4] = [
-    "tokenizer.json",
+/// The files a merged checkpoint takes over from a base without a `tokenizer.json` rlp reads.
+const BASE_FILES: [&str; 3] = [
     "tokenizer_config.json",
     "special_tokens_map.json",
     "generation_config.json",
@@ -108,14 +109,24 @@ fn merge_into(
         )
     })?;
     let merged = merge(adapted);
-    checkpoint::save(&merged, out)?;
-    if dtype != StoreDtype::F32 {
-        checkpoint::save_weights_as(&merged, out, dtype)?;
-    }
+    // With the base's tokenizer, the output is a whole HF directory (tokenizer_config.json and
+    // generation_config.json completed as every rlp checkpoint has them); otherwise the weights.
+    let tokenizer_file = base.join(TOKENIZER_FILE);
     let mut copied = Vec::new();
+    if tokenizer_file.is_file() {
+        let tokenizer = TextTokenizer::load(&tokenizer_file)?;
+        save_parts(&merged, &tokenizer, out, dtype)?;
+        copied.extend([
+            TOKENIZER_FILE,
+            "tokenizer_config.json",
+            "generation_config.json",
+        ]);
+    } else {
+        checkpoint::save_as(&merged, out, dtype)?;
+    }
     for name in BASE_FILES {
         let from = base.join(name);
-        if from.is_file() {
+        if from.is_file() && !copied.contains(&name) {
             std::fs::copy(&from, out.join(name))
                 .with_context(|| format!("copying {} into {}", from.display(), out.display()))?;
             copied.push(name);

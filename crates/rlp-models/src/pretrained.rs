@@ -165,5 +165,17 @@ mod tests {
         assert_eq!(back.model.config.torch_dtype, "float16");
         save_parts(&back.model, &back.tokenizer, d.path(), StoreDtype::F32).unwrap();
         assert_eq!(read("config.json")["torch_dtype"], "float32");
+        // A loaded tokenizer_config.json that lacks the pad token and the padding side (as
+        // older GGUF imports wrote it) gets them; what it has is kept.
+        std::fs::write(
+            d.join(TOKENIZER_CONFIG_FILE),
+            r#"{"eos_token": "<|im_end|>", "chat_template": "mine"}"#,
+        )
+        .unwrap();
+        let back = Pretrained::load(d.path(), &device).unwrap();
+        let filled = back.tokenizer.hf_tokenizer_config(7);
+        assert_eq!(filled["chat_template"], "mine");
+        assert_eq!(filled["pad_token"], "<|endoftext|>");
+        assert_eq!(filled["padding_side"], "left");
     }
 }

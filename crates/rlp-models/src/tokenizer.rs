@@ -96,30 +96,42 @@ impl TextTokenizer {
         Ok(tk)
     }
 
-    /// The `tokenizer_config.json` transformers' `AutoTokenizer` reads: the one loaded, or rlp's
-    /// own — `PreTrainedTokenizerFast` with the eos and pad tokens by content, the ChatML template,
-    /// and left padding (what batched generation with a decoder needs).
+    /// The `tokenizer_config.json` transformers' `AutoTokenizer` reads: the one loaded, with
+    /// whatever of the eos token, the pad token and the padding side it lacks filled in, or
+    /// rlp's own — `PreTrainedTokenizerFast` with the eos and pad tokens by content, the ChatML
+    /// template, and left padding (what batched generation with a decoder needs).
     pub fn hf_tokenizer_config(&self, model_max_length: usize) -> serde_json::Value {
-        if let Some(cfg) = &self.hf_config {
-            return cfg.clone();
-        }
         let token = |id: Option<u32>| {
             id.and_then(|i| self.inner.id_to_token(i))
                 .map_or(serde_json::Value::Null, serde_json::Value::String)
         };
-        serde_json::json!({
-            "tokenizer_class": "PreTrainedTokenizerFast",
-            "bos_token": serde_json::Value::Null,
-            "eos_token": token(self.eos_id),
-            "pad_token": token(self.pad_id),
-            "unk_token": serde_json::Value::Null,
-            "add_bos_token": false,
-            "add_prefix_space": false,
-            "clean_up_tokenization_spaces": false,
-            "model_max_length": model_max_length,
-            "padding_side": "left",
-            "chat_template": CHATML_TEMPLATE,
-        })
+        let mut cfg = self.hf_config.clone().unwrap_or_else(|| {
+            serde_json::json!({
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": serde_json::Value::Null,
+                "unk_token": serde_json::Value::Null,
+                "add_bos_token": false,
+                "add_prefix_space": false,
+                "clean_up_tokenization_spaces": false,
+                "model_max_length": model_max_length,
+                "chat_template": CHATML_TEMPLATE,
+            })
+        });
+        if let Some(obj) = cfg.as_object_mut() {
+            let missing = |obj: &serde_json::Map<String, serde_json::Value>, key: &str| {
+                obj.get(key).is_none_or(serde_json::Value::is_null)
+            };
+            if missing(obj, "eos_token") {
+                obj.insert("eos_token".into(), token(self.eos_id));
+            }
+            if missing(obj, "pad_token") {
+                obj.insert("pad_token".into(), token(self.pad_id));
+            }
+            if missing(obj, "padding_side") {
+                obj.insert("padding_side".into(), "left".into());
+            }
+        }
+        cfg
     }
 
     /// Writes `tokenizer.json`.
