@@ -4,7 +4,8 @@
 # gradient checkpointing) beside PyTorch + peft doing the same step (with and without
 # transformers' layer checkpointing), each configuration in its own process. The model is the
 # one `rlp fetch smollm2` + `rlp import gguf` produce (MODEL, default ~/.cache/rlp/smollm2/hf);
-# the 4 examples are cut from the arith drift corpus to 128 prompt + 127 response tokens.
+# the 4 examples are cut from the arith drift corpus to 128 prompt + 127 response tokens. Last,
+# rlp's QLoRA (4-bit base) alone: peft's QLoRA needs bitsandbytes, which needs CUDA.
 #   bash benches/lora_sft_memory.sh [MODEL] [PYTHON]
 # PYTHON needs torch, transformers and peft (scripts/reference/README.md's venv).
 set -euo pipefail
@@ -50,3 +51,15 @@ PY
     "$py" benches/pytorch/lora_sft_step.py "$model" "$out/data.jsonl" "$mode" $ck "$steps"
   done
 done
+run="$out/rlp-qlora"
+/usr/bin/time -f "%M" -o "$out/rss" "$rlp" sft --init "$model" --data "$out/data.jsonl" \
+  --out "$run" --steps "$steps" --batch-size 4 --max-len 300 --lr 2e-4 \
+  --lora-rank 16 --lora-alpha 32 --lora-quantize q4 > /dev/null 2>&1
+python3 - "$run/metrics.jsonl" "$(cat "$out/rss")" <<'PY'
+import json, statistics, sys
+walls = [json.loads(l)["wall_time"] for l in open(sys.argv[1])]
+steps = [b - a for a, b in zip(walls, walls[1:])]
+print(json.dumps({"impl": "rlp", "mode": "qlora-q4", "checkpointing": False,
+                  "seconds_per_step": statistics.median(steps),
+                  "peak_rss_mib": int(sys.argv[2]) / 1024}))
+PY
