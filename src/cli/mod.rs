@@ -142,6 +142,9 @@ pub(crate) struct LoraFlags {
     /// LoRA scale numerator α (the update is α/r·A·B) [default: 16].
     #[arg(long, value_name = "ALPHA")]
     pub(crate) lora_alpha: Option<f64>,
+    /// Dropout on the adapters' input while training (PEFT's lora_dropout) [default: 0].
+    #[arg(long, value_name = "P")]
+    pub(crate) lora_dropout: Option<f64>,
     /// Modules to adapt, comma-separated: q,k,v,o,gate,up,down (or their `_proj` names), or
     /// all-linear [default: all-linear].
     #[arg(long, value_name = "LIST", value_parser = parse_lora_targets)]
@@ -176,6 +179,7 @@ impl LoraFlags {
             || self.lora_alpha.is_some()
             || self.lora_targets.is_some()
             || self.lora_quantize.is_some()
+            || self.lora_dropout.is_some()
         {
             let l = lora.get_or_insert_with(Default::default);
             if let Some(r) = self.lora_rank {
@@ -189,6 +193,9 @@ impl LoraFlags {
             }
             if let Some(q) = self.lora_quantize {
                 l.quantize = Some(q);
+            }
+            if let Some(p) = self.lora_dropout {
+                l.dropout = p;
             }
         }
         if self.grad_checkpointing {

@@ -2,13 +2,13 @@
 //! (Ainslie et al. 2023; Llama's `self_attn`).
 
 use burn::module::Module;
-use burn::nn::Linear;
+use burn::nn::{Dropout, Linear};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Tensor};
 
 use crate::cache::KvCache;
-use crate::dense::linear;
+use crate::dense::linear_adapted;
 use crate::rope::{RopeTables, apply_rope};
 
 /// `q_proj`, `k_proj`, `v_proj`, `o_proj` (no biases), `heads` query heads sharing `kv_heads`
@@ -29,6 +29,9 @@ pub struct Attention {
     pub kv_heads: usize,
     /// Width of one head.
     pub head_dim: usize,
+    /// LoRA's dropout on the input of the projections' adapters (training only; `None` without
+    /// adapters or with `lora.dropout = 0`).
+    pub lora_dropout: Option<Dropout>,
 }
 
 impl Attention {
@@ -45,6 +48,8 @@ impl Attention {
         let [b, t, _] = x.dims();
         let (h, kvh, hd) = (self.heads, self.kv_heads, self.head_dim);
         let split = |y: Tensor<3>, n: usize| y.reshape([b, t, n, hd]).swap_dims(1, 2);
+        let drop = self.lora_dropout.as_ref();
+        let linear = |l: &Linear, x: Tensor<3>| linear_adapted(l, x, drop);
         let q = apply_rope(split(linear(&self.q_proj, x.clone()), h), rope);
         let k = apply_rope(split(linear(&self.k_proj, x.clone()), kvh), rope);
         let v = split(linear(&self.v_proj, x), kvh);

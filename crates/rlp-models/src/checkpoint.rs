@@ -552,12 +552,14 @@ pub fn from_tensors(
                 heads: h,
                 kv_heads: kvh,
                 head_dim: hd,
+                lora_dropout: None,
             },
             post_attention_layernorm: ld.norm(&post_norm, d, eps)?,
             mlp: SwiGluMlp {
                 gate_proj: ld.linear(&gate, d, ffn)?,
                 up_proj: ld.linear(&up, d, ffn)?,
                 down_proj: ld.linear(&down, ffn, d)?,
+                lora_dropout: None,
             },
         });
     }

@@ -3,7 +3,7 @@
 //! per call (≈ 1 ms for a 576 × 1536 weight against 0.12 ms for the product itself, measured on
 //! flex). Flattening the leading dimensions into rows avoids it; the result is the same.
 
-use burn::nn::Linear;
+use burn::nn::{Dropout, Linear};
 use burn::tensor::Tensor;
 
 /// `x·W (+ b)` for `x: [.., d_in]` with burn's `[d_in, d_out]` weight, over the flattened rows.
@@ -12,6 +12,17 @@ use burn::tensor::Tensor;
 /// the same map as `x·(W + s·A·B)`, without the dense `[d_in, d_out]` composition or, under
 /// autodiff, its gradient. A quantized base (QLoRA) is dequantized for the product.
 pub fn linear<const D: usize>(l: &Linear, x: Tensor<D>) -> Tensor<D> {
+    linear_adapted(l, x, None)
+}
+
+/// [`linear`] with LoRA's dropout on the adapter's input: `x·W + s·(dropout(x)·A)·B`. burn's
+/// [`Dropout`] acts only on an autodiff device and while its layer trains; under the training
+/// driver its mask is a function of the step ([`crate::lora::dropout_step`]).
+pub fn linear_adapted<const D: usize>(
+    l: &Linear,
+    x: Tensor<D>,
+    dropout: Option<&Dropout>,
+) -> Tensor<D> {
     let dims = x.dims();
     let d_in = dims[D - 1];
     let rows = dims[..D - 1].iter().product();
@@ -20,8 +31,14 @@ pub fn linear<const D: usize>(l: &Linear, x: Tensor<D>) -> Tensor<D> {
         Some(adapter) => {
             let w = l.weight.base().dequantize();
             let d_out = w.dims()[1];
-            let low_rank = x
-                .clone()
+            let adapter_input = match dropout {
+                Some(d) => {
+                    crate::lora::seed_dropout(&x.device());
+                    d.forward(x.clone())
+                }
+                None => x.clone(),
+            };
+            let low_rank = adapter_input
                 .matmul(adapter.a.val())
                 .matmul(adapter.b.val())
                 .mul_scalar(adapter.scale);

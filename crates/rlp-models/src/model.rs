@@ -67,12 +67,14 @@ impl CausalLm {
                     heads: h,
                     kv_heads: kvh,
                     head_dim: hd,
+                    lora_dropout: None,
                 },
                 post_attention_layernorm: init::rms_norm_ones(d, config.rms_norm_eps, device),
                 mlp: SwiGluMlp {
                     gate_proj: init::linear(rng, d, config.intermediate_size, std, device),
                     up_proj: init::linear(rng, d, config.intermediate_size, std, device),
                     down_proj: init::linear(rng, config.intermediate_size, d, out_std, device),
+                    lora_dropout: None,
                 },
             })
             .collect();

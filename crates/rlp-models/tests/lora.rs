@@ -33,6 +33,7 @@ fn lora(rank: usize) -> LoraConfig {
         targets: vec![LoraTarget::Q, LoraTarget::V, LoraTarget::Down],
         rslora: false,
         quantize: None,
+        dropout: 0.0,
     }
 }
 
@@ -475,4 +476,38 @@ fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
         let diff = max_diff(&logits(&merged), &logits(&trainer.model));
         assert!(diff < 1e-4, "{quant:?}: merged vs adapted {diff}");
     }
+}
+
+#[test]
+fn dropout_acts_while_training_and_is_a_function_of_the_step() {
+    let d = test_backend().autodiff_device().unwrap();
+    let dir = ScratchDir::new("lora-dropout").unwrap();
+    let mut cfg = lora(4);
+    random_peft_dir(dir.path(), &base(&d), &cfg, 3);
+    let (plain, _) = load_adapter(base(&d), dir.path()).unwrap();
+    cfg.dropout = 0.5;
+    let adapted = apply_lora(base(&d), &cfg, &mut SeededRng::new(1)).unwrap();
+    // The same factors as `plain`, now with dropout: load the PEFT directory written with it.
+    let with_dropout = ScratchDir::new("lora-dropout-2").unwrap();
+    save_adapter(&plain, &cfg, None, with_dropout.path()).unwrap();
+    let (dropped, read) = load_adapter(base(&d), with_dropout.path()).unwrap();
+    assert_eq!(read.dropout, 0.5);
+    drop(adapted);
+    let step = |m: &CausalLm, s: u64| {
+        let _scope = rlp_models::lora::dropout_step(s);
+        logits(m)
+    };
+    // Training (autodiff device): the adapters' input is dropped, so the output moves; the mask
+    // is a function of the step.
+    let a = step(&dropped, 7);
+    assert!(
+        max_diff(&a, &logits(&plain)) > 1e-4,
+        "dropout changed nothing"
+    );
+    assert_eq!(step(&dropped, 7), a);
+    assert!(max_diff(&step(&dropped, 8), &a) > 1e-6);
+    // Inference (`valid()`, no autodiff): no dropout at all.
+    assert_eq!(logits(&dropped.valid()), logits(&plain.valid()));
+    // Merged: no dropout left.
+    assert!(merge(dropped).layers[0].self_attn.lora_dropout.is_none());
 }

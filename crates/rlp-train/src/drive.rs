@@ -75,7 +75,10 @@ pub fn drive<T: Trainer>(
     };
     let start = Instant::now();
     while trainer.steps_done() < trainer.total_steps() {
+        // LoRA's dropout masks follow from the step, so a resumed run draws the same ones.
+        let scope = rlp_models::lora::dropout_step(trainer.steps_done() as u64);
         let stats = trainer.step()?;
+        drop(scope);
         let step = trainer.steps_done();
         run.append_jsonl(METRICS_FILE, &metrics_line(step, &stats, start)?)?;
         for c in callbacks.iter_mut() {

@@ -158,6 +158,14 @@ pub(crate) fn attach(
             ),
         });
     }
+    let mut model = model;
+    if config.dropout > 0.0 {
+        let dropout = burn::nn::DropoutConfig::new(config.dropout).init();
+        for layer in &mut model.layers {
+            layer.self_attn.lora_dropout = Some(dropout.clone());
+            layer.mlp.lora_dropout = Some(dropout.clone());
+        }
+    }
     let expected = model.layers.len() * config.targets.len();
     if report.attached.len() != expected {
         return Err(ModelError::InvalidInput {
@@ -210,5 +218,10 @@ pub fn adapters(model: &CausalLm) -> Vec<(String, &LoraAdapter)> {
 /// Folds every adapter into its weight (`W ← W + (α/r)·A·B`) and removes it: a plain model,
 /// with all parameters trainable again, that computes what the adapted one computed.
 pub fn merge(model: CausalLm) -> CausalLm {
-    model.materialize().set_require_grad(true)
+    let mut model = model.materialize().set_require_grad(true);
+    for layer in &mut model.layers {
+        layer.self_attn.lora_dropout = None;
+        layer.mlp.lora_dropout = None;
+    }
+    model
 }

@@ -159,6 +159,8 @@ pub struct LoraConfig {
     /// QLoRA: store the frozen base of the targeted weights quantized (`q8` or `q4`); `None`
     /// keeps it in f32.
     pub quantize: Option<BaseQuant>,
+    /// Dropout probability on the adapters' input (PEFT's `lora_dropout`), while training only.
+    pub dropout: f64,
 }
 
 impl Default for LoraConfig {
@@ -169,6 +171,7 @@ impl Default for LoraConfig {
             targets: LoraTarget::ALL.to_vec(),
             rslora: false,
             quantize: None,
+            dropout: 0.0,
         }
     }
 }
@@ -203,6 +206,12 @@ impl LoraConfig {
             return Err(bad(
                 "alpha",
                 format!("must be a positive number, got {}", self.alpha),
+            ));
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(bad(
+                "dropout",
+                format!("must lie in [0, 1), got {}", self.dropout),
             ));
         }
         if self.targets.is_empty() {

@@ -25,10 +25,13 @@
 
 mod attach;
 mod config;
+mod dropout;
 mod peft;
 
 pub use attach::{adapters, apply_lora, is_adapted, merge};
 pub use config::{BaseQuant, LoraConfig, LoraTarget};
+pub(crate) use dropout::seed_dropout;
+pub use dropout::{DropoutStep, dropout_step};
 pub use peft::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, load_adapter, read_adapter_config, save_adapter,
 };

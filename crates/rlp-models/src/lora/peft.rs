@@ -116,7 +116,7 @@ fn peft_config(config: &LoraConfig, base_model: Option<&str>) -> Value {
         "inference_mode": true,
         "r": config.rank,
         "lora_alpha": config.alpha,
-        "lora_dropout": 0.0,
+        "lora_dropout": config.dropout,
         "target_modules": targets,
         "use_rslora": config.rslora,
         "use_dora": false,
@@ -215,6 +215,7 @@ pub fn read_adapter_config(dir: impl AsRef<Path>) -> Result<LoraConfig> {
         targets,
         rslora: field("use_rslora").as_bool().unwrap_or(false),
         quantize: None,
+        dropout: field("lora_dropout").as_f64().unwrap_or(0.0),
     };
     config.validate(&origin)?;
     Ok(config)
