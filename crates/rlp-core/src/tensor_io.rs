@@ -32,7 +32,33 @@ pub fn to_i64<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
         .expect("converted to i64 above")
 }
 
+/// The largest `|a_i − b_i|` of two equally long slices (`∞` when their lengths differ, so a
+/// tolerance check fails rather than passing on a prefix): how parity and equivalence tests
+/// compare logits.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Reads a one-element float tensor as `f64`.
 pub fn scalar(t: Tensor<1>) -> f64 {
     to_f32(t)[0] as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_abs_diff;
+
+    #[test]
+    fn max_abs_diff_is_the_largest_gap_and_refuses_unequal_lengths() {
+        // Golden: |1 − 1.5| = 0.5, |2 − 0| = 2, |−3 − (−3)| = 0.
+        assert_eq!(max_abs_diff(&[1.0, 2.0, -3.0], &[1.5, 0.0, -3.0]), 2.0);
+        assert_eq!(max_abs_diff(&[], &[]), 0.0);
+        assert_eq!(max_abs_diff(&[1.0], &[1.0, 2.0]), f32::INFINITY);
+    }
 }

@@ -212,7 +212,7 @@ mod tests {
     use proptest::prelude::*;
     use rlp_core::SeededRng;
     use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{ints, to_f32};
+    use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 
     fn model(seed: u64, device: &Device) -> CausalLm {
         CausalLm::init(&LlamaConfig::tiny(40), &mut SeededRng::new(seed), device).unwrap()
@@ -234,20 +234,12 @@ mod tests {
         to_f32(m.forward(toks, None).logits)
     }
 
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
-
     #[test]
     fn soup_of_identical_models_is_the_model() {
         let d = test_backend().device().unwrap();
         let m = model(1, &d);
         let soup = weighted_average(&[&m, &m, &m], &[0.2, 0.3, 0.5]).unwrap();
-        let diff = max_diff(&logits(&m), &logits(&soup));
+        let diff = max_abs_diff(&logits(&m), &logits(&soup));
         assert!(diff < 1e-5, "logits differ by {diff}");
     }
 
@@ -260,7 +252,7 @@ mod tests {
         let half = weighted_average(&[&a, &b], &[0.5, 0.5]).unwrap();
         let (fa, fb, fh) = (flat(&a), flat(&b), flat(&half));
         let mid: Vec<f32> = fa.iter().zip(&fb).map(|(x, y)| 0.5 * x + 0.5 * y).collect();
-        assert!(max_diff(&fh, &mid) < 1e-7);
+        assert!(max_abs_diff(&fh, &mid) < 1e-7);
     }
 
     #[test]

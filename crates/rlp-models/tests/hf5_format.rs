@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rlp_core::ScratchDir;
 use rlp_core::device::test_backend;
-use rlp_core::tensor_io::{ints, to_f32};
+use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 use rlp_models::{CausalLm, checkpoint};
 
 fn fixture() -> PathBuf {
@@ -32,13 +32,6 @@ fn logits(m: &CausalLm, tokens: &[Vec<i64>]) -> Vec<f32> {
     to_f32(m.forward(ints(tokens.concat(), [b, t], &d), None).logits)
 }
 
-fn worst(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// A copy of the fixture's model directory with its `config.json` edited by `edit`.
 fn edited(scratch: &Path, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
     let dir = scratch.join("model");
@@ -60,7 +53,7 @@ fn a_transformers5_checkpoint_loads_with_its_rope_theta() {
     let model = checkpoint::load(fixture().join("model"), &d).unwrap();
     assert_eq!(model.config.rope_theta, 500000.0);
     let ours = logits(&model, &tokens);
-    let w = worst(&ours, &want);
+    let w = max_abs_diff(&ours, &want);
     assert!(w <= 1e-3, "max |Δ| {w:e} > 1e-3");
 
     // The fixture can tell: read with θ = 10000 (the old default), the logits move.
@@ -70,7 +63,7 @@ fn a_transformers5_checkpoint_loads_with_its_rope_theta() {
     });
     let wrong = checkpoint::load(&dir, &d).unwrap();
     assert_eq!(wrong.config.rope_theta, 10000.0);
-    assert!(worst(&logits(&wrong, &tokens), &want) > 1e-2);
+    assert!(max_abs_diff(&logits(&wrong, &tokens), &want) > 1e-2);
 
     // Saved by rlp and loaded again: the same θ, the same logits, `rope_parameters` kept.
     let out = ScratchDir::new("hf5-save").unwrap();

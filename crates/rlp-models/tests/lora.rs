@@ -8,7 +8,7 @@ use burn::module::Module;
 use rlp_core::SeededRng;
 use rlp_core::device::test_backend;
 use rlp_core::scratch::ScratchDir;
-use rlp_core::tensor_io::{ints, to_f32};
+use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 use rlp_models::checkpoint::write_safetensors;
 use rlp_models::lora::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, LoraConfig, LoraTarget, adapters, apply_lora,
@@ -52,14 +52,6 @@ fn logits(m: &CausalLm) -> Vec<f32> {
         m.forward(ints(vec![1, 5, 9, 3, 30, 2, 7, 11], [2, 4], &d), None)
             .logits,
     )
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// Writes a PEFT adapter directory with random (non-zero) factors for `model`'s shape, through
@@ -108,12 +100,12 @@ fn merging_gives_the_adapted_models_logits() {
     assert_eq!(cfg, lora(4));
     let with_adapter = logits(&adapted);
     assert!(
-        max_diff(&with_adapter, &logits(&base(&d))) > 1e-3,
+        max_abs_diff(&with_adapter, &logits(&base(&d))) > 1e-3,
         "the adapter changes nothing"
     );
     let merged = merge(adapted);
     assert!(!is_adapted(&merged));
-    let diff = max_diff(&logits(&merged), &with_adapter);
+    let diff = max_abs_diff(&logits(&merged), &with_adapter);
     assert!(diff < 1e-4, "merged vs adapted: {diff}");
     // A merged model is a plain checkpoint: saved and loaded, the same logits.
     let out = ScratchDir::new("lora").unwrap();
@@ -197,7 +189,7 @@ fn only_the_adapters_train() {
             "{module}: B still 0"
         );
     }
-    assert!(max_diff(&logits(&trained), &logits(&m)) > 1e-4);
+    assert!(max_abs_diff(&logits(&trained), &logits(&m)) > 1e-4);
 }
 
 #[test]
@@ -445,7 +437,7 @@ fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
                 .is_float()
         );
         // B = 0: the model is the base model up to the quantization error.
-        let diff = max_diff(&logits(&adapted), &logits(&m));
+        let diff = max_abs_diff(&logits(&adapted), &logits(&m));
         assert!(diff < tolerance, "{quant:?}: {diff}");
         let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
         let first = trainer.step(&batch, 1e-2).unwrap().loss;
@@ -473,7 +465,7 @@ fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
                 .dtype()
                 .is_float()
         );
-        let diff = max_diff(&logits(&merged), &logits(&trainer.model));
+        let diff = max_abs_diff(&logits(&merged), &logits(&trainer.model));
         assert!(diff < 1e-4, "{quant:?}: merged vs adapted {diff}");
     }
 }
@@ -501,11 +493,11 @@ fn dropout_acts_while_training_and_is_a_function_of_the_step() {
     // is a function of the step.
     let a = step(&dropped, 7);
     assert!(
-        max_diff(&a, &logits(&plain)) > 1e-4,
+        max_abs_diff(&a, &logits(&plain)) > 1e-4,
         "dropout changed nothing"
     );
     assert_eq!(step(&dropped, 7), a);
-    assert!(max_diff(&step(&dropped, 8), &a) > 1e-6);
+    assert!(max_abs_diff(&step(&dropped, 8), &a) > 1e-6);
     // Inference (`valid()`, no autodiff): no dropout at all.
     assert_eq!(logits(&dropped.valid()), logits(&plain.valid()));
     // Merged: no dropout left.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use rlp_core::device::test_backend;
-use rlp_core::tensor_io::{ints, to_f32};
+use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 use rlp_models::lora::{LoraTarget, load_adapter, merge};
 use rlp_models::{CausalLm, checkpoint};
 
@@ -44,20 +44,12 @@ fn logits(m: &CausalLm, tokens: &[Vec<i64>]) -> Vec<f32> {
     to_f32(m.forward(ints(flat, [b, t], &d), None).logits)
 }
 
-fn worst(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn a_peft_adapter_gives_peft_logits() {
     let d = test_backend().device().unwrap();
     let r = reference();
     let base = checkpoint::load(fixture().join("base"), &d).unwrap();
-    let w = worst(&logits(&base, &r.tokens), &r.base);
+    let w = max_abs_diff(&logits(&base, &r.tokens), &r.base);
     assert!(w <= 1e-3, "base: max |Δ| {w:e} > 1e-3");
 
     let (adapted, config) = load_adapter(base, fixture().join("adapter")).unwrap();
@@ -73,11 +65,11 @@ fn a_peft_adapter_gives_peft_logits() {
     );
     let ours = logits(&adapted, &r.tokens);
     // The adapter matters: it moves peft's logits by about 1.
-    assert!(worst(&r.base, &r.adapted) > 0.5);
-    let w = worst(&ours, &r.adapted);
+    assert!(max_abs_diff(&r.base, &r.adapted) > 0.5);
+    let w = max_abs_diff(&ours, &r.adapted);
     assert!(w <= 1e-3, "adapted: max |Δ| {w:e} > 1e-3");
 
     let merged = merge(adapted);
-    let w = worst(&logits(&merged, &r.tokens), &r.adapted);
+    let w = max_abs_diff(&logits(&merged, &r.tokens), &r.adapted);
     assert!(w <= 1e-3, "merged: max |Δ| {w:e} > 1e-3");
 }

@@ -6,7 +6,7 @@ use rlp_core::SeededRng;
 use rlp_core::burn::module::Module;
 use rlp_core::burn::tensor::Device;
 use rlp_core::device::test_backend;
-use rlp_core::tensor_io::{ints, to_f32};
+use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 use rlp_models::{CausalLm, LlamaConfig};
 use rlp_policy_opt::{Anchor, DEFAULT_EMA_ETA, EmaAnchor, FrozenAnchor, SoupAnchor};
 
@@ -32,14 +32,6 @@ fn params(m: &CausalLm) -> Vec<f32> {
 fn logits(m: &CausalLm) -> Vec<f32> {
     let toks = ints(vec![1, 5, 9, 3, 7, 2], [2, 3], &m.device());
     to_f32(m.forward(toks, None).logits)
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn is_plain(m: &CausalLm) -> bool {
@@ -80,9 +72,9 @@ fn ema_moves_by_one_minus_eta_of_the_gap() {
             .zip(&p)
             .map(|(e, t)| (*e as f64 + (1.0 - DEFAULT_EMA_ETA) * (*t as f64 - *e as f64)) as f32)
             .collect();
-        let diff = max_diff(&now, &want);
+        let diff = max_abs_diff(&now, &want);
         assert!(diff < 1e-6, "EMA off by {diff}");
-        assert!(max_diff(&now, &prev) > 0.0, "the EMA must move");
+        assert!(max_abs_diff(&now, &prev) > 0.0, "the EMA must move");
         prev = now;
     }
     assert!(is_plain(a.model()));
@@ -107,7 +99,7 @@ fn soup_anchor_of_identical_models_is_the_model() {
     let m = model(3, &d);
     let a = SoupAnchor::salsa(&m, &m, 0.5).unwrap();
     assert_eq!(a.name(), "soup(0.5,0.5)");
-    let diff = max_diff(&logits(a.model()), &logits(&m));
+    let diff = max_abs_diff(&logits(a.model()), &logits(&m));
     assert!(diff < 1e-5, "soup logits differ by {diff}");
     // A soup of two different models sits between them.
     let other = model(4, &d);
@@ -118,7 +110,7 @@ fn soup_anchor_of_identical_models_is_the_model() {
         .zip(&po)
         .map(|(x, y)| 0.25 * x + 0.75 * y)
         .collect();
-    assert!(max_diff(&pb, &want) < 1e-6);
+    assert!(max_abs_diff(&pb, &want) < 1e-6);
     b.after_iteration(&m);
     assert_eq!(params(b.model()), pb, "a soup anchor is fixed");
     assert!(SoupAnchor::new(&[&m, &other], &[0.5, 0.6]).is_err());

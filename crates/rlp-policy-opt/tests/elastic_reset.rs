@@ -8,6 +8,7 @@ use burn::module::Module;
 use proptest::prelude::*;
 use rlp_core::SeededRng;
 use rlp_core::device::test_backend;
+use rlp_core::tensor_io::max_abs_diff;
 use rlp_models::CausalLm;
 use rlp_models::checkpoint::host_tensors;
 use rlp_models::optim::require_autodiff;
@@ -22,14 +23,6 @@ fn params(m: &CausalLm) -> Vec<f32> {
         .into_iter()
         .flat_map(|(_, (_, v))| v)
         .collect()
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// A trainer on the synthetic task's base policy and Elastic Reset around it.
@@ -97,15 +90,15 @@ proptest! {
             prop_assert_eq!(reset.iterations(), it);
             if did {
                 // θ ← θ̄, then θ̄ ← θ₀.
-                prop_assert!(max_diff(&params(&trainer.policy), &ema) < 1e-5);
+                prop_assert!(max_abs_diff(&params(&trainer.policy), &ema) < 1e-5);
                 ema = theta0.clone();
                 prop_assert_eq!(params(reset.ema()), theta0.clone());
             } else {
                 prop_assert_eq!(params(&trainer.policy), theta);
-                prop_assert!(max_diff(&params(reset.ema()), &ema) < 1e-5);
+                prop_assert!(max_abs_diff(&params(reset.ema()), &ema) < 1e-5);
             }
             let want_anchor = if ema_anchor { &ema } else { &theta0 };
-            prop_assert!(max_diff(&params(trainer.anchor.model()), want_anchor) < 1e-5);
+            prop_assert!(max_abs_diff(&params(trainer.anchor.model()), want_anchor) < 1e-5);
             // The policy stays on the autodiff device, trainable; the EMA stays plain.
             prop_assert!(require_autodiff(&trainer.policy, "policy").is_ok());
             prop_assert!(reset.ema().devices().iter().all(|d| !d.is_autodiff()));
