@@ -1,7 +1,8 @@
 //! The bad-input suite: malformed, hostile or contradictory input to every verb of the `rlp`
 //! binary, one table row per case. Each case must end in
 //! - a non-zero exit that is not a panic (never 101, never an abort);
-//! - a message naming the culprit: the file and line, the field, tensor or option;
+//! - a message naming the culprit: the file and line, the field, tensor or option, and giving
+//!   an I/O cause once;
 //! - no change to any file that existed before (hashed before and after the whole table);
 //! - no partial output: the case's fresh `--out` does not exist afterwards.
 //!
@@ -463,6 +464,8 @@ fn every_bad_input_is_a_clean_error() {
             Some(format!("panic or abort (exit {code:?})"))
         } else if !e.contains(c.needle) {
             Some(format!("message does not name `{}`", c.needle))
+        } else if e.matches("(os error").count() > 1 {
+            Some("message repeats its I/O cause".to_string())
         } else if out.exists() {
             Some(format!("left {} behind", out.display()))
         } else {
