@@ -141,9 +141,6 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let reference = policy.valid();
     let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
-    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
-        eprintln!("{line}");
-    }
     let mut dpo = config.dpo.clone();
     dpo.max_len = dpo.max_len.min(policy.config.max_position_embeddings);
     let trainer = DpoTrainer::new(policy, &reference, tokenizer.clone(), dpo)?;

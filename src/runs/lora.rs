@@ -28,16 +28,15 @@ pub fn training_device(backend: &BackendSpec, grad_checkpointing: bool) -> Resul
 }
 
 /// `model` with fresh LoRA adapters when `lora` is set (their `A` drawn from `seed`'s `lora`
-/// stream; `B = 0`, so the model is unchanged until it trains), else `model` itself.
+/// stream; `B = 0`, so the model is unchanged until it trains), with one line on stderr saying
+/// how many parameters train; else `model` itself.
 pub fn adapt(model: CausalLm, lora: Option<&LoraConfig>, seed: u64) -> Result<CausalLm> {
-    match lora {
-        Some(lora) => Ok(apply_lora(
-            model,
-            lora,
-            &mut SeededRng::new(seed).fork("lora"),
-        )?),
-        None => Ok(model),
-    }
+    let Some(lora) = lora else {
+        return Ok(model);
+    };
+    let model = apply_lora(model, lora, &mut SeededRng::new(seed).fork("lora"))?;
+    eprintln!("{}", describe(&model, lora));
+    Ok(model)
 }
 
 /// Writes `model`'s adapter into `dir/adapter` when `lora` is set; `base` (the checkpoint the
@@ -61,8 +60,7 @@ pub fn save_adapter_in(
 }
 
 /// One line for a run's start: how many parameters train out of how many.
-pub fn describe(model: &CausalLm, lora: Option<&LoraConfig>) -> Option<String> {
-    let lora = lora?;
+fn describe(model: &CausalLm, lora: &LoraConfig) -> String {
     let trainable: usize = rlp_models::lora::adapters(model)
         .iter()
         .map(|(_, a)| {
@@ -74,11 +72,11 @@ pub fn describe(model: &CausalLm, lora: Option<&LoraConfig>) -> Option<String> {
         Some(rlp_models::lora::BaseQuant::Q4) => " (QLoRA, 4-bit base)",
         None => "",
     };
-    Some(format!(
+    format!(
         "LoRA r={} α={}{base} on {}: {trainable} trainable parameters of {}",
         lora.rank,
         lora.alpha,
         lora.target_names(),
         model.param_count()
-    ))
+    )
 }

@@ -380,9 +380,6 @@ pub fn run_online(
     let (policy, tokenizer) = load_policy(config.policy.as_deref(), &task, config.seed, &train)?;
     let start = policy.valid();
     let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
-    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
-        eprintln!("{line}");
-    }
     let (proxy, _) = policy_reward(
         &config.reward,
         config.ensemble.as_ref(),

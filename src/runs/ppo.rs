@@ -322,9 +322,6 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     };
     let start = policy.valid();
     let policy = super::lora::adapt(policy, config.lora.as_ref(), config.seed)?;
-    if let Some(line) = super::lora::describe(&policy, config.lora.as_ref()) {
-        eprintln!("{line}");
-    }
     let (proxy, value_rm) = policy_reward(
         &config.reward,
         config.ensemble.as_ref(),

@@ -137,9 +137,6 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     let policy = checkpoint::load(&cfg.init, &device)
         .with_context(|| format!("loading --init {}", cfg.init.display()))?;
     let policy = super::lora::adapt(policy, cfg.lora.as_ref(), cfg.seed)?;
-    if let Some(line) = super::lora::describe(&policy, cfg.lora.as_ref()) {
-        eprintln!("{line}");
-    }
     let tk = TextTokenizer::load(cfg.init.join("tokenizer.json"))?;
     let mut train_cfg = cfg.train.clone();
     train_cfg.max_len = train_cfg.max_len.min(policy.config.max_position_embeddings);

@@ -234,9 +234,6 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
     };
     // Adapters are attached afresh on resume too; the trainer state restores their values.
     let model = super::lora::adapt(model, cfg.lora.as_ref(), cfg.seed)?;
-    if let Some(line) = super::lora::describe(&model, cfg.lora.as_ref()) {
-        eprintln!("{line}");
-    }
     let eos = tk
         .eos_id
         .context("the tokenizer has no <|im_end|> or <|endoftext|> token to end responses with")?;

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::checkpoint::{read_safetensors, write_safetensors};
+use crate::checkpoint::{expected_tensors, read_safetensors, write_safetensors};
 use crate::error::{ModelError, Result};
 use crate::lora::attach::{Factors, adapters, attach};
 use crate::lora::config::{LoraConfig, LoraTarget};
@@ -42,23 +42,6 @@ fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     }
     t
-}
-
-/// `(d_in, d_out)` of the weight `target` adapts in a model with `model`'s shape.
-fn weight_dims(model: &CausalLm, target: LoraTarget) -> (usize, usize) {
-    let c = &model.config;
-    let (d, ffn) = (c.hidden_size, c.intermediate_size);
-    let (q, kv) = (
-        c.num_attention_heads * c.head_dim(),
-        c.kv_heads() * c.head_dim(),
-    );
-    match target {
-        LoraTarget::Q => (d, q),
-        LoraTarget::K | LoraTarget::V => (d, kv),
-        LoraTarget::O => (q, d),
-        LoraTarget::Gate | LoraTarget::Up => (d, ffn),
-        LoraTarget::Down => (ffn, d),
-    }
 }
 
 /// Writes `model`'s adapters (attached with `config`) into `dir` as a PEFT adapter directory.
@@ -231,11 +214,15 @@ pub fn load_adapter(model: CausalLm, dir: impl AsRef<Path>) -> Result<(CausalLm,
     let path = dir.join(ADAPTER_WEIGHTS_FILE);
     let mut tensors = read_safetensors(&path)?;
     let r = config.rank;
+    // The base weights' HF `[out, in]` shapes, by name, as the checkpoint loader knows them.
+    let shapes: std::collections::HashMap<String, Vec<usize>> =
+        expected_tensors(&model.config).into_iter().collect();
     let mut factors = BTreeMap::new();
     for i in 0..model.layers.len() {
         for &target in &config.targets {
             let module = format!("layers.{i}.{}", target.module_path());
-            let (d_in, d_out) = weight_dims(&model, target);
+            let shape = &shapes[&format!("model.{module}.weight")];
+            let (d_out, d_in) = (shape[0], shape[1]);
             let (a_name, b_name) = peft_names(&module);
             let mut take = |name: &str, shape: [usize; 2]| -> Result<Vec<f32>> {
                 let missing = || ModelError::Checkpoint {
