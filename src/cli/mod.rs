@@ -288,7 +288,18 @@ impl RunFlags {
 /// Runs the command line (no command: the main job).
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let default = || Command::Pipeline(pipeline::PipelineArgs::default());
-    match cli.command.unwrap_or_else(default) {
+    let command = cli.command.unwrap_or_else(default);
+    // Under mpirun, only the verbs whose trainers shard their minibatches run (each rank
+    // would otherwise repeat the whole job and race to write the same files).
+    let data_parallel = matches!(
+        command,
+        Command::Sft(_) | Command::Dpo(_) | Command::Reward(reward::RewardCommand::Train(_))
+    );
+    if !data_parallel {
+        let verb = std::env::args().nth(1).unwrap_or_else(|| "the main job".into());
+        rlp::runs::single_process(&format!("`rlp {verb}`"))?;
+    }
+    match command {
         Command::Pipeline(a) => pipeline::run(a),
         Command::Verdict(a) => verdict::run(a),
         Command::Demo(a) => demo::run(a),

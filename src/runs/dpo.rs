@@ -145,6 +145,7 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
     dpo.max_len = dpo.max_len.min(policy.config.max_position_embeddings);
     let trainer = DpoTrainer::new(policy, &reference, tokenizer.clone(), dpo)?;
     let start = Instant::now();
+    super::check_ranks_agree(config, || serde_json::to_vec(&pairs).unwrap_or_default())?;
     let mut run =
         DpoRun::new(trainer, &pairs).with_context(|| format!("training on {}", data.display()))?;
     start_run_dir(out, config)?;
@@ -165,14 +166,16 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
         eprintln!("{}: {}", data.display(), report.skipped);
     }
     let trainer = run.trainer;
-    save_parts(
-        &trainer.policy.valid(),
-        &tokenizer,
-        &out.join("policy"),
-        StoreDtype::F32,
-    )?;
-    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
-    super::lora::save_adapter_in(&trainer.policy, lora, base, &out.join("policy"))?;
+    if rlp_core::parallel::is_writer() {
+        save_parts(
+            &trainer.policy.valid(),
+            &tokenizer,
+            &out.join("policy"),
+            StoreDtype::F32,
+        )?;
+        let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
+        super::lora::save_adapter_in(&trainer.policy, lora, base, &out.join("policy"))?;
+    }
     let eval = match (&eval_pairs, &config.eval) {
         (Some(p), Some(path)) => Some(
             trainer
@@ -185,9 +188,11 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
         train: report,
         eval,
     };
-    write_atomic(
-        &out.join("dpo.json"),
-        serde_json::to_string_pretty(&outcome)?.as_bytes(),
-    )?;
+    if rlp_core::parallel::is_writer() {
+        write_atomic(
+            &out.join("dpo.json"),
+            serde_json::to_string_pretty(&outcome)?.as_bytes(),
+        )?;
+    }
     Ok(outcome)
 }

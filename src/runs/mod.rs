@@ -94,6 +94,9 @@ pub fn deprecated_keys(table: &toml::Table) -> Vec<(String, String)> {
 
 /// Creates the run directory `out` and writes the resolved `config` to `out/config.toml`.
 pub(crate) fn start_run_dir(out: &Path, config: &impl Serialize) -> Result<()> {
+    if !rlp_core::parallel::is_writer() {
+        return Ok(());
+    }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("config.toml");
     std::fs::write(&path, toml::to_string_pretty(config)?)
@@ -231,6 +234,10 @@ pub(crate) fn evaluator<'a>(
 
 /// The progress bar every run shows: bar, position, elapsed and ETA, and a message.
 pub(crate) fn progress_bar(total: usize) -> ProgressBar {
+    // Under data parallelism rank 0 shows progress for the group.
+    if !rlp_core::parallel::is_writer() {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -276,6 +283,9 @@ impl<T: Trainer<Stats = StepInfo>> Callback<T> for StepProgress {
 
 /// Writes a run's resolved settings as pretty JSON to `run/name`, atomically.
 pub(crate) fn write_config(run: &RunDir, name: &str, config: &impl Serialize) -> Result<()> {
+    if !rlp_core::parallel::is_writer() {
+        return Ok(());
+    }
     run.create()?;
     rlp_train::run_dir::write_atomic(
         &run.join(name),
@@ -308,4 +318,44 @@ mod tests {
         // `lambda` under [uml] is UML's own weight, not GAE's: no warning.
         assert!(!found.iter().any(|(o, _)| o == "uml.lambda"));
     }
+}
+
+/// Under data parallelism, checks before any training that every rank resolved the same
+/// config and holds the same training data (`data` gives its bytes, computed only then): a
+/// clear error instead of ranks that silently train different models.
+pub(crate) fn check_ranks_agree(
+    cfg: &impl serde::Serialize,
+    data: impl FnOnce() -> Vec<u8>,
+) -> anyhow::Result<()> {
+    if rlp_core::parallel::world().size() == 1 {
+        return Ok(());
+    }
+    rlp_core::parallel::check_agreement("config", &serde_json::to_vec(cfg)?)?;
+    rlp_core::parallel::check_agreement("training data", &data())?;
+    Ok(())
+}
+
+/// The token ids of `(prompt, response)` examples as bytes (each example ended by
+/// `u32::MAX`), for [`check_ranks_agree`].
+pub(crate) fn token_bytes(examples: &[(Vec<u32>, Vec<u32>)]) -> Vec<u8> {
+    examples
+        .iter()
+        .flat_map(|(p, r)| p.iter().chain(r).chain(std::iter::once(&u32::MAX)))
+        .flat_map(|id| id.to_le_bytes())
+        .collect()
+}
+
+/// An error when this process is one of several data-parallel ranks: for what trains in one
+/// process only (`what` names it). Data-parallel training covers `sft`, `reward train` and
+/// `dpo` (docs/distributed.md).
+pub fn single_process(what: &str) -> anyhow::Result<()> {
+    let ranks = rlp_core::parallel::world().size();
+    if ranks > 1 {
+        anyhow::bail!(
+            "{what} does not train data-parallel; run it as one process, not under mpirun \
+             with {ranks} ranks (data-parallel verbs: sft, reward train, dpo; \
+             docs/distributed.md)"
+        );
+    }
+    Ok(())
 }

@@ -143,9 +143,11 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     let model = RewardModel::from_policy(policy, &mut SeededRng::new(cfg.seed).fork("rm-head"))
         .with_trainable(cfg.trainable)?;
     if probe_only {
+        super::single_process("a linear probe (--trainable top:0)")?;
         return probe(cfg, model, &tk, &pairs, eval_pairs.as_deref(), &train_cfg);
     }
 
+    super::check_ranks_agree(cfg, || serde_json::to_vec(&pairs).unwrap_or_default())?;
     let run = RunDir::new(&cfg.out);
     let start = std::time::Instant::now();
     let (mut trainer, data) = reward_trainer(model, &tk, &pairs, &train_cfg)
@@ -167,9 +169,11 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     if report.skipped.skipped() + report.skipped.truncated > 0 {
         eprintln!("{}: {}", cfg.data.display(), report.skipped);
     }
-    model.save_with(&tk, &cfg.out)?;
-    let (lora, base) = (cfg.lora.as_ref(), Some(cfg.init.as_path()));
-    super::lora::save_adapter_in(&model.backbone, lora, base, &cfg.out)?;
+    if rlp_core::parallel::is_writer() {
+        model.save_with(&tk, &cfg.out)?;
+        let (lora, base) = (cfg.lora.as_ref(), Some(cfg.init.as_path()));
+        super::lora::save_adapter_in(&model.backbone, lora, base, &cfg.out)?;
+    }
     let eval = match (&eval_pairs, &cfg.eval) {
         (Some(p), Some(path)) => Some(
             evaluate(&model, &tk, p, train_cfg.max_len, train_cfg.overlong, 32)

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use rlp_core::jsonl::read_jsonl;
-use rlp_core::{BackendSpec, PromptResponse, SeededRng};
+use rlp_core::{BackendSpec, PromptResponse, SeededRng, parallel};
 use rlp_models::checkpoint::StoreDtype;
 use rlp_models::lora::LoraConfig;
 use rlp_models::pretrained::save_parts;
@@ -286,13 +286,16 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
         pad,
         max_len,
     };
+    super::check_ranks_agree(cfg, || super::token_bytes(&examples))?;
     let (mut trainer, tokens) = sft_trainer(model, examples, &plan)?;
 
     run.create()?;
-    write_atomic(
-        &run.join("sft_config.json"),
-        serde_json::to_string_pretty(cfg)?.as_bytes(),
-    )?;
+    if parallel::is_writer() {
+        write_atomic(
+            &run.join("sft_config.json"),
+            serde_json::to_string_pretty(cfg)?.as_bytes(),
+        )?;
+    }
     let mut progress = SftProgress {
         bar: super::progress_bar(cfg.steps),
         tokenizer: &tk,
@@ -309,13 +312,18 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
     drive(&mut trainer, run, options, &mut [&mut progress])?;
     progress.bar.finish();
     let seconds = progress.start.elapsed().as_secs_f64();
-    save_parts(trainer.model(), &tk, run.path(), cfg.save_dtype)?;
-    super::lora::save_adapter_in(
-        trainer.model(),
-        cfg.lora.as_ref(),
-        cfg.init.as_deref(),
-        run.path(),
-    )?;
+    // Every rank counted the tokens of its own shards.
+    let mut trained = [tokens.get() as f64];
+    parallel::world().sum_f64(&mut trained);
+    if parallel::is_writer() {
+        save_parts(trainer.model(), &tk, run.path(), cfg.save_dtype)?;
+        super::lora::save_adapter_in(
+            trainer.model(),
+            cfg.lora.as_ref(),
+            cfg.init.as_deref(),
+            run.path(),
+        )?;
+    }
     let losses = metric_column(&run.join(rlp_train::run_dir::METRICS_FILE), "loss")?;
     let tail = &losses[losses.len() - (cfg.steps / 10).max(1).min(losses.len())..];
     Ok(SftReport {
@@ -323,7 +331,7 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
         final_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
         examples: usable,
         skipped,
-        tokens_per_sec: tokens.get() as f64 / seconds,
+        tokens_per_sec: trained[0] / seconds,
         params,
     })
 }

@@ -22,6 +22,7 @@ pub mod logprobs;
 pub mod masked;
 pub mod memo;
 pub mod metrics;
+pub mod parallel;
 pub mod rng;
 pub mod scratch;
 pub mod tensor_io;

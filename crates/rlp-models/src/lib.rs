@@ -30,6 +30,7 @@ pub mod error;
 pub mod fetch;
 pub mod generate;
 pub mod gguf;
+pub mod grad_sync;
 pub mod grow;
 pub mod heads;
 pub mod init;
@@ -63,5 +64,7 @@ pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
 #[allow(deprecated)]
 pub use train::Trainer;
-pub use train::{NllTrainer, SftBatch, StepStats, collate_sft, response_nll};
+pub use train::{
+    NllTrainer, SftBatch, StepStats, collate_sft, response_nll, response_targets,
+};
 pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};

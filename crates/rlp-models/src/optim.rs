@@ -10,6 +10,7 @@ use rlp_core::tensor_io::scalar;
 use std::path::Path;
 
 use crate::error::{ModelError, Result};
+use crate::grad_sync::all_reduce_gradients;
 
 /// Optimiser settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -63,15 +64,43 @@ impl AdamW {
     /// loss is a [`ModelError::NonFiniteLoss`], a finite loss whose gradient has a non-finite
     /// global norm a [`ModelError::NonFiniteGradient`]; either way the module is not changed
     /// (it is dropped with the error: keep a clone if you must go on).
+    ///
+    /// Under data parallelism (more than one rank in [`rlp_core::parallel::world`]) `loss` is
+    /// this rank's shard's, and every shard counts alike: [`AdamW::minimize_weighted`] with
+    /// weight 1.
     pub fn minimize<M: Module>(&mut self, module: M, loss: Tensor<1>, lr: f64) -> Result<(M, f64)> {
+        self.minimize_weighted(module, loss, lr, 1.0)
+    }
+
+    /// [`AdamW::minimize`] for a `loss` that is a mean over `weight` units (examples, or tokens
+    /// of a token-mean loss). Under data parallelism the ranks' gradients and losses are
+    /// averaged with these weights before the step ([`crate::grad_sync`]), so the step and
+    /// the returned loss are the global minibatch's; in one process `weight` is unused.
+    pub fn minimize_weighted<M: Module>(
+        &mut self,
+        module: M,
+        loss: Tensor<1>,
+        lr: f64,
+        weight: f64,
+    ) -> Result<(M, f64)> {
         let value = scalar(loss.clone().detach());
-        if !value.is_finite() {
+        let parallel = rlp_core::parallel::world().size() > 1;
+        // Alone, refuse before the backward pass; in a group, only after every rank has
+        // reduced, so that all of them stop together.
+        if !parallel && !value.is_finite() {
             return Err(ModelError::NonFiniteLoss {
                 step: self.step,
                 loss: value,
             });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &module);
+        let (grads, value) = all_reduce_gradients(&module, grads, value, weight)?;
+        if !value.is_finite() {
+            return Err(ModelError::NonFiniteLoss {
+                step: self.step,
+                loss: value,
+            });
+        }
         let norm = gradient_norm(&module, &grads);
         if !norm.is_finite() {
             return Err(ModelError::NonFiniteGradient {

@@ -84,6 +84,13 @@ pub fn collate_sft(
     })
 }
 
+/// The number of response tokens [`collate_sft`] trains on for a prompt of `prompt` tokens and
+/// a response of `response`: every response token is a target, except the first when there is
+/// no prompt to predict it from.
+pub fn response_targets(prompt: usize, response: usize) -> usize {
+    prompt + response - prompt.max(1)
+}
+
 /// `log π(target_t | inputs_≤t)` at every position of a batch, `[b, T]` (mask it with
 /// `batch.loss_mask`): the one teacher-forced pass SFT and DPO share.
 pub fn target_logprobs(model: &CausalLm, batch: &SftBatch) -> Tensor<2> {

@@ -33,6 +33,10 @@ pub struct DriveOutcome {
 /// differs between identical runs). On resume, the trainer and callbacks are restored from
 /// the newest `checkpoint-N` and the metrics lines after step N (a killed run's) are dropped,
 /// so the finished run's files and weights are the uninterrupted run's.
+///
+/// Under data parallelism (`rlp_core::parallel`) every rank drives its own copy of the trainer
+/// in step; rank 0 alone writes `metrics.jsonl` and the checkpoints (the [`RunDir`] writes do
+/// nothing elsewhere), every rank resumes from them, and all ranks meet at the end.
 pub fn drive<T: Trainer>(
     trainer: &mut T,
     run: &RunDir,
@@ -88,6 +92,9 @@ pub fn drive<T: Trainer>(
             checkpoint(trainer, run, step, callbacks)?;
         }
     }
+    // Under data parallelism rank 0 alone writes; the others wait here until it has, so that
+    // what every rank reads next (metrics, the last checkpoint) is complete.
+    rlp_core::parallel::world().barrier();
     Ok(DriveOutcome {
         resumed_from,
         steps: trainer.steps_done(),

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
+use rlp_core::parallel;
 use rlp_models::optim::{load_module, require_autodiff, save_module, warmup_linear_decay};
 use rlp_models::{AdamW, ModelError, OptimConfig};
 
@@ -19,6 +20,10 @@ use crate::error::TrainError;
 use crate::plan::{EpochPlan, PlanCursor};
 use crate::run_dir::STATE_FILE;
 use crate::trainer::Trainer;
+
+/// What a shard of a minibatch weighs in the data-parallel average of the ranks' losses: the
+/// number of units its loss is a mean over (see [`EpochTrainer::with_weight`]).
+pub type ShardWeight = Box<dyn Fn(&[usize]) -> f64>;
 
 /// A minibatch loss behind a box, so that trainers built by a function have a type to name:
 /// `batch(model, indices)` is the minibatch's loss and accuracy.
@@ -86,6 +91,7 @@ const OPTIMIZER_FILE: &str = "adamw.bpk";
 /// to minimise and its accuracy, or the method's error `E`.
 pub struct EpochTrainer<M, B, E> {
     model: Option<M>,
+    weight: Option<ShardWeight>,
     optim: AdamW,
     cursor: PlanCursor,
     batch: B,
@@ -103,8 +109,13 @@ where
 {
     /// A trainer at step 0 of `plan`, stepping `model` (on an autodiff device) with AdamW as
     /// `optim` says (its `lr` is the schedule's peak).
+    ///
+    /// Under data parallelism (`rlp_core::parallel`), each rank passes its shard of every
+    /// minibatch to `batch`, and the optimiser averages the ranks' gradients; the minibatch
+    /// size must split evenly over the ranks.
     pub fn new(model: M, plan: EpochPlan, optim: OptimConfig, batch: B) -> Result<Self, E> {
         plan.validate()?;
+        plan.check_shardable()?;
         if !(optim.lr.is_finite() && optim.lr > 0.0) {
             return Err(TrainError::invalid(
                 "lr",
@@ -115,6 +126,7 @@ where
         require_autodiff(&model, "model").map_err(TrainError::from)?;
         Ok(Self {
             model: Some(model),
+            weight: None,
             peak_lr: optim.lr,
             optim: AdamW::new(optim),
             cursor: plan.cursor(),
@@ -123,6 +135,15 @@ where
             sums: EpochSums::default(),
             error: PhantomData,
         })
+    }
+
+    /// Weighs each shard's loss by `weight(shard indices)` in the data-parallel average, for a
+    /// loss that is a mean over something other than examples (the response tokens of a
+    /// token-mean NLL): the averaged gradient is then the whole minibatch's. By default a
+    /// shard weighs its number of examples. Unused in one process.
+    pub fn with_weight(mut self, weight: impl Fn(&[usize]) -> f64 + 'static) -> Self {
+        self.weight = Some(Box::new(weight));
+        self
     }
 
     /// The plan.
@@ -176,12 +197,17 @@ where
 
     fn step(&mut self) -> Result<StepInfo, E> {
         let (s, total) = (self.done, self.total_steps());
-        let idx = self.cursor.indices(s);
+        let global = self.cursor.indices(s);
+        let idx = parallel::shard(&global);
+        let weight = self
+            .weight
+            .as_ref()
+            .map_or(idx.len() as f64, |w| w(idx));
         let model = self
             .model
             .take()
             .expect("the model is present between steps");
-        let (loss, accuracy) = match (self.batch)(&model, &idx) {
+        let (loss, accuracy) = match (self.batch)(&model, idx) {
             Ok(out) => out,
             Err(e) => {
                 self.model = Some(model);
@@ -189,7 +215,7 @@ where
             }
         };
         let lr = warmup_linear_decay(s, total, self.peak_lr);
-        let (model, value) = match self.optim.minimize(model, loss, lr) {
+        let (model, value) = match self.optim.minimize_weighted(model, loss, lr, weight) {
             Ok(out) => out,
             Err(ModelError::NonFiniteLoss { loss, .. }) => {
                 return Err(TrainError::NonFinite {
@@ -210,6 +236,7 @@ where
             Err(e) => return Err(TrainError::from(e).into()),
         };
         self.model = Some(model);
+        let accuracy = mean_over_ranks(accuracy, idx.len() as f64);
         let epoch = self.cursor.plan().epoch_of(s);
         if epoch != self.sums.epoch || self.sums.steps == 0 {
             self.sums = EpochSums {
@@ -272,6 +299,19 @@ where
         self.cursor.seek(state.step);
         Ok(())
     }
+}
+
+/// The mean of the ranks' `value`s (each over `count` examples) weighted by their counts: the
+/// whole minibatch's accuracy from its shards'. NaN (a method without an accuracy) stays NaN.
+/// Every rank joins the collective, whatever its value, so that none waits alone.
+fn mean_over_ranks(value: f64, count: f64) -> f64 {
+    if parallel::world().size() == 1 {
+        return value;
+    }
+    // (value, 1) averaged: the second is the fraction of examples on ranks with a value.
+    let mut v = if value.is_nan() { [0.0, 0.0] } else { [value, 1.0] };
+    parallel::weighted_mean(&mut v, count);
+    if v[1] > 0.0 { v[0] / v[1] } else { f64::NAN }
 }
 
 /// Writes a trained module's weights (with their parameter ids) and its AdamW moments into

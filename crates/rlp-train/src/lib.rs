@@ -16,6 +16,8 @@
 pub mod drive;
 pub mod epoch_trainer;
 pub mod error;
+#[cfg(feature = "mpi")]
+pub mod mpi_world;
 pub mod plan;
 pub mod resume_check;
 pub mod run_dir;
@@ -24,7 +26,7 @@ pub mod trainer;
 
 pub use drive::{DriveOptions, DriveOutcome, drive};
 pub use epoch_trainer::{
-    BatchFn, EpochOutcome, EpochTrainer, StepInfo, load_counted_state, load_weights_and_moments,
+    BatchFn, EpochOutcome, EpochTrainer, ShardWeight, StepInfo, load_counted_state, load_weights_and_moments,
     read_state, run_epochs, save_counted_state, save_weights_and_moments, write_state,
 };
 pub use error::{Result, TrainError};

@@ -71,6 +71,39 @@ impl EpochPlan {
         }
     }
 
+    /// Checks that every minibatch splits over the data-parallel ranks of
+    /// [`rlp_core::parallel::world`] with at least one example each: the batch size divisible
+    /// by the number of ranks, and an epoch's short last minibatch (if any) no smaller than it.
+    pub fn check_shardable(&self) -> Result<()> {
+        let ranks = rlp_core::parallel::world().size();
+        if ranks == 1 {
+            return Ok(());
+        }
+        if !self.batch_size.is_multiple_of(ranks) {
+            return Err(TrainError::invalid(
+                "batch_size",
+                format!(
+                    "the global minibatch of {} does not split evenly over {ranks} \
+                     data-parallel ranks: make it a multiple of {ranks}",
+                    self.batch_size
+                ),
+            ));
+        }
+        let tail = self.examples % self.batch_size;
+        if matches!(self.length, PlanLength::Epochs(_)) && tail != 0 && tail < ranks {
+            return Err(TrainError::invalid(
+                "batch_size",
+                format!(
+                    "each epoch ends with a minibatch of {tail} of the {} examples, fewer \
+                     than the {ranks} data-parallel ranks: choose a batch size that leaves 0 \
+                     or at least {ranks}",
+                    self.examples
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the plan can run: examples and a positive length, and (for a step plan, whose
     /// minibatches are full) no more indices per step than examples.
     pub fn validate(&self) -> Result<()> {

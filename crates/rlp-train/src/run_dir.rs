@@ -12,6 +12,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rlp_core::parallel;
+
 use crate::error::{Result, TrainError};
 
 /// The sub-directory of `checkpoint-N/` holding the trainer's state.
@@ -79,8 +81,14 @@ impl RunDir {
     /// (naming it and the flags that proceed), deleted ([`Existing::Overwrite`]) or kept for the
     /// run to continue ([`Existing::Resume`]). `resumable` says whether the caller offers
     /// `--resume` (the refusal mentions it only then).
+    ///
+    /// Under data parallelism only rank 0 checks and deletes (it alone writes the run); the
+    /// other ranks take the directory as it is.
     pub fn claim(root: impl Into<PathBuf>, existing: Existing, resumable: bool) -> Result<Self> {
         let root = root.into();
+        if !parallel::is_writer() {
+            return Ok(Self { root });
+        }
         if root.is_file() {
             return Err(TrainError::run_dir(
                 &root,
@@ -122,8 +130,12 @@ impl RunDir {
         self.root.join(name)
     }
 
-    /// Creates the directory (and its parents) if missing.
+    /// Creates the directory (and its parents) if missing (rank 0 of a data-parallel group
+    /// only, as for every write below; the other ranks read what it wrote).
     pub fn create(&self) -> Result<()> {
+        if !parallel::is_writer() {
+            return Ok(());
+        }
         std::fs::create_dir_all(&self.root).map_err(|e| TrainError::io(&self.root, e))
     }
 
@@ -173,6 +185,9 @@ impl RunDir {
         fill: impl FnOnce(&Path) -> Result<(), E>,
     ) -> Result<PathBuf, E> {
         let dir = self.checkpoint_dir(step);
+        if !parallel::is_writer() {
+            return Ok(dir);
+        }
         let tmp = self.root.join(format!(".checkpoint-{step}.partial"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
@@ -198,6 +213,9 @@ impl RunDir {
     /// Removes what killed runs left half-written: `.checkpoint-N.partial` and `.old`
     /// directories.
     pub fn remove_partials(&self) -> Result<()> {
+        if !parallel::is_writer() {
+            return Ok(());
+        }
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return Ok(());
         };
@@ -214,6 +232,9 @@ impl RunDir {
 
     /// Appends `value` as one JSON line to the file `name` in the directory, flushed.
     pub fn append_jsonl(&self, name: &str, value: &impl serde::Serialize) -> Result<()> {
+        if !parallel::is_writer() {
+            return Ok(());
+        }
         let path = self.root.join(name);
         let line = serde_json::to_string(value)
             .map_err(|e| TrainError::run_dir(&path, format!("not serialisable: {e}")))?;
@@ -227,7 +248,7 @@ impl RunDir {
 
     /// Keeps the JSON lines of the file `name` whose integer `key` is at most `last` (a killed
     /// run's records after its checkpoint go), rewriting it atomically; returns the kept lines.
-    /// A missing file is an empty one.
+    /// A missing file is an empty one. Ranks other than 0 only read the kept lines.
     pub fn truncate_jsonl(
         &self,
         name: &str,
@@ -261,8 +282,10 @@ impl RunDir {
                 kept.push(v);
             }
         }
-        let body: String = kept.iter().map(|v| format!("{v}\n")).collect();
-        write_atomic(&path, body.as_bytes())?;
+        if parallel::is_writer() {
+            let body: String = kept.iter().map(|v| format!("{v}\n")).collect();
+            write_atomic(&path, body.as_bytes())?;
+        }
         Ok(kept)
     }
 }

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use burn::module::Module;
-use rlp_models::{CausalLm, OptimConfig, collate_sft, response_nll};
+use rlp_models::{CausalLm, OptimConfig, collate_sft, response_nll, response_targets};
 
 use crate::epoch_trainer::{BatchFn, EpochTrainer};
 use crate::error::{Result, TrainError};
@@ -52,6 +52,11 @@ pub fn sft_trainer(
         plan.seed,
         "data",
     );
+    // The loss is a mean over response tokens: data-parallel shards weigh their token counts.
+    let targets: Vec<usize> = examples
+        .iter()
+        .map(|(p, r)| response_targets(p.len(), r.len()))
+        .collect();
     let tokens = Rc::new(Cell::new(0usize));
     let seen = tokens.clone();
     let (pad, max_len) = (plan.pad, plan.max_len);
@@ -65,5 +70,7 @@ pub fn sft_trainer(
         lr: plan.lr,
         ..OptimConfig::default()
     };
-    Ok((EpochTrainer::new(model, order, optim, batch)?, tokens))
+    let trainer = EpochTrainer::new(model, order, optim, batch)?
+        .with_weight(move |idx| idx.iter().map(|&i| targets[i]).sum::<usize>() as f64);
+    Ok((trainer, tokens))
 }

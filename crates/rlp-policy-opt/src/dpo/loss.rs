@@ -24,6 +24,26 @@ pub struct DpoLossStats {
     pub rejected_reward: f64,
 }
 
+impl DpoLossStats {
+    /// Replaces each statistic, this data-parallel rank's mean over `pairs` pairs, by the mean
+    /// over every rank's pairs (unchanged in one process).
+    pub fn average_over_ranks(&mut self, pairs: f64) {
+        let mut v = [
+            self.margin,
+            self.accuracy,
+            self.chosen_reward,
+            self.rejected_reward,
+        ];
+        rlp_core::parallel::weighted_mean(&mut v, pairs);
+        [
+            self.margin,
+            self.accuracy,
+            self.chosen_reward,
+            self.rejected_reward,
+        ] = v;
+    }
+}
+
 /// The DPO loss over a batch of `n` pairs (module docs for the equation): the four inputs are
 /// `[n]` sequence log-probs (policy chosen, policy rejected, reference chosen, reference
 /// rejected), `beta` is β > 0 and `label_smoothing` is ε ∈ [0, ½) (0: plain DPO). Returns the

@@ -267,9 +267,15 @@ impl DpoTrainer {
 
     /// One AdamW step on a batch at learning rate `lr`.
     fn update(&mut self, batch: &[&EncodedPreference], lr: f64) -> Result<DpoStepStats> {
-        let (loss, stats) = self.batch_loss(&self.policy, batch)?;
-        let (policy, value) = self.optim.minimize(self.policy.clone(), loss, lr)?;
+        let (loss, mut stats) = self.batch_loss(&self.policy, batch)?;
+        // Under data parallelism `batch` is this rank's shard: the loss, the gradient and the
+        // statistics become the global minibatch's, each shard weighted by its pairs.
+        let weight = batch.len() as f64;
+        let (policy, value) = self
+            .optim
+            .minimize_weighted(self.policy.clone(), loss, lr, weight)?;
         self.policy = policy;
+        stats.average_over_ranks(weight);
         Ok(DpoStepStats {
             step: self.optim.step,
             loss: value,
@@ -357,6 +363,7 @@ impl DpoRun {
         }
         let c = &trainer.config;
         let plan = EpochPlan::epochs(enc.len(), c.batch_size, c.epochs, c.seed, "dpo-train");
+        plan.check_shardable()?;
         Ok(Self {
             cursor: plan.cursor(),
             trainer,
@@ -397,10 +404,14 @@ impl Trainer for DpoRun {
 
     fn step(&mut self) -> Result<DpoStepStats> {
         let s = self.done;
-        let idx = self.cursor.indices(s);
+        let global = self.cursor.indices(s);
         let lr = warmup_linear_decay(s, self.total_steps(), self.trainer.config.lr);
-        let batch: Vec<&EncodedPreference> = idx.iter().map(|&j| &self.enc[j]).collect();
-        let stats = self.trainer.update(&batch, lr)?;
+        let batch: Vec<&EncodedPreference> = rlp_core::parallel::shard(&global)
+            .iter()
+            .map(|&j| &self.enc[j])
+            .collect();
+        let mut stats = self.trainer.update(&batch, lr)?;
+        stats.pairs = global.len();
         let epoch = self.cursor.plan().epoch_of(s);
         if epoch != self.sums.epoch || self.sums.steps == 0 {
             self.sums = DpoSums {
