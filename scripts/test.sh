@@ -4,12 +4,14 @@
 #   1. the whole workspace on flex;
 #   2. the library tests again on ndarray (SmolLM2 and MiniLM parity, reward training included);
 #   3. the same again on wgpu (Mesa's llvmpipe software Vulkan where no GPU is present).
-# RLP_TEST_BACKEND picks the backend the tests build their devices on.
+# RLP_TEST_BACKEND picks the backend the tests build their devices on. The `mpi` feature adds
+# the data-parallel tests (tests/distributed.rs: `mpirun -n 2` against one process); it needs
+# Open MPI and libclang (Debian: libopenmpi-dev openmpi-bin libclang-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
-features=ndarray,wgpu
+features=ndarray,wgpu,mpi
 model_tests=(--lib --test decoding --test learning --test smollm2 --test minilm --test reward --test synthetic)
 
 echo "== flex: the whole workspace"
