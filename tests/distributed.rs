@@ -3,7 +3,8 @@
 //! The core property: two ranks with half of each minibatch end with the weights of one process
 //! with the whole minibatch (within float tolerance: the shards' sums round differently), for
 //! `sft`, `reward train` and `dpo`. Around it: resume after `kill -9` of one rank, a dead rank
-//! ending the job instead of hanging it, and bad configurations refused before any work.
+//! ending the job instead of hanging it, GRPO and RLOO with sharded generation resuming
+//! exactly, and bad configurations refused before any work.
 //!
 //! Every launch uses a host file with two slots on 127.0.0.1, the loopback form of a
 //! multi-machine launch, and one thread per rank.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{rlp, stderr, tiny_sft, write_pairs};
+use common::{as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, write_pairs};
 use rlp_core::ScratchDir;
 use rlp_models::checkpoint::read_safetensors;
 
@@ -274,6 +275,58 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
     let bytes = |dir: &Path| std::fs::read(dir.join("model.safetensors")).unwrap();
     assert!(bytes(&whole) == bytes(&killed), "weights differ after resume");
     assert_eq!(losses(&whole), losses(&killed));
+}
+
+/// GRPO and RLOO on two ranks, each generating for half of the prompts: the run completes with
+/// rank 0's files, and an interrupted run (checkpoint-2 kept, a torn metrics line, a
+/// half-written checkpoint-4) resumes under mpirun to the uninterrupted run's bits. Each
+/// rank's random streams follow from the seed, the step and the rank alone, so the checkpoint
+/// holds every rank's state.
+#[test]
+fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
+    for (verb, table) in [("grpo", "grpo"), ("rloo", "rloo")] {
+        let d = ScratchDir::new(&format!("dp-{verb}")).unwrap();
+        let config = d.join("online.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "task = \"synthetic\"\nsteps = 6\neval_every = 3\ncheckpoint_every = 2\n\
+                 eval_prompts = 8\ndrift_texts = 8\n[{table}]\nlr = 1e-3\n\
+                 prompts_per_step = 4\nmini_batch_size = 8\nmax_new_tokens = 6\n\
+                 [eval]\nmax_new_tokens = 6\n"
+            ),
+        )
+        .unwrap();
+        let run = |out: &Path, extra: &[&str]| {
+            let mut a = vec![verb, "--config", s(&config), "--out", s(out)];
+            a.extend(extra);
+            let o = run_mpi(d.path(), 2, &a);
+            assert!(o.status.success(), "{verb}: {}", stderr(&o));
+        };
+        let (full, killed) = (d.join("full"), d.join("killed"));
+        run(&full, &[]);
+        for f in ["policy/model.safetensors", "summary.json", "eval.jsonl"] {
+            assert!(full.join(f).is_file(), "{verb}: {f}");
+        }
+        assert_eq!(metrics(&full).len(), 6, "{verb}");
+        as_if_killed_after_step_3(&full, &killed);
+        run(&killed, &["--resume"]);
+        let bytes = |dir: &Path| std::fs::read(dir.join("policy/model.safetensors")).unwrap();
+        assert!(bytes(&full) == bytes(&killed), "{verb}: weights differ after resume");
+        assert_eq!(metrics(&full), metrics(&killed), "{verb}");
+        // A prompt count that does not split over the ranks is refused.
+        let odd = d.join("odd.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&odd, text.replace("prompts_per_step = 4", "prompts_per_step = 3")).unwrap();
+        let o = run_mpi(
+            d.path(),
+            2,
+            &[verb, "--config", s(&odd), "--out", s(&d.join("odd"))],
+        );
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains("prompts_per_step"), "{verb}: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
 }
 
 /// Refused before any work, on every rank, with the field or cause named: a global batch that

@@ -10,63 +10,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{rlp, stderr, tiny_sft, write_labelled, write_pairs};
+use common::{
+    as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, write_labelled, write_pairs,
+};
 use rlp_core::ScratchDir;
-
-/// Turns the finished run `full` into `killed`, a copy of what a kill after step 3 leaves.
-fn as_if_killed_after_step_3(full: &Path, killed: &Path) {
-    std::fs::create_dir_all(killed).unwrap();
-    for e in std::fs::read_dir(full).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        match name.as_str() {
-            "checkpoint-2" => copy_dir(&e.path(), &killed.join(&name)),
-            "metrics.jsonl" => {
-                let text = std::fs::read_to_string(e.path()).unwrap();
-                let mut kept: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
-                kept.push_str("{\"step\": 4, \"loss\"");
-                std::fs::write(killed.join(&name), kept).unwrap();
-            }
-            n if n.ends_with("_config.json") || n == "config.toml" => {
-                std::fs::copy(e.path(), killed.join(&name)).unwrap();
-            }
-            _ => {}
-        }
-    }
-    // A save interrupted half-way: the trainer state is there, the rest is not.
-    let partial = killed.join(".checkpoint-4.partial/trainer");
-    std::fs::create_dir_all(&partial).unwrap();
-    std::fs::write(partial.join("state.json"), "{").unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// The metrics lines without their timings (`wall_time`, `seconds`, `time_*`, at any depth).
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    fn untimed(v: &mut serde_json::Value) {
-        if let Some(o) = v.as_object_mut() {
-            o.retain(|k, _| k != "wall_time" && k != "seconds" && !k.starts_with("time_"));
-            o.values_mut().for_each(untimed);
-        }
-    }
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            untimed(&mut v);
-            v
-        })
-        .collect()
-}
 
 /// Runs `args` (which must write `checkpoint-N` every 2 steps into `--out`) into `full`, fakes the kill into
 /// `killed`, resumes it, and compares.

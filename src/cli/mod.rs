@@ -293,7 +293,11 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     // would otherwise repeat the whole job and race to write the same files).
     let data_parallel = matches!(
         command,
-        Command::Sft(_) | Command::Dpo(_) | Command::Reward(reward::RewardCommand::Train(_))
+        Command::Sft(_)
+            | Command::Dpo(_)
+            | Command::Grpo(_)
+            | Command::Rloo(_)
+            | Command::Reward(reward::RewardCommand::Train(_))
     );
     if !data_parallel {
         let verb = std::env::args().nth(1).unwrap_or_else(|| "the main job".into());

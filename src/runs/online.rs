@@ -294,7 +294,9 @@ impl EvalWatch<'_> {
             e.lengths.high_len.map_or("-".into(), |l| format!("{l:.1}")),
             e.lengths.low_len.map_or("-".into(), |l| format!("{l:.1}")),
         );
-        self.bar.suspend(|| eprintln!("{line}"));
+        if rlp_core::parallel::is_writer() {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
         RunDir::new(self.out).append_jsonl("eval.jsonl", &e)?;
         self.evals.push(e);
         Ok(())
@@ -408,8 +410,14 @@ pub fn run_online(
         bar: progress_bar(config.steps),
         evals: Vec::new(),
     };
+    if method == OnlineMethod::OnlineDpo {
+        super::single_process("`rlp online-dpo`")?;
+    }
+    super::check_ranks_agree(config, || task.train_prompts.join("\n").into_bytes())?;
     if !resume {
-        let _ = std::fs::remove_file(out.join("eval.jsonl"));
+        if rlp_core::parallel::is_writer() {
+            let _ = std::fs::remove_file(out.join("eval.jsonl"));
+        }
         watch.evaluate_at(0, &start)?;
     }
     let rng = SeededRng::new(config.seed).fork(&format!("{}-run", method.verb()));
@@ -434,15 +442,18 @@ pub fn run_online(
         }
     };
     watch.bar.finish_and_clear();
-    save_parts(&end, &tokenizer, &out.join("policy"), StoreDtype::F32)?;
-    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
-    super::lora::save_adapter_in(&end, lora, base, &out.join("policy"))?;
     let outcome = OnlineOutcome {
         method,
         steps,
         seconds_per_step: seconds_per_step(&out.join("metrics.jsonl"))?,
         evals: watch.evals,
     };
+    if !rlp_core::parallel::is_writer() {
+        return Ok(outcome);
+    }
+    save_parts(&end, &tokenizer, &out.join("policy"), StoreDtype::F32)?;
+    let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());
+    super::lora::save_adapter_in(&end, lora, base, &out.join("policy"))?;
     rlp_train::run_dir::write_atomic(
         &out.join("summary.json"),
         serde_json::to_string_pretty(&outcome)?.as_bytes(),

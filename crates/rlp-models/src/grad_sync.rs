@@ -26,7 +26,8 @@ use crate::error::{ModelError, Result};
 /// Averages this rank's `grads` (of `module`'s parameters) and `loss` (a mean over `weight`
 /// units) over the data-parallel ranks of [`world`], as the module documentation derives.
 /// Returns the global minibatch's gradients and loss; in a one-process group, `grads` and
-/// `loss` unchanged.
+/// `loss` unchanged. A rank may weigh 0 (a shard with no unit, such as a token-mean loss
+/// whose tokens are all masked); when every rank does, the ranks count alike.
 pub fn all_reduce_gradients<M: Module>(
     module: &M,
     grads: GradientsParams,
@@ -48,17 +49,22 @@ pub fn reduce_with<M: Module>(
     loss: f64,
     weight: f64,
 ) -> Result<(GradientsParams, f64)> {
-    if !(weight.is_finite() && weight > 0.0) {
+    if !(weight.is_finite() && weight >= 0.0) {
         return Err(ModelError::input(
             "weight",
-            format!("a shard's loss weight must be positive, got {weight}"),
+            format!("a shard's loss weight must be finite and not negative, got {weight}"),
         ));
     }
-    let mut sums = [loss * weight, weight];
+    // A weightless shard's loss (often 0/0) must not poison the sum.
+    let weighted = if weight > 0.0 { loss * weight } else { 0.0 };
+    let mut sums = [weighted, weight, loss];
     group.sum_f64(&mut sums);
-    let total = sums[1];
-    let global = sums[0] / total;
-    let scale = (weight / total) as f32;
+    let (global, scale) = if sums[1] > 0.0 {
+        (sums[0] / sums[1], (weight / sums[1]) as f32)
+    } else {
+        let ranks = group.size() as f64;
+        (sums[2] / ranks, (1.0 / ranks) as f32)
+    };
 
     // Flatten: each trainable parameter's scaled gradient (zeros where this rank has none),
     // then one presence count per parameter, so a parameter no rank has a gradient for stays
@@ -306,9 +312,9 @@ mod tests {
     }
 
     #[test]
-    fn a_non_positive_weight_is_refused() {
+    fn a_negative_weight_is_refused() {
         let (model, grads, loss) = shard_grads(0..2);
-        let e = reduce_with(&rlp_core::parallel::Solo, &model, grads, loss, 0.0)
+        let e = reduce_with(&rlp_core::parallel::Solo, &model, grads, loss, -1.0)
             .err()
             .unwrap()
             .to_string();

@@ -53,6 +53,22 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
 pub fn group_advantages(rewards: &[f32], group_size: usize, scale: Scale) -> Vec<f32> {
     let all: Vec<f64> = rewards.iter().map(|&r| r as f64).collect();
     let (_, batch_std) = mean_std(&all);
+    advantages_with(&all, group_size, scale, batch_std)
+}
+
+/// [`group_advantages`] with the batch's standard deviation given, for a batch whose groups
+/// are split over data-parallel ranks ([`Scale::Batch`] then needs every rank's rewards).
+pub fn group_advantages_given_batch_std(
+    rewards: &[f32],
+    group_size: usize,
+    scale: Scale,
+    batch_std: f64,
+) -> Vec<f32> {
+    let all: Vec<f64> = rewards.iter().map(|&r| r as f64).collect();
+    advantages_with(&all, group_size, scale, batch_std)
+}
+
+fn advantages_with(all: &[f64], group_size: usize, scale: Scale, batch_std: f64) -> Vec<f32> {
     all.chunks(group_size)
         .flat_map(|g| {
             let (mean, group_std) = mean_std(g);

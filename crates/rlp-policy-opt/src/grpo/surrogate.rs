@@ -78,6 +78,17 @@ pub struct SurrogateStats {
 }
 
 impl Surrogate {
+    /// The number of units this aggregation's loss is a mean over, for a minibatch of `rows`
+    /// sequences with `tokens()` unmasked tokens: the tokens for [`LossAggregation::TokenMean`],
+    /// the sequences otherwise (Dr. GRPO divides by `B·L_max` with `L_max` fixed). It weighs a
+    /// data-parallel shard's loss in the average over the ranks.
+    pub fn weight(&self, rows: usize, tokens: impl FnOnce() -> f32) -> f64 {
+        match self.aggregation {
+            LossAggregation::TokenMean => tokens() as f64,
+            LossAggregation::SequenceMean | LossAggregation::DrGrpo => rows as f64,
+        }
+    }
+
     /// The loss to minimise (a one-element tensor) and its diagnostics. `logp`, `old_logp`,
     /// `ref_logp` and `mask` are `[B, T]`, `advantages` is `[B]`; only `logp` carries gradient.
     /// `ref_logp` is needed when `kl_beta > 0` and ignored otherwise.

@@ -3,22 +3,32 @@
 //! `log π_ref`) of every token in one teacher-forced pass each → the group advantages (RLOO:
 //! on `r − β·KL_seq` when the KL is a reward penalty) → `μ` passes of the clipped surrogate
 //! over shuffled minibatches.
+//!
+//! Under data parallelism (`rlp_core::parallel`, N ranks) each rank generates for its
+//! `prompts_per_step / N` prompts (whole groups, so group advantages stay local), with random
+//! streams of its own, and walks its rows in minibatches of `mini_batch_size / N`; the
+//! optimiser averages the ranks' gradients, weighted as the loss aggregates (tokens for the
+//! token mean, sequences otherwise), so each step is one of `mini_batch_size` rows. The
+//! batch-wide quantities (the batch standard deviation of [`Scale::Batch`], the logged means)
+//! are reduced over the ranks.
 
 use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
 use rlp_core::tensor_io::floats;
-use rlp_core::{RewardFn, SeededRng};
+use rlp_core::{RewardFn, SeededRng, parallel};
 use rlp_models::optim::require_autodiff;
 use rlp_models::{AdamW, CausalLm, TextTokenizer};
 use serde::{Deserialize, Serialize};
 
-use super::advantages::{equal_reward_groups, group_advantages};
+use super::advantages::{
+    Scale, equal_reward_groups, group_advantages, group_advantages_given_batch_std,
+};
 use super::config::{AdvantageRule, GroupSettings, KlPenalty};
 use super::surrogate::SurrogateStats;
 use crate::anchor::{Anchor, FrozenAnchor};
-use crate::error::Result;
+use crate::error::{PolicyError, Result};
 use crate::ppo::rollout::{Rollout, response_logprobs, sample_rollout};
 use crate::rloo::leave_one_out_advantages;
 use crate::scores::checked_scores;
@@ -79,6 +89,21 @@ impl GroupTrainer {
     ) -> Result<Self> {
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
+        let ranks = parallel::world().size();
+        for (field, n) in [
+            ("prompts_per_step", settings.prompts_per_step),
+            ("mini_batch_size", settings.mini_batch_size),
+        ] {
+            if !n.is_multiple_of(ranks) {
+                return Err(PolicyError::invalid(
+                    field,
+                    format!(
+                        "{n} does not split evenly over {ranks} data-parallel ranks: make it \
+                         a multiple of {ranks}"
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             reference: settings
                 .needs_reference()
@@ -112,13 +137,13 @@ impl GroupTrainer {
     /// a non-finite score), and a non-finite loss or gradient (the policy is then unchanged).
     pub fn step(&mut self, prompts: &[String], reward: &dyn RewardFn) -> Result<GroupStats> {
         let g = self.settings.group_size;
-        let expanded: Vec<String> = prompts
+        let expanded: Vec<String> = parallel::shard(prompts)
             .iter()
             .flat_map(|p| std::iter::repeat_n(p.clone(), g))
             .collect();
         let plain = self.policy.valid();
         let t0 = Instant::now();
-        let mut rng = self.rng.fork(&format!("rollout-{}", self.steps + 1));
+        let mut rng = self.rng.fork(&ranked(&format!("rollout-{}", self.steps + 1)));
         let rollout = sample_rollout(
             &plain,
             &self.tokenizer,
@@ -158,6 +183,9 @@ impl GroupTrainer {
             _ => scores.clone(),
         };
         let advantages = match self.settings.advantage {
+            AdvantageRule::Group(Scale::Batch) if parallel::world().size() > 1 => {
+                group_advantages_given_batch_std(&shaped, g, Scale::Batch, global_std(&shaped))
+            }
             AdvantageRule::Group(scale) => group_advantages(&shaped, g, scale),
             AdvantageRule::LeaveOneOut => leave_one_out_advantages(&shaped, g),
         };
@@ -184,31 +212,55 @@ impl GroupTrainer {
         )?;
         let time_update = t2.elapsed().as_secs_f64();
 
-        let n = rollout.len() as f64;
-        let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
-        let var = scores
-            .iter()
-            .map(|&s| (s as f64 - mean).powi(2))
-            .sum::<f64>()
-            / (n - 1.0).max(1.0);
         let lens = rollout.lengths();
-        let tokens: usize = lens.iter().sum();
         let logp_sum: f64 = old_logp
             .iter()
             .zip(mask)
             .flat_map(|(l, m)| l.iter().zip(m).map(|(l, m)| (*l * *m) as f64))
             .sum();
+        // Sums over the whole batch (every rank's rows under data parallelism).
+        let groups = (rollout.len() / g) as f64;
+        let mut sums = [
+            rollout.len() as f64,
+            scores.iter().map(|&s| s as f64).sum(),
+            (equal_reward_groups(&scores, g) * groups).round(),
+            seq_kl.as_ref().map_or(0.0, |k| k.iter().sum()),
+            lens.iter().sum::<usize>() as f64,
+            rollout.finished.iter().filter(|f| !**f).count() as f64,
+            logp_sum,
+        ];
+        parallel::world().sum_f64(&mut sums);
+        let [n, score_sum, equal, kl_sum, tokens, truncated, logp_sum] = sums;
+        let mean = score_sum / n;
+        let var = sum_over_ranks(scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum())
+            / (n - 1.0).max(1.0);
+        let mut diag = [
+            surrogate.loss,
+            surrogate.clip_low,
+            surrogate.clip_high,
+            surrogate.ratio,
+            surrogate.k3,
+        ];
+        parallel::weighted_mean(&mut diag, 1.0);
+        let [loss, clip_low, clip_high, ratio, k3] = diag;
+        let surrogate = SurrogateStats {
+            loss,
+            clip_low,
+            clip_high,
+            ratio,
+            k3,
+        };
         self.steps += 1;
         Ok(GroupStats {
             step: self.steps,
             score: mean,
             score_std: var.sqrt(),
-            equal_reward_groups: equal_reward_groups(&scores, g),
-            kl: seq_kl.map(|k| k.iter().sum::<f64>() / n),
+            equal_reward_groups: equal / (n / g as f64),
+            kl: seq_kl.map(|_| kl_sum / n),
             surrogate,
-            response_len: tokens as f64 / n,
-            truncated: rollout.finished.iter().filter(|f| !**f).count() as f64 / n,
-            entropy: -logp_sum / tokens.max(1) as f64,
+            response_len: tokens / n,
+            truncated: truncated / n,
+            entropy: -logp_sum / tokens.max(1.0),
             optimizer_steps,
             lr: self.settings.optim.lr,
             time_generate,
@@ -230,12 +282,16 @@ impl GroupTrainer {
         let device: Device = self.policy.device();
         let rows_of = |v: &[Vec<f32>], idx: &[usize]| rollout.gather(v, idx, &device);
         let mut order: Vec<usize> = (0..rollout.len()).collect();
-        let mut shuffle = self.rng.fork(&format!("minibatches-{}", self.steps + 1));
+        let mut shuffle = self
+            .rng
+            .fork(&ranked(&format!("minibatches-{}", self.steps + 1)));
+        // Each rank's share of a minibatch (the whole of it in one process).
+        let rows = self.settings.mini_batch_size / parallel::world().size();
         let mut acc = SurrogateStats::default();
         let mut steps = 0usize;
         for _ in 0..self.settings.num_iterations {
             shuffle.shuffle(&mut order);
-            for idx in order.chunks(self.settings.mini_batch_size) {
+            for idx in order.chunks(rows) {
                 let rows = rollout.tensors(idx, &device);
                 let logp = response_logprobs(&self.policy, &rows);
                 let adv = floats(
@@ -251,7 +307,12 @@ impl GroupTrainer {
                     rows_of(loss_mask, idx),
                 );
                 let lr = self.settings.optim.lr;
-                let (policy, _) = self.optim.minimize(self.policy.clone(), loss, lr)?;
+                let weight = self.settings.surrogate.weight(idx.len(), || {
+                    idx.iter().map(|&i| loss_mask[i].iter().sum::<f32>()).sum()
+                });
+                let (policy, _) =
+                    self.optim
+                        .minimize_weighted(self.policy.clone(), loss, lr, weight)?;
                 self.policy = policy;
                 acc.loss += s.loss;
                 acc.clip_low += s.clip_low;
@@ -269,4 +330,34 @@ impl GroupTrainer {
         acc.k3 /= k;
         Ok((acc, steps))
     }
+}
+/// The name of a random stream of this rank: `name` in one process (so a one-process run
+/// draws as it always has), `name@rank<r>` under data parallelism, so that ranks sampling
+/// different prompts do not reuse one another's random numbers.
+fn ranked(name: &str) -> String {
+    let group = parallel::world();
+    if group.size() == 1 {
+        name.to_string()
+    } else {
+        format!("{name}@rank{}", group.rank())
+    }
+}
+
+/// `x` summed over the data-parallel ranks (`x` in one process).
+fn sum_over_ranks(x: f64) -> f64 {
+    let mut v = [x];
+    parallel::world().sum_f64(&mut v);
+    v[0]
+}
+
+/// The unbiased standard deviation of every rank's `values` together (two passes, as in one
+/// process: the global mean, then the squared deviations from it).
+fn global_std(values: &[f32]) -> f64 {
+    let n = sum_over_ranks(values.len() as f64);
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mean = sum_over_ranks(values.iter().map(|&v| v as f64).sum()) / n;
+    let sq = sum_over_ranks(values.iter().map(|&v| (v as f64 - mean).powi(2)).sum());
+    (sq / (n - 1.0)).sqrt()
 }
