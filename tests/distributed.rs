@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, write_pairs};
+use common::{
+    as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, tiny_sft_args, write_pairs,
+};
 use rlp_core::ScratchDir;
 use rlp_models::checkpoint::read_safetensors;
 
@@ -117,44 +119,28 @@ fn equivalent(
     assert_eq!(l1.len(), l2.len(), "{name}");
     for ((s1, a), (s2, b)) in l1.iter().zip(&l2) {
         assert_eq!(s1, s2);
-        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{name} step {s1}: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+            "{name} step {s1}: {a} vs {b}"
+        );
     }
 }
 
-fn sft_args(data: &Path, out: &Path, steps: usize, save_every: usize) -> Vec<String> {
-    [
-        "sft",
-        "--data",
-        s(data),
-        "--out",
-        s(out),
-        "--steps",
-        &steps.to_string(),
-        "--batch-size",
-        "16",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--kv-heads",
-        "1",
-        "--ffn",
-        "64",
-        "--vocab-size",
-        "300",
-        "--max-len",
-        "64",
-        "--save-every",
-        &save_every.to_string(),
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn toy_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl")
+/// tests/common's tiny SFT on toy-reverse's 200 examples, `steps` steps of global minibatch
+/// 16, a checkpoint every `save_every` steps (0: none).
+fn sft_args(out: &Path, steps: usize, save_every: usize) -> Vec<String> {
+    let (steps, every) = (steps.to_string(), save_every.to_string());
+    tiny_sft_args(
+        out,
+        &[
+            "--steps",
+            &steps,
+            "--batch-size",
+            "16",
+            "--save-every",
+            &every,
+        ],
+    )
 }
 
 /// The core test: 2 ranks × 8 = 1 process × 16 after K steps, for SFT (a token-mean loss, so
@@ -162,11 +148,10 @@ fn toy_data() -> PathBuf {
 #[test]
 fn two_ranks_train_as_one_process_with_the_whole_batch() {
     let d = ScratchDir::new("dp-equivalence").unwrap();
-    let data = toy_data();
     equivalent(
         d.path(),
         "sft",
-        &|out| sft_args(&data, out, 8, 0),
+        &|out| sft_args(out, 8, 0),
         "model.safetensors",
         1e-5,
     );
@@ -226,20 +211,27 @@ fn two_ranks_train_as_one_process_with_the_whole_batch() {
 #[test]
 fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
     let d = ScratchDir::new("dp-resume").unwrap();
-    let data = toy_data();
     let (steps, every) = (240, 20);
     let whole = d.join("whole");
-    let a = sft_args(&data, &whole, steps, every);
-    let o = run_mpi(d.path(), 2, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    let a = sft_args(&whole, steps, every);
+    let o = run_mpi(
+        d.path(),
+        2,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 
     let killed = d.join("killed");
-    let a = sft_args(&data, &killed, steps, every);
-    let mut job = mpirun(d.path(), 2, &a.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let a = sft_args(&killed, steps, every);
+    let mut job = mpirun(
+        d.path(),
+        2,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     // Wait for the first checkpoint, then kill rank 1 (the youngest child of mpirun).
     let start = Instant::now();
     while !killed.join("checkpoint-20/trainer/state.json").is_file() {
@@ -252,7 +244,13 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
         .unwrap();
     let pid = String::from_utf8_lossy(&children.stdout).trim().to_string();
     assert!(!pid.is_empty(), "no rank found under mpirun");
-    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let start = Instant::now();
     let status = loop {
         if let Some(status) = job.try_wait().unwrap() {
@@ -266,14 +264,24 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
     };
     assert!(!status.success());
     let done = losses(&killed).len();
-    assert!(done < steps, "the run finished before the kill ({done} steps)");
+    assert!(
+        done < steps,
+        "the run finished before the kill ({done} steps)"
+    );
 
-    let mut a = sft_args(&data, &killed, steps, every);
+    let mut a = sft_args(&killed, steps, every);
     a.push("--resume".into());
-    let o = run_mpi(d.path(), 2, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run_mpi(
+        d.path(),
+        2,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = |dir: &Path| std::fs::read(dir.join("model.safetensors")).unwrap();
-    assert!(bytes(&whole) == bytes(&killed), "weights differ after resume");
+    assert!(
+        bytes(&whole) == bytes(&killed),
+        "weights differ after resume"
+    );
     assert_eq!(losses(&whole), losses(&killed));
 }
 
@@ -312,19 +320,29 @@ fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
         as_if_killed_after_step_3(&full, &killed);
         run(&killed, &["--resume"]);
         let bytes = |dir: &Path| std::fs::read(dir.join("policy/model.safetensors")).unwrap();
-        assert!(bytes(&full) == bytes(&killed), "{verb}: weights differ after resume");
+        assert!(
+            bytes(&full) == bytes(&killed),
+            "{verb}: weights differ after resume"
+        );
         assert_eq!(metrics(&full), metrics(&killed), "{verb}");
         // A prompt count that does not split over the ranks is refused.
         let odd = d.join("odd.toml");
         let text = std::fs::read_to_string(&config).unwrap();
-        std::fs::write(&odd, text.replace("prompts_per_step = 4", "prompts_per_step = 3")).unwrap();
+        std::fs::write(
+            &odd,
+            text.replace("prompts_per_step = 4", "prompts_per_step = 3"),
+        )
+        .unwrap();
         let o = run_mpi(
             d.path(),
             2,
             &[verb, "--config", s(&odd), "--out", s(&d.join("odd"))],
         );
         let e = stderr(&o);
-        assert!(!o.status.success() && e.contains("prompts_per_step"), "{verb}: {e}");
+        assert!(
+            !o.status.success() && e.contains("prompts_per_step"),
+            "{verb}: {e}"
+        );
         assert!(!e.contains("panicked"), "{e}");
     }
 }
@@ -335,18 +353,24 @@ fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
 #[test]
 fn bad_data_parallel_configurations_are_clear_errors() {
     let d = ScratchDir::new("dp-errors").unwrap();
-    let data = toy_data();
-    let mut a = sft_args(&data, &d.join("odd"), 4, 0);
+    let mut a = sft_args(&d.join("odd"), 4, 0);
     let at = a.iter().position(|x| x == "--batch-size").unwrap();
     a[at + 1] = "15".into();
-    let o = run_mpi(d.path(), 2, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run_mpi(
+        d.path(),
+        2,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     let e = stderr(&o);
-    assert!(!o.status.success() && e.contains("batch_size") && e.contains("15"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("batch_size") && e.contains("15"),
+        "{e}"
+    );
     assert!(!e.contains("panicked"), "{e}");
     assert!(!d.join("odd/model.safetensors").exists());
 
     // MPMD: rank 0 and rank 1 with different learning rates.
-    let a = sft_args(&data, &d.join("split"), 4, 0);
+    let a = sft_args(&d.join("split"), 4, 0);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let hosts = d.join("hosts");
     std::fs::write(&hosts, "127.0.0.1 slots=2\n").unwrap();
@@ -363,11 +387,17 @@ fn bad_data_parallel_configurations_are_clear_errors() {
         .output()
         .unwrap();
     let e = stderr(&o);
-    assert!(!o.status.success() && e.contains("disagree") && e.contains("config"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("disagree") && e.contains("config"),
+        "{e}"
+    );
 
     let o = run_mpi(d.path(), 2, &["generate", "--model", "x", "--prompt", "y"]);
     let e = stderr(&o);
-    assert!(!o.status.success() && e.contains("does not train data-parallel"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("does not train data-parallel"),
+        "{e}"
+    );
 
     // A single process of the same binary is unaffected.
     let o = rlp(&["sft", "--help"]);

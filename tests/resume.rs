@@ -11,7 +11,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{
-    as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, write_labelled, write_pairs,
+    as_if_killed_after_step_3, metrics, rlp, stderr, tiny_sft, tiny_sft_args, write_labelled,
+    write_pairs,
 };
 use rlp_core::ScratchDir;
 
@@ -84,38 +85,9 @@ fn sft_resumes_exactly_with(extra: &[&str], weights: &str) {
     let d = ScratchDir::new("resume-sft").unwrap();
     let args = |out: &Path| -> Vec<String> {
         // tests/common's tiny model, for 6 steps.
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
-        [
-            "sft",
-            "--data",
-            &s(&data),
-            "--out",
-            &s(out),
-            "--steps",
-            "6",
-            "--batch-size",
-            "4",
-            "--layers",
-            "1",
-            "--hidden",
-            "32",
-            "--heads",
-            "2",
-            "--kv-heads",
-            "1",
-            "--ffn",
-            "64",
-            "--vocab-size",
-            "300",
-            "--max-len",
-            "64",
-            "--save-every",
-            "2",
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        .map(String::from)
-        .collect()
+        let mut more = vec!["--steps", "6", "--save-every", "2"];
+        more.extend(extra);
+        tiny_sft_args(out, &more)
     };
     resumes_exactly(&args, &d.join("full"), &d.join("killed"), weights);
     // Every checkpoint is a loadable model directory too.

@@ -300,7 +300,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             | Command::Reward(reward::RewardCommand::Train(_))
     );
     if !data_parallel {
-        let verb = std::env::args().nth(1).unwrap_or_else(|| "the main job".into());
+        let verb = std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "the main job".into());
         rlp::runs::single_process(&format!("`rlp {verb}`"))?;
     }
     match command {

@@ -26,11 +26,12 @@ pub fn assert_clean_failure(o: &Output, needle: &str) {
     assert!(e.contains(needle), "error should mention `{needle}`: {e}");
 }
 
-/// `rlp sft` of a 1-layer, 32-wide model for 4 steps on toy-reverse into `out`, with `extra`
-/// arguments appended (later flags override earlier ones).
-pub fn tiny_sft_into(out: &Path, extra: &[&str]) -> Output {
+/// The arguments of `rlp sft` of a 1-layer, 32-wide model for 4 steps of 4 examples on
+/// toy-reverse into `out`, with `extra`: a `--flag value` of the base set replaces its value,
+/// anything else is appended.
+pub fn tiny_sft_args(out: &Path, extra: &[&str]) -> Vec<String> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/toy-reverse/eval.jsonl");
-    let mut args = vec![
+    let mut base = [
         "sft",
         "--data",
         data.to_str().unwrap(),
@@ -54,9 +55,27 @@ pub fn tiny_sft_into(out: &Path, extra: &[&str]) -> Output {
         "300",
         "--max-len",
         "64",
-    ];
-    args.extend(extra);
-    rlp(&args)
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect::<Vec<_>>();
+    let mut rest = extra.iter();
+    while let Some(&a) = rest.next() {
+        let at = base.iter().position(|b| b == a);
+        match at {
+            Some(i) if a.starts_with("--") && i + 1 < base.len() => {
+                base[i + 1] = rest.next().expect("a value after the flag").to_string();
+            }
+            _ => base.push(a.to_string()),
+        }
+    }
+    base
+}
+
+/// `rlp sft` with [`tiny_sft_args`].
+pub fn tiny_sft_into(out: &Path, extra: &[&str]) -> Output {
+    let args = tiny_sft_args(out, extra);
+    rlp(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// A tiny SFT checkpoint ([`tiny_sft_into`]) in `dir/model`.

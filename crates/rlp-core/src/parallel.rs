@@ -233,7 +233,10 @@ mod tests {
         let e = refuse_without_mpi(Some(2), "rebuild with --features mpi")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("2 copies") && e.contains("--features mpi"), "{e}");
+        assert!(
+            e.contains("2 copies") && e.contains("--features mpi"),
+            "{e}"
+        );
     }
 
     /// FNV-1a's published test vectors (the empty string is the offset basis).

@@ -64,7 +64,5 @@ pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
 #[allow(deprecated)]
 pub use train::Trainer;
-pub use train::{
-    NllTrainer, SftBatch, StepStats, collate_sft, response_nll, response_targets,
-};
+pub use train::{NllTrainer, SftBatch, StepStats, collate_sft, response_nll, response_targets};
 pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};

@@ -199,10 +199,7 @@ where
         let (s, total) = (self.done, self.total_steps());
         let global = self.cursor.indices(s);
         let idx = parallel::shard(&global);
-        let weight = self
-            .weight
-            .as_ref()
-            .map_or(idx.len() as f64, |w| w(idx));
+        let weight = self.weight.as_ref().map_or(idx.len() as f64, |w| w(idx));
         let model = self
             .model
             .take()
@@ -309,7 +306,11 @@ fn mean_over_ranks(value: f64, count: f64) -> f64 {
         return value;
     }
     // (value, 1) averaged: the second is the fraction of examples on ranks with a value.
-    let mut v = if value.is_nan() { [0.0, 0.0] } else { [value, 1.0] };
+    let mut v = if value.is_nan() {
+        [0.0, 0.0]
+    } else {
+        [value, 1.0]
+    };
     parallel::weighted_mean(&mut v, count);
     if v[1] > 0.0 { v[0] / v[1] } else { f64::NAN }
 }

@@ -26,8 +26,9 @@ pub mod trainer;
 
 pub use drive::{DriveOptions, DriveOutcome, drive};
 pub use epoch_trainer::{
-    BatchFn, EpochOutcome, EpochTrainer, ShardWeight, StepInfo, load_counted_state, load_weights_and_moments,
-    read_state, run_epochs, save_counted_state, save_weights_and_moments, write_state,
+    BatchFn, EpochOutcome, EpochTrainer, ShardWeight, StepInfo, load_counted_state,
+    load_weights_and_moments, read_state, run_epochs, save_counted_state, save_weights_and_moments,
+    write_state,
 };
 pub use error::{Result, TrainError};
 pub use plan::{EpochPlan, PlanCursor, PlanLength};

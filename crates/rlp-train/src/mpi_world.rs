@@ -107,7 +107,12 @@ impl Collective for MpiGroup {
 
     fn engine(&self) -> String {
         let version = ::mpi::environment::library_version().unwrap_or_default();
-        let first = version.lines().next().unwrap_or("").trim().trim_end_matches(',');
+        let first = version
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(',');
         format!("MPI ({first})")
     }
 }
@@ -120,8 +125,7 @@ pub fn start() -> Result<Option<MpiSession>> {
     if parallel::launcher_size().is_none() {
         return Ok(None);
     }
-    let Some((universe, _)) = ::mpi::initialize_with_threading(::mpi::Threading::Funneled)
-    else {
+    let Some((universe, _)) = ::mpi::initialize_with_threading(::mpi::Threading::Funneled) else {
         return Err(TrainError::invalid(
             "mpi",
             "MPI was already initialised in this process",

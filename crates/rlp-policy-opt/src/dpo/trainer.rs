@@ -271,9 +271,9 @@ impl DpoTrainer {
         // Under data parallelism `batch` is this rank's shard: the loss, the gradient and the
         // statistics become the global minibatch's, each shard weighted by its pairs.
         let weight = batch.len() as f64;
-        let (policy, value) = self
-            .optim
-            .minimize_weighted(self.policy.clone(), loss, lr, weight)?;
+        let (policy, value) =
+            self.optim
+                .minimize_weighted(self.policy.clone(), loss, lr, weight)?;
         self.policy = policy;
         stats.average_over_ranks(weight);
         Ok(DpoStepStats {

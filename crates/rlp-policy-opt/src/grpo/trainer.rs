@@ -143,7 +143,9 @@ impl GroupTrainer {
             .collect();
         let plain = self.policy.valid();
         let t0 = Instant::now();
-        let mut rng = self.rng.fork(&ranked(&format!("rollout-{}", self.steps + 1)));
+        let mut rng = self
+            .rng
+            .fork(&ranked(&format!("rollout-{}", self.steps + 1)));
         let rollout = sample_rollout(
             &plain,
             &self.tokenizer,
