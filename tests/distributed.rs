@@ -3,7 +3,7 @@
 //! The core property: two ranks with half of each minibatch end with the weights of one process
 //! with the whole minibatch (within float tolerance: the shards' sums round differently), for
 //! `sft`, `reward train` and `dpo`. Around it: resume after `kill -9` of one rank, a dead rank
-//! ending the job instead of hanging it, GRPO and RLOO with sharded generation resuming
+//! ending the job instead of hanging it, PPO, GRPO and RLOO with sharded generation resuming
 //! exactly, and bad configurations refused before any work.
 //!
 //! Every launch uses a host file with two slots on 127.0.0.1, the loopback form of a
@@ -345,6 +345,43 @@ fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
         );
         assert!(!e.contains("panicked"), "{e}");
     }
+}
+
+/// PPO on two ranks (rollouts of half of the prompts each, whitening and the logged means over
+/// both, policy and value losses weighted by tokens): the run completes with rank 0's files,
+/// and an interrupted run resumes under mpirun to the uninterrupted run's bits.
+#[test]
+fn ppo_trains_on_two_ranks_and_resumes_exactly() {
+    let d = ScratchDir::new("dp-ppo").unwrap();
+    let config = d.join("ppo.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nreward = \"gold\"\niterations = 4\neval_every = 2\n\
+         checkpoint_every = 2\neval_prompts = 8\ndrift_texts = 8\n[ppo]\n\
+         rollout_batch_size = 8\nmini_batch_size = 4\nppo_epochs = 1\nmax_new_tokens = 6\n\
+         value_init = \"policy\"\nwhiten_rewards = true\n[eval]\nmax_new_tokens = 6\n",
+    )
+    .unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["ppo", "--config", s(&config), "--out", s(out)];
+        a.extend(extra);
+        let o = run_mpi(d.path(), 2, &a);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (full, killed) = (d.join("full"), d.join("killed"));
+    run(&full, &[]);
+    for f in ["policy/model.safetensors", "report.md", "eval.jsonl"] {
+        assert!(full.join(f).is_file(), "{f}");
+    }
+    assert_eq!(metrics(&full).len(), 4);
+    as_if_killed_after_step_3(&full, &killed);
+    run(&killed, &["--resume"]);
+    let bytes = |dir: &Path| std::fs::read(dir.join("policy/model.safetensors")).unwrap();
+    assert!(
+        bytes(&full) == bytes(&killed),
+        "weights differ after resume"
+    );
+    assert_eq!(metrics(&full), metrics(&killed));
 }
 
 /// Refused before any work, on every rank, with the field or cause named: a global batch that

@@ -295,6 +295,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         command,
         Command::Sft(_)
             | Command::Dpo(_)
+            | Command::Ppo(_)
             | Command::Grpo(_)
             | Command::Rloo(_)
             | Command::Reward(reward::RewardCommand::Train(_))

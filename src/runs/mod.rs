@@ -347,13 +347,13 @@ pub(crate) fn token_bytes(examples: &[(Vec<u32>, Vec<u32>)]) -> Vec<u8> {
 
 /// An error when this process is one of several data-parallel ranks: for what trains in one
 /// process only (`what` names it). Data-parallel training covers `sft`, `reward train`, `dpo`,
-/// `grpo` and `rloo` (docs/distributed.md).
+/// `ppo`, `grpo` and `rloo` (docs/distributed.md).
 pub fn single_process(what: &str) -> anyhow::Result<()> {
     let ranks = rlp_core::parallel::world().size();
     if ranks > 1 {
         anyhow::bail!(
             "{what} does not train data-parallel; run it as one process, not under mpirun \
-             with {ranks} ranks (data-parallel verbs: sft, reward train, dpo, grpo, rloo; \
+             with {ranks} ranks (data-parallel verbs: sft, reward train, dpo, ppo, grpo, rloo; \
              docs/distributed.md)"
         );
     }

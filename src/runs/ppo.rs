@@ -207,8 +207,11 @@ impl PpoWatch<'_> {
             e.kl_k1.mean,
             e.drift_ppl.map(|p| format!("{p:.1}")).unwrap_or("-".into()),
         );
-        // Printed whether or not stderr is a terminal (a hidden bar drops `println`).
-        self.bar.suspend(|| eprintln!("{line}"));
+        // Printed whether or not stderr is a terminal (a hidden bar drops `println`), by rank
+        // 0 alone under data parallelism.
+        if rlp_core::parallel::is_writer() {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
         RunDir::new(self.out).append_jsonl(
             "eval.jsonl",
             &serde_json::json!({"iteration": it, "eval": e}),
@@ -223,6 +226,9 @@ impl<'r> Callback<PpoRun<'r>> for PpoWatch<'_> {
         if run.resets() > self.resets {
             self.resets = run.resets();
             self.bar.suspend(|| {
+                if !rlp_core::parallel::is_writer() {
+                    return;
+                }
                 eprintln!(
                     "iteration {it}: elastic reset {} (policy ← EMA, EMA ← initial)",
                     self.resets
@@ -315,6 +321,7 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     let plain = config.backend.device()?;
     let train = super::lora::training_device(&config.backend, config.grad_checkpointing)?;
     let task = load_task(&config.task, config.seed, &plain)?.evaluated_on(config.eval_split)?;
+    super::check_ranks_agree(config, || task.train_prompts.join("\n").into_bytes())?;
     // Loaded on the training device; `start` is its frozen plain copy (anchor and reference).
     let (policy, tokenizer) = match &config.anchor {
         AnchorSpec::Soup { models, weights } => soup_policy(config, models, weights, &train)?,
@@ -385,7 +392,9 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
         resets: 0,
     };
     if !resume {
-        let _ = std::fs::remove_file(out.join("eval.jsonl"));
+        if rlp_core::parallel::is_writer() {
+            let _ = std::fs::remove_file(out.join("eval.jsonl"));
+        }
         if config.eval_at_start {
             watch.evaluate_at(0, &run.ppo.policy)?;
         }
@@ -396,6 +405,15 @@ pub fn run_ppo(config: &PpoRunConfig, out: &Path, resume: bool) -> Result<PpoRun
     };
     drive(&mut run, &RunDir::new(out), options, &mut [&mut watch])?;
     watch.bar.finish_and_clear();
+    if !rlp_core::parallel::is_writer() {
+        // Rank 0 writes the policy, the win rates and the report; the others are done.
+        return Ok(PpoRunReport {
+            stats: watch.stats,
+            evals: watch.evals,
+            win_rates: None,
+            out: out.to_path_buf(),
+        });
+    }
     let dir = out.join("policy");
     save_parts(&run.ppo.policy.valid(), &tokenizer, &dir, StoreDtype::F32)?;
     let (lora, base) = (config.lora.as_ref(), config.policy.as_deref());

@@ -162,6 +162,27 @@ pub fn weighted_mean(values: &mut [f64], weight: f64) {
     }
 }
 
+/// `x` summed over the ranks (`x` itself in one process).
+pub fn sum(x: f64) -> f64 {
+    let mut v = [x];
+    world().sum_f64(&mut v);
+    v[0]
+}
+
+/// The name of this rank's random stream `name`: `name` itself in one process (so a
+/// one-process run draws as it always has), `name@rank<r>` under data parallelism, for ranks
+/// that sample different data (rollouts of their own prompts) and must not reuse one another's
+/// random numbers. The step and the rank then fix the stream, so a checkpoint needs no RNG
+/// state of its own.
+pub fn stream_name(name: &str) -> String {
+    let group = world();
+    if group.size() == 1 {
+        name.to_string()
+    } else {
+        format!("{name}@rank{}", group.rank())
+    }
+}
+
 /// FNV-1a, 64 bits: a stable hash (unlike std's, the same in every process and build).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {

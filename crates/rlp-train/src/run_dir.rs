@@ -260,7 +260,9 @@ impl RunDir {
             return Ok(Vec::new());
         }
         let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
-        let mut kept = Vec::new();
+        // The kept lines are written back as they were read: parsing and printing a float
+        // again may change its last digit.
+        let (mut kept, mut body) = (Vec::new(), String::new());
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -280,10 +282,11 @@ impl RunDir {
             })?;
             if at as usize <= last {
                 kept.push(v);
+                body.push_str(line);
+                body.push('\n');
             }
         }
         if parallel::is_writer() {
-            let body: String = kept.iter().map(|v| format!("{v}\n")).collect();
             write_atomic(&path, body.as_bytes())?;
         }
         Ok(kept)
@@ -550,6 +553,12 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // Kept lines keep their bytes: this float, parsed by serde_json's default (fast,
+        // not always exact) parser and printed again, came back as …2143071e-8.
+        let line = "{\"step\": 1, \"approx_kl\": 5.8763870214307165e-8}";
+        std::fs::write(&path, format!("{line}\n{{\"step\": 2}}\n")).unwrap();
+        run.truncate_jsonl("m.jsonl", "step", 1).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{line}\n"));
         // A torn line in the middle is corruption, named with its line.
         std::fs::write(&path, "{\"step\": 1}\n{bad\n{\"step\": 2}\n").unwrap();
         let e = run

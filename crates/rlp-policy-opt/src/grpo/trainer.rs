@@ -143,9 +143,10 @@ impl GroupTrainer {
             .collect();
         let plain = self.policy.valid();
         let t0 = Instant::now();
-        let mut rng = self
-            .rng
-            .fork(&ranked(&format!("rollout-{}", self.steps + 1)));
+        let mut rng = self.rng.fork(&parallel::stream_name(&format!(
+            "rollout-{}",
+            self.steps + 1
+        )));
         let rollout = sample_rollout(
             &plain,
             &self.tokenizer,
@@ -234,7 +235,7 @@ impl GroupTrainer {
         parallel::world().sum_f64(&mut sums);
         let [n, score_sum, equal, kl_sum, tokens, truncated, logp_sum] = sums;
         let mean = score_sum / n;
-        let var = sum_over_ranks(scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum())
+        let var = parallel::sum(scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum())
             / (n - 1.0).max(1.0);
         let mut diag = [
             surrogate.loss,
@@ -284,9 +285,10 @@ impl GroupTrainer {
         let device: Device = self.policy.device();
         let rows_of = |v: &[Vec<f32>], idx: &[usize]| rollout.gather(v, idx, &device);
         let mut order: Vec<usize> = (0..rollout.len()).collect();
-        let mut shuffle = self
-            .rng
-            .fork(&ranked(&format!("minibatches-{}", self.steps + 1)));
+        let mut shuffle = self.rng.fork(&parallel::stream_name(&format!(
+            "minibatches-{}",
+            self.steps + 1
+        )));
         // Each rank's share of a minibatch (the whole of it in one process).
         let rows = self.settings.mini_batch_size / parallel::world().size();
         let mut acc = SurrogateStats::default();
@@ -333,33 +335,14 @@ impl GroupTrainer {
         Ok((acc, steps))
     }
 }
-/// The name of a random stream of this rank: `name` in one process (so a one-process run
-/// draws as it always has), `name@rank<r>` under data parallelism, so that ranks sampling
-/// different prompts do not reuse one another's random numbers.
-fn ranked(name: &str) -> String {
-    let group = parallel::world();
-    if group.size() == 1 {
-        name.to_string()
-    } else {
-        format!("{name}@rank{}", group.rank())
-    }
-}
-
-/// `x` summed over the data-parallel ranks (`x` in one process).
-fn sum_over_ranks(x: f64) -> f64 {
-    let mut v = [x];
-    parallel::world().sum_f64(&mut v);
-    v[0]
-}
-
 /// The unbiased standard deviation of every rank's `values` together (two passes, as in one
 /// process: the global mean, then the squared deviations from it).
 fn global_std(values: &[f32]) -> f64 {
-    let n = sum_over_ranks(values.len() as f64);
+    let n = parallel::sum(values.len() as f64);
     if n < 2.0 {
         return 0.0;
     }
-    let mean = sum_over_ranks(values.iter().map(|&v| v as f64).sum()) / n;
-    let sq = sum_over_ranks(values.iter().map(|&v| (v as f64 - mean).powi(2)).sum());
+    let mean = parallel::sum(values.iter().map(|&v| v as f64).sum()) / n;
+    let sq = parallel::sum(values.iter().map(|&v| (v as f64 - mean).powi(2)).sum());
     (sq / (n - 1.0)).sqrt()
 }

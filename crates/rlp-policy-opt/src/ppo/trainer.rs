@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use rlp_core::masked::masked_whiten;
+use rlp_core::masked::{masked_whiten, masked_whiten_over_ranks};
+use rlp_core::parallel;
 use rlp_core::tensor_io::floats;
 use rlp_core::{RewardFn, SeededRng};
 use rlp_models::optim::{require_autodiff, warmup_linear_decay};
@@ -92,6 +93,21 @@ impl PpoTrainer {
         config: PpoConfig,
     ) -> Result<Self, PolicyError> {
         config.validate()?;
+        let ranks = rlp_core::parallel::world().size();
+        for (field, n) in [
+            ("rollout_batch_size", config.rollout_batch_size),
+            ("mini_batch_size", config.mini_batch_size),
+        ] {
+            if !n.is_multiple_of(ranks) {
+                return Err(PolicyError::invalid(
+                    field,
+                    format!(
+                        "{n} does not split evenly over {ranks} data-parallel ranks: make it \
+                         a multiple of {ranks}"
+                    ),
+                ));
+            }
+        }
         require_autodiff(&policy, "policy")?;
         require_autodiff(&value, "value model")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
@@ -176,11 +192,14 @@ impl PpoTrainer {
         let plain_device = self.anchor.model().device();
         let t0 = Instant::now();
         let plain_policy = self.policy.valid();
-        let mut gen_rng = self.rng.fork(&format!("rollout-{}", self.iteration));
+        let mut gen_rng = self.rng.fork(&parallel::stream_name(&format!(
+            "rollout-{}",
+            self.iteration
+        )));
         let rollout = sample_rollout(
             &plain_policy,
             &self.tokenizer,
-            prompts,
+            parallel::shard(prompts),
             &self.generation(),
             &mut gen_rng,
         )?;
@@ -198,7 +217,10 @@ impl PpoTrainer {
         let beta = self.kl.beta;
         let tr = token_rewards(&old_logp, &ref_logp, mask, &scores, beta);
         let mut rewards = tr.rewards;
-        if self.config.whiten_rewards {
+        let data_parallel = parallel::world().size() > 1;
+        if self.config.whiten_rewards && data_parallel {
+            rewards = masked_whiten_over_ranks(&rewards, mask, false);
+        } else if self.config.whiten_rewards {
             let b = rollout.len();
             let w = masked_whiten(
                 floats(rewards.concat(), [b, r], &plain_device),
@@ -215,7 +237,9 @@ impl PpoTrainer {
             self.config.gae_lambda,
         );
         let mut advantages = g.advantages;
-        if self.config.whiten_advantages {
+        if self.config.whiten_advantages && data_parallel {
+            advantages = masked_whiten_over_ranks(&advantages, mask, true);
+        } else if self.config.whiten_advantages {
             let b = rollout.len();
             let w = masked_whiten(
                 floats(advantages.concat(), [b, r], &plain_device),
@@ -237,17 +261,13 @@ impl PpoTrainer {
         )?;
         let time_update = t2.elapsed().as_secs_f64();
 
-        let n = rollout.len() as f64;
         let seq_kl: Vec<f64> = tr
             .kl
             .iter()
             .map(|k| k.iter().map(|&v| v as f64).sum())
             .collect();
-        let kl = seq_kl.iter().sum::<f64>() / n;
-        let score = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
         let lens = rollout.lengths();
-        let tokens: usize = lens.iter().sum();
-        let entropy = -old_logp
+        let logp_sum = old_logp
             .iter()
             .zip(mask)
             .flat_map(|(l, m)| {
@@ -256,9 +276,39 @@ impl PpoTrainer {
                     .filter(|(_, m)| **m > 0.5)
                     .map(|(l, _)| *l as f64)
             })
-            .sum::<f64>()
-            / tokens.max(1) as f64;
-        self.kl.update(kl, rollout.len());
+            .sum::<f64>();
+        // Sums over the whole batch (every rank's rows under data parallelism): the adaptive
+        // KL controller must see the same KL on every rank to keep β the same.
+        let mut sums = [
+            rollout.len() as f64,
+            seq_kl.iter().sum::<f64>(),
+            scores.iter().map(|&s| s as f64).sum::<f64>(),
+            lens.iter().sum::<usize>() as f64,
+            logp_sum,
+            rollout.finished.iter().filter(|f| !**f).count() as f64,
+        ];
+        parallel::world().sum_f64(&mut sums);
+        let [n, kl_sum, score_sum, tokens, logp_sum, truncated] = sums;
+        let (kl, score) = (kl_sum / n, score_sum / n);
+        let entropy = -logp_sum / tokens.max(1.0);
+        let mut diag = [
+            policy_stats.loss,
+            policy_stats.clip_fraction,
+            policy_stats.approx_kl,
+            value_stats.loss,
+            value_stats.clip_fraction,
+        ];
+        parallel::weighted_mean(&mut diag, 1.0);
+        let policy_stats = PolicyLossStats {
+            loss: diag[0],
+            clip_fraction: diag[1],
+            approx_kl: diag[2],
+        };
+        let value_stats = ValueLossStats {
+            loss: diag[3],
+            clip_fraction: diag[4],
+        };
+        self.kl.update(kl, n as usize);
         self.anchor.after_iteration(&self.policy);
         let stats = PpoStats {
             iteration: self.iteration,
@@ -266,8 +316,8 @@ impl PpoTrainer {
             kl,
             objective: score - beta * kl,
             beta,
-            response_len: tokens as f64 / n,
-            truncated: rollout.finished.iter().filter(|f| !**f).count() as f64 / n,
+            response_len: tokens / n,
+            truncated: truncated / n,
             entropy,
             policy: policy_stats,
             value: value_stats,
@@ -305,7 +355,12 @@ impl PpoTrainer {
     ) -> Result<(PolicyLossStats, ValueLossStats, f64), PolicyError> {
         let rows_of = |v: &[Vec<f32>], idx: &[usize]| rollout.gather(v, idx, device);
         let mut order: Vec<usize> = (0..rollout.len()).collect();
-        let mut shuffle = self.rng.fork(&format!("minibatches-{}", self.iteration));
+        let mut shuffle = self.rng.fork(&parallel::stream_name(&format!(
+            "minibatches-{}",
+            self.iteration
+        )));
+        // Each rank's share of a minibatch (the whole of it in one process).
+        let rows_per_step = self.config.mini_batch_size / parallel::world().size();
         let mut p_acc = PolicyLossStats {
             loss: 0.0,
             clip_fraction: 0.0,
@@ -318,7 +373,7 @@ impl PpoTrainer {
         let (mut steps, mut lr) = (0usize, self.config.lr);
         for _ in 0..self.config.ppo_epochs {
             shuffle.shuffle(&mut order);
-            for idx in order.chunks(self.config.mini_batch_size) {
+            for idx in order.chunks(rows_per_step) {
                 let rows = rollout.tensors(idx, device);
                 lr = self.lr(self.policy_opt.step);
                 let logp = response_logprobs(&self.policy, &rows);
@@ -329,7 +384,14 @@ impl PpoTrainer {
                     rows.response_mask.clone(),
                     self.config.clip_range,
                 );
-                let (policy, _) = self.policy_opt.minimize(self.policy.clone(), loss, lr)?;
+                // Both losses are token means: a data-parallel shard weighs its tokens.
+                let tokens: f64 = idx
+                    .iter()
+                    .map(|&i| rollout.response_mask[i].iter().sum::<f32>() as f64)
+                    .sum();
+                let (policy, _) =
+                    self.policy_opt
+                        .minimize_weighted(self.policy.clone(), loss, lr, tokens)?;
                 self.policy = policy;
                 let values = self.value.values(&rows);
                 let (vloss, vs) = value_loss(
@@ -339,9 +401,12 @@ impl PpoTrainer {
                     rows.response_mask.clone(),
                     self.config.clip_range_value,
                 );
-                let (value, _) =
-                    self.value_opt
-                        .minimize(self.value.clone(), vloss * self.config.vf_coef, lr)?;
+                let (value, _) = self.value_opt.minimize_weighted(
+                    self.value.clone(),
+                    vloss * self.config.vf_coef,
+                    lr,
+                    tokens,
+                )?;
                 self.value = value;
                 p_acc.loss += ps.loss;
                 p_acc.clip_fraction += ps.clip_fraction;
