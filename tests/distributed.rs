@@ -384,6 +384,90 @@ fn ppo_trains_on_two_ranks_and_resumes_exactly() {
     assert_eq!(metrics(&full), metrics(&killed));
 }
 
+/// `--devices flex,flex`: two ranks as threads of one process, one per device, reducing through
+/// host memory in rank order. They train exactly as two MPI ranks do, bit for bit, for SFT and
+/// for GRPO (sharded generation with per-rank streams); devices that do not exist or are not
+/// built in, and verbs that do not train data-parallel, are clear errors.
+#[test]
+fn devices_in_one_process_train_as_mpi_ranks_do() {
+    let d = ScratchDir::new("dp-devices").unwrap();
+    let (mpi, threads) = (d.join("sft-mpi"), d.join("sft-threads"));
+    let a = sft_args(&mpi, 8, 0);
+    let o = run_mpi(
+        d.path(),
+        2,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut a = sft_args(&threads, 8, 0);
+    a.extend(["--devices".into(), "flex,flex".into()]);
+    let o = one_thread(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        1,
+        "rank 0 reports once"
+    );
+    let bytes = |dir: &Path, f: &str| std::fs::read(dir.join(f)).unwrap();
+    assert!(bytes(&mpi, "model.safetensors") == bytes(&threads, "model.safetensors"));
+    assert_eq!(losses(&mpi), losses(&threads));
+
+    let config = d.join("grpo.toml");
+    std::fs::write(
+        &config,
+        "task = \"synthetic\"\nsteps = 3\neval_every = 3\neval_prompts = 8\n\
+         drift_texts = 8\n[grpo]\nlr = 1e-3\nprompts_per_step = 4\nmini_batch_size = 8\n\
+         max_new_tokens = 6\n[eval]\nmax_new_tokens = 6\n",
+    )
+    .unwrap();
+    let (mpi, threads) = (d.join("grpo-mpi"), d.join("grpo-threads"));
+    let o = run_mpi(
+        d.path(),
+        2,
+        &["grpo", "--config", s(&config), "--out", s(&mpi)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = one_thread(&[
+        "grpo",
+        "--config",
+        s(&config),
+        "--out",
+        s(&threads),
+        "--devices",
+        "flex,flex",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let weights = "policy/model.safetensors";
+    assert!(bytes(&mpi, weights) == bytes(&threads, weights));
+    assert_eq!(metrics(&mpi), metrics(&threads));
+
+    for (devices, needle) in [
+        ("flex,tpu", "unknown backend `tpu`"),
+        (
+            "cuda:0,cuda:1",
+            "not compiled in: rebuild with `--features cuda`",
+        ),
+    ] {
+        let o = rlp(&["sft", "--devices", devices, "--data", "x.jsonl"]);
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains(needle), "{devices}: {e}");
+    }
+    let o = rlp(&[
+        "generate",
+        "--devices",
+        "flex,flex",
+        "--model",
+        "x",
+        "--prompt",
+        "y",
+    ]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("does not train data-parallel"),
+        "{e}"
+    );
+}
+
 /// Refused before any work, on every rank, with the field or cause named: a global batch that
 /// does not split over the ranks, ranks launched with different configs, and a verb that does
 /// not train data-parallel.

@@ -69,7 +69,7 @@ pub(crate) fn run(a: DpoArgs) -> Result<()> {
     let existing = Existing::from_flags(overwrite, resume);
     let o = outdir::run_in(&a.out, existing, true, |_| run_dpo(&c, &a.out, resume))?;
     let t = &o.train;
-    println!(
+    report!(
         "dpo: {} steps on {} pairs in {:.1} s; last epoch loss {:.4}, margin {:.3}, accuracy \
          {:.3}{}; policy in {}",
         t.steps,

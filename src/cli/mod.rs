@@ -1,6 +1,16 @@
 //! The `rlp` command line: one module per verb, each owning its arguments and its run; this
 //! one holds the verbs' list, the flags they share and the dispatch.
 
+/// `println!` by the rank that reports: every rank of a data-parallel group runs the verb, and
+/// rank 0 alone prints its outcome.
+macro_rules! report {
+    ($($arg:tt)*) => {
+        if rlp::core::parallel::is_writer() {
+            println!($($arg)*);
+        }
+    };
+}
+
 mod bon;
 mod classifier;
 mod compare;
@@ -40,6 +50,11 @@ use rlp::train::run_dir as outdir;
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Train data-parallel on several devices of this machine, one rank (a thread) per device,
+    /// such as `--devices flex,flex` or `--devices cuda:0,cuda:1`: `--batch-size` stays the
+    /// global minibatch. For sft, reward train, dpo, ppo, grpo and rloo (docs/distributed.md).
+    #[arg(long, global = true, value_delimiter = ',', value_parser = parse_backend)]
+    devices: Vec<BackendSpec>,
 }
 
 #[derive(Subcommand)]
@@ -285,10 +300,69 @@ impl RunFlags {
     }
 }
 
-/// Runs the command line (no command: the main job).
+/// Runs the command line (no command: the main job), on each of `--devices` when it names
+/// several.
 pub(crate) fn run(cli: Cli) -> Result<()> {
+    match cli.devices.as_slice() {
+        [] => run_command(cli.command),
+        &[one] => rlp::core::device::placed_on(one, || run_command(cli.command)),
+        several => on_devices(several),
+    }
+}
+
+/// Runs the command line once per device, each a thread and a rank of one in-process
+/// data-parallel group on its device. An error or a panic on any rank ends the process (the
+/// others would wait for it in their next collective).
+fn on_devices(devices: &[BackendSpec]) -> Result<()> {
+    use rlp::core::parallel::{self, LocalGroup, run_as};
+    if parallel::world().size() > 1 {
+        anyhow::bail!(
+            "--devices inside an MPI job: launch one rank per device instead \
+             (docs/distributed.md)"
+        );
+    }
+    let n = devices.len();
+    let groups: Vec<&'static LocalGroup> = LocalGroup::new(n)
+        .into_iter()
+        .map(|g| &*Box::leak(Box::new(g)))
+        .collect();
+    std::thread::scope(|s| -> Result<()> {
+        let mut handles = Vec::with_capacity(n);
+        for (rank, (&group, &spec)) in groups.iter().zip(devices).enumerate() {
+            let worker = move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_as(group, || {
+                        rlp::core::device::placed_on(spec, || run_command(Cli::parse().command))
+                    })
+                }));
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        eprintln!("error (rank {rank} of {n}, on {spec}): {e:#}");
+                        std::process::exit(1);
+                    }
+                    Err(_) => std::process::exit(101),
+                }
+            };
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("rank-{rank}"))
+                    .stack_size(64 << 20)
+                    .spawn_scoped(s, worker)?,
+            );
+        }
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a rank's thread panicked"))?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs one command (no command: the main job) in this thread's data-parallel group.
+fn run_command(command: Option<Command>) -> Result<()> {
     let default = || Command::Pipeline(pipeline::PipelineArgs::default());
-    let command = cli.command.unwrap_or_else(default);
+    let command = command.unwrap_or_else(default);
     // Under mpirun, only the verbs whose trainers shard their minibatches run (each rank
     // would otherwise repeat the whole job and race to write the same files).
     let data_parallel = matches!(
@@ -301,9 +375,13 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             | Command::Reward(reward::RewardCommand::Train(_))
     );
     if !data_parallel {
-        let verb = std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "the main job".into());
+        // The verb: the first argument that is neither a flag nor --devices' value.
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let verb = args
+            .iter()
+            .enumerate()
+            .find(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--devices"))
+            .map_or_else(|| "the main job".into(), |(_, a)| a.clone());
         rlp::runs::single_process(&format!("`rlp {verb}`"))?;
     }
     match command {

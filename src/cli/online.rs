@@ -70,7 +70,7 @@ pub(crate) fn run(method: OnlineMethod, a: OnlineArgs) -> Result<()> {
         run_online(method, &c, &out, resume)
     })?;
     let (first, last) = (&o.evals[0], &o.evals[o.evals.len() - 1]);
-    println!(
+    report!(
         "{}: {} steps, {:.2} s each; gold {:.3} → {:.3} (± {:.3}), KL to the start {:.2} nats; \
          report in {}",
         method.verb(),

@@ -89,7 +89,7 @@ pub(crate) fn run(a: PpoArgs) -> Result<()> {
     let existing = Existing::from_flags(a.out_flag.overwrite, a.resume);
     let r = outdir::run_in(&a.out, existing, true, |_| run_ppo(&c, &a.out, a.resume))?;
     let (first, last) = (&r.evals[0].1, &r.evals[r.evals.len() - 1].1);
-    println!(
+    report!(
         "ppo: {} iterations in {:.1} min; gold {:.3} → {:.3} (± {:.3}), KL {:.2}; report in {}",
         c.iterations,
         t.elapsed().as_secs_f64() / 60.0,
@@ -100,9 +100,12 @@ pub(crate) fn run(a: PpoArgs) -> Result<()> {
         r.out.join("report.md").display()
     );
     if let Some(w) = &r.win_rates {
-        println!(
+        report!(
             "ppo: win-rate over the starting policy {:.3} ± {:.3} (gold judge), {:.3} ± {:.3} (annotator pool)",
-            w.gold.rate, w.gold.se, w.annotators.rate, w.annotators.se
+            w.gold.rate,
+            w.gold.se,
+            w.annotators.rate,
+            w.annotators.se
         );
     }
     Ok(())

@@ -175,7 +175,7 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 out: out.clone(),
                 backend: b.spec(),
             })?;
-            println!(
+            report!(
                 "labelled {} pairs ({} flipped; skipped {} identical, {} gold ties) to {}",
                 r.pairs,
                 r.flipped,
@@ -214,7 +214,7 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
             let mut cfg = cfg;
             a.lora.apply(&mut cfg.lora, &mut cfg.grad_checkpointing);
             let r = outdir::run_in(&cfg.out, existing, true, |_| run::train(&cfg, resume))?;
-            println!(
+            report!(
                 "reward train: {} pairs, {} steps, last-epoch loss {:.4}, accuracy {:.3}, {:.1} s; saved to {}",
                 r.train.pairs,
                 r.train.steps,
@@ -224,9 +224,12 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 cfg.out.display()
             );
             if let Some(e) = r.eval {
-                println!(
+                report!(
                     "held-out: accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
-                    e.accuracy, e.pairs, e.mean_gap, e.skipped
+                    e.accuracy,
+                    e.pairs,
+                    e.mean_gap,
+                    e.skipped
                 );
             }
             Ok(())
@@ -239,9 +242,12 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
             backend: b,
         } => {
             let e = run::eval(&model, &data, max_len, overlong, b.spec())?;
-            println!(
+            report!(
                 "accuracy {:.3} on {} pairs, mean gap {:.3} ({})",
-                e.accuracy, e.pairs, e.mean_gap, e.skipped
+                e.accuracy,
+                e.pairs,
+                e.mean_gap,
+                e.skipped
             );
             Ok(())
         }

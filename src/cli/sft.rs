@@ -86,7 +86,7 @@ pub(crate) fn run(a: SftArgs) -> Result<()> {
     outdir::refuse_init_as_out(cfg.init.as_deref(), &cfg.out)?;
     let existing = Existing::from_flags(flag.overwrite, a_resume);
     let r = outdir::run_in(&cfg.out, existing, true, |_| sft::run(&cfg, a_resume))?;
-    println!(
+    report!(
         "sft: {} examples ({} skipped), {} params, loss {:.4} → {:.4}, {:.0} tokens/s; saved to {}",
         r.examples,
         r.skipped,

@@ -352,9 +352,9 @@ pub fn single_process(what: &str) -> anyhow::Result<()> {
     let ranks = rlp_core::parallel::world().size();
     if ranks > 1 {
         anyhow::bail!(
-            "{what} does not train data-parallel; run it as one process, not under mpirun \
-             with {ranks} ranks (data-parallel verbs: sft, reward train, dpo, ppo, grpo, rloo; \
-             docs/distributed.md)"
+            "{what} does not train data-parallel; run it as one process, not as {ranks} ranks \
+             (under mpirun or with --devices); the data-parallel verbs are sft, reward train, \
+             dpo, ppo, grpo and rloo (docs/distributed.md)"
         );
     }
     Ok(())

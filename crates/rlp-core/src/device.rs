@@ -61,8 +61,14 @@ impl BackendSpec {
             .collect()
     }
 
-    /// Builds the inference device (no autodiff).
+    /// Builds the inference device (no autodiff); on a thread inside [`placed_on`], that
+    /// thread's backend instead.
     pub fn device(self) -> Result<Device> {
+        let spec = PLACED.with(|p| p.get()).unwrap_or(self);
+        spec.unplaced_device()
+    }
+
+    fn unplaced_device(self) -> Result<Device> {
         if !self.is_compiled() {
             return Err(CoreError::BackendNotCompiled {
                 backend: self.to_string(),
@@ -99,6 +105,21 @@ impl BackendSpec {
         }
         unreachable!("is_compiled() was checked by the caller")
     }
+}
+
+thread_local! {
+    /// The backend this thread's devices are built on, inside [`placed_on`].
+    static PLACED: std::cell::Cell<Option<BackendSpec>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with every [`BackendSpec::device`] and [`BackendSpec::autodiff_device`] on this
+/// thread building `spec`'s device, whatever backend a config names: the device of one rank of
+/// an in-process data-parallel group (`rlp --devices`), one thread per device.
+pub fn placed_on<T>(spec: BackendSpec, f: impl FnOnce() -> T) -> T {
+    let before = PLACED.with(|p| p.replace(Some(spec)));
+    let out = f();
+    PLACED.with(|p| p.set(before));
+    out
 }
 
 impl FromStr for BackendSpec {

@@ -4,7 +4,9 @@
 //!
 //! A process starts as the only rank of a one-process group ([`world`] is [`Solo`]). A launcher
 //! (the `rlp` binary under `mpirun`, built with its `mpi` feature) installs another
-//! [`Collective`] once, before any training, with [`install`]. Library code asks [`world`]:
+//! [`Collective`] once, before any training, with [`install`]. Several ranks can also live in
+//! one process, a thread each ([`LocalGroup`], entered with [`run_as`]): one rank per device of
+//! a machine. Library code asks [`world`]:
 //! - the optimiser step (`rlp_models::AdamW`) averages gradients over the ranks;
 //! - a trainer takes its [`shard`] of each global minibatch;
 //! - only the [`is_writer`] rank (rank 0) writes run directories and models.
@@ -69,6 +71,21 @@ impl Collective for Solo {
 
 static WORLD: OnceLock<Box<dyn Collective>> = OnceLock::new();
 
+thread_local! {
+    /// This thread's group inside [`run_as`].
+    static LOCAL: std::cell::Cell<Option<&'static dyn Collective>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` as a rank of `group` on this thread: [`world`] answers `group` until `f` returns.
+/// For ranks that are threads of one process ([`LocalGroup`]).
+pub fn run_as<T>(group: &'static dyn Collective, f: impl FnOnce() -> T) -> T {
+    let before = LOCAL.with(|l| l.replace(Some(group)));
+    let out = f();
+    LOCAL.with(|l| l.set(before));
+    out
+}
+
 /// Makes `group` this process's [`world`]. Once per process, before the first [`world`] call
 /// that matters (the first call of [`world`] fixes [`Solo`] otherwise); a second install is an
 /// error.
@@ -79,9 +96,102 @@ pub fn install(group: Box<dyn Collective>) -> Result<()> {
     })
 }
 
-/// This process's group: the installed one, or [`Solo`].
+/// This thread's group: the one [`run_as`] entered, else the process's installed one, else
+/// [`Solo`].
 pub fn world() -> &'static dyn Collective {
+    if let Some(local) = LOCAL.with(|l| l.get()) {
+        return local;
+    }
     WORLD.get_or_init(|| Box::new(Solo)).as_ref()
+}
+
+/// Ranks that are threads of one process, reducing through host memory: each rank leaves its
+/// buffer in its slot, and every rank adds the slots up in rank order, so that all of them get
+/// the same bits. Works on every backend (gradients are on the host for the sum anyway).
+pub struct LocalGroup {
+    rank: usize,
+    shared: std::sync::Arc<LocalShared>,
+}
+
+struct LocalShared {
+    size: usize,
+    barrier: std::sync::Barrier,
+    f32s: std::sync::Mutex<Vec<Vec<f32>>>,
+    f64s: std::sync::Mutex<Vec<Vec<f64>>>,
+    u64s: std::sync::Mutex<Vec<u64>>,
+}
+
+impl LocalGroup {
+    /// The `size` ranks of a new group, rank 0 first: hand one to each thread.
+    pub fn new(size: usize) -> Vec<LocalGroup> {
+        let shared = std::sync::Arc::new(LocalShared {
+            size,
+            barrier: std::sync::Barrier::new(size),
+            f32s: std::sync::Mutex::new(vec![Vec::new(); size]),
+            f64s: std::sync::Mutex::new(vec![Vec::new(); size]),
+            u64s: std::sync::Mutex::new(vec![0; size]),
+        });
+        (0..size)
+            .map(|rank| LocalGroup {
+                rank,
+                shared: shared.clone(),
+            })
+            .collect()
+    }
+
+    fn sum<T: Copy + std::ops::Add<Output = T>>(
+        &self,
+        slots: &std::sync::Mutex<Vec<Vec<T>>>,
+        buf: &mut [T],
+    ) {
+        let lock = || slots.lock().unwrap_or_else(|e| e.into_inner());
+        lock()[self.rank] = buf.to_vec();
+        self.shared.barrier.wait();
+        {
+            let all = lock();
+            for (i, x) in buf.iter_mut().enumerate() {
+                *x = all[0][i];
+                for other in &all[1..] {
+                    *x = *x + other[i];
+                }
+            }
+        }
+        // Nobody refills a slot before everyone has read them all.
+        self.shared.barrier.wait();
+    }
+}
+
+impl Collective for LocalGroup {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.shared.size
+    }
+    fn sum_f32(&self, buf: &mut [f32]) {
+        self.sum(&self.shared.f32s, buf)
+    }
+    fn sum_f64(&self, buf: &mut [f64]) {
+        self.sum(&self.shared.f64s, buf)
+    }
+    fn gather_u64(&self, value: u64) -> Vec<u64> {
+        let lock = || self.shared.u64s.lock().unwrap_or_else(|e| e.into_inner());
+        lock()[self.rank] = value;
+        self.shared.barrier.wait();
+        let all = lock().clone();
+        self.shared.barrier.wait();
+        all
+    }
+    fn barrier(&self) {
+        self.shared.barrier.wait();
+    }
+    fn abort(&self, code: i32) -> ! {
+        // The other ranks are threads of this process: ending it ends them.
+        std::process::exit(code)
+    }
+    fn engine(&self) -> String {
+        format!("{} threads of one process", self.shared.size)
+    }
 }
 
 /// Whether this process writes the run's files (rank 0).
@@ -258,6 +368,40 @@ mod tests {
             e.contains("2 copies") && e.contains("--features mpi"),
             "{e}"
         );
+    }
+
+    /// Three thread ranks: sums arrive identical on every rank and equal the rank-order sum;
+    /// the all-gather is in rank order; `world` answers the group inside `run_as` only.
+    #[test]
+    fn a_local_group_sums_in_rank_order_on_every_rank() {
+        let group: Vec<&'static LocalGroup> = LocalGroup::new(3)
+            .into_iter()
+            .map(|g| &*Box::leak(Box::new(g)))
+            .collect();
+        let out: Vec<(Vec<f32>, Vec<u64>, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = group
+                .iter()
+                .map(|&g| {
+                    s.spawn(move || {
+                        run_as(g, || {
+                            let r = world().rank();
+                            let mut b = [0.1f32 * (r + 1) as f32, 1e8, -(r as f32)];
+                            world().sum_f32(&mut b);
+                            let hashes = world().gather_u64(10 + r as u64);
+                            (b.to_vec(), hashes, is_writer())
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let want = [(0.1f32 + 0.2) + 0.3, 3e8, -3.0];
+        for (r, (b, hashes, writer)) in out.iter().enumerate() {
+            assert_eq!(b, &want);
+            assert_eq!(hashes, &[10, 11, 12]);
+            assert_eq!(*writer, r == 0);
+        }
+        assert_eq!(world().size(), 1, "outside run_as the thread is alone");
     }
 
     /// FNV-1a's published test vectors (the empty string is the offset basis).
