@@ -4,6 +4,7 @@
 #   1p×2t  one process, 2 threads (RAYON_NUM_THREADS=2), the usual single-process run
 #   1p×1t  one process, 1 thread
 #   2p×1t  mpirun -n 2, 1 thread per rank
+#   2d×2t  --devices flex,flex: 2 ranks as threads of one process sharing 2 pool threads
 # Workloads (the first argument):
 #   sft   STEPS steps (default 40) of global minibatch 32 of the default fresh SFT model
 #         (4 layers, width 128) on toy-reverse; the rate is examples per second, (steps − 1) · 32
@@ -40,6 +41,7 @@ for r in $(seq "$rounds"); do
   RAYON_NUM_THREADS=2 "$rlp" "${args[@]}" --out "$out/1p2t-$r" > /dev/null 2>&1
   RAYON_NUM_THREADS=1 "$rlp" "${args[@]}" --out "$out/1p1t-$r" > /dev/null 2>&1
   mpirun -n 2 --oversubscribe -x RAYON_NUM_THREADS=1 "$rlp" "${args[@]}" --out "$out/2p1t-$r" > /dev/null 2>&1
+  RAYON_NUM_THREADS=2 "$rlp" "${args[@]}" --devices flex,flex --out "$out/2d2t-$r" > /dev/null 2>&1
 done
 python3 - "$out" "$rounds" "$per_step" "$mode" <<'PY'
 import json, pathlib, statistics, sys
@@ -49,7 +51,7 @@ def rate(d):
     rows = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()]
     return (len(rows) - 1) * per_step / (rows[-1]["wall_time"] - rows[0]["wall_time"])
 base = None
-for name, label in [("1p2t", "1 process × 2 threads"), ("1p1t", "1 process × 1 thread"), ("2p1t", "2 ranks × 1 thread (MPI)")]:
+for name, label in [("1p2t", "1 process × 2 threads"), ("1p1t", "1 process × 1 thread"), ("2p1t", "2 ranks × 1 thread (MPI)"), ("2d2t", "--devices flex,flex")]:
     rates = [rate(root / f"{name}-{r}") for r in range(1, rounds + 1)]
     med = statistics.median(rates)
     base = base or med
