@@ -285,14 +285,25 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
     assert_eq!(losses(&whole), losses(&killed));
 }
 
-/// GRPO and RLOO on two ranks, each generating for half of the prompts: the run completes with
+/// GRPO, RLOO and online DPO on two ranks, each generating for half of the prompts (online DPO:
+/// a rank without a pair joins the update with a zero gradient): the run completes with
 /// rank 0's files, and an interrupted run (checkpoint-2 kept, a torn metrics line, a
 /// half-written checkpoint-4) resumes under mpirun to the uninterrupted run's bits. Each
 /// rank's random streams follow from the seed, the step and the rank alone, so the checkpoint
 /// holds every rank's state.
 #[test]
-fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
-    for (verb, table) in [("grpo", "grpo"), ("rloo", "rloo")] {
+fn grpo_rloo_and_online_dpo_train_on_two_ranks_and_resume_exactly() {
+    for (verb, table) in [
+        ("grpo", "grpo"),
+        ("rloo", "rloo"),
+        ("online-dpo", "online_dpo"),
+    ] {
+        // Online DPO has no minibatches: one update on all of a step's pairs.
+        let minibatch = if verb == "online-dpo" {
+            ""
+        } else {
+            "mini_batch_size = 8\n"
+        };
         let d = ScratchDir::new(&format!("dp-{verb}")).unwrap();
         let config = d.join("online.toml");
         std::fs::write(
@@ -300,7 +311,7 @@ fn grpo_and_rloo_train_on_two_ranks_and_resume_exactly() {
             format!(
                 "task = \"synthetic\"\nsteps = 6\neval_every = 3\ncheckpoint_every = 2\n\
                  eval_prompts = 8\ndrift_texts = 8\n[{table}]\nlr = 1e-3\n\
-                 prompts_per_step = 4\nmini_batch_size = 8\nmax_new_tokens = 6\n\
+                 prompts_per_step = 4\n{minibatch}max_new_tokens = 6\n\
                  [eval]\nmax_new_tokens = 6\n"
             ),
         )

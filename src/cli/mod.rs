@@ -51,8 +51,8 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// Train data-parallel on several devices of this machine, one rank (a thread) per device,
-    /// such as `--devices flex,flex` or `--devices cuda:0,cuda:1`: `--batch-size` stays the
-    /// global minibatch. For sft, reward train, dpo, ppo, grpo and rloo (docs/distributed.md).
+    /// such as `--devices flex,flex` or `--devices cuda:0,cuda:1`; batch sizes stay global. For
+    /// sft, reward train, dpo, ppo, grpo, rloo and online-dpo (docs/distributed.md).
     #[arg(long, global = true, value_delimiter = ',', value_parser = parse_backend)]
     devices: Vec<BackendSpec>,
 }
@@ -372,6 +372,7 @@ fn run_command(command: Option<Command>) -> Result<()> {
             | Command::Ppo(_)
             | Command::Grpo(_)
             | Command::Rloo(_)
+            | Command::OnlineDpo(_)
             | Command::Reward(reward::RewardCommand::Train(_))
     );
     if !data_parallel {

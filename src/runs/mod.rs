@@ -347,14 +347,14 @@ pub(crate) fn token_bytes(examples: &[(Vec<u32>, Vec<u32>)]) -> Vec<u8> {
 
 /// An error when this process is one of several data-parallel ranks: for what trains in one
 /// process only (`what` names it). Data-parallel training covers `sft`, `reward train`, `dpo`,
-/// `ppo`, `grpo` and `rloo` (docs/distributed.md).
+/// `ppo`, `grpo`, `rloo` and `online-dpo` (docs/distributed.md).
 pub fn single_process(what: &str) -> anyhow::Result<()> {
     let ranks = rlp_core::parallel::world().size();
     if ranks > 1 {
         anyhow::bail!(
             "{what} does not train data-parallel; run it as one process, not as {ranks} ranks \
              (under mpirun or with --devices); the data-parallel verbs are sft, reward train, \
-             dpo, ppo, grpo and rloo (docs/distributed.md)"
+             dpo, ppo, grpo, rloo and online-dpo (docs/distributed.md)"
         );
     }
     Ok(())

@@ -410,9 +410,6 @@ pub fn run_online(
         bar: progress_bar(config.steps),
         evals: Vec::new(),
     };
-    if method == OnlineMethod::OnlineDpo {
-        super::single_process("`rlp online-dpo`")?;
-    }
     super::check_ranks_agree(config, || task.train_prompts.join("\n").into_bytes())?;
     if !resume {
         if rlp_core::parallel::is_writer() {

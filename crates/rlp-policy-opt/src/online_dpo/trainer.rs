@@ -10,6 +10,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use rlp_core::masked::masked_sum_rows;
+use rlp_core::parallel;
 use rlp_core::tensor_io::{floats, ints, to_f32};
 use rlp_core::{Judge, RewardFn, SeededRng};
 use rlp_models::optim::require_autodiff;
@@ -85,6 +86,17 @@ impl OnlineDpoTrainer {
         config: OnlineDpoConfig,
     ) -> Result<Self> {
         config.validate()?;
+        let ranks = parallel::world().size();
+        if !config.prompts_per_step.is_multiple_of(ranks) {
+            return Err(PolicyError::invalid(
+                "prompts_per_step",
+                format!(
+                    "{} does not split evenly over {ranks} data-parallel ranks: make it a \
+                     multiple of {ranks}",
+                    config.prompts_per_step
+                ),
+            ));
+        }
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
         Ok(Self {
@@ -177,14 +189,21 @@ impl OnlineDpoTrainer {
     /// One step on `prompts` (two samples each) ranked by `ranker`. Errors: no prompts, a
     /// prompt that encodes to nothing, a failing reward or judge, and a non-finite loss or
     /// gradient (the policy is then unchanged).
+    ///
+    /// Under data parallelism each rank samples its share of `prompts` with a stream of its
+    /// own; every rank joins the averaged update of a step in which any rank has a pair (a rank
+    /// without one adds a zero gradient of weight 0), and the logged values are the batch's.
     pub fn step(&mut self, prompts: &[String], ranker: Ranker<'_>) -> Result<OnlineDpoStats> {
-        let expanded: Vec<String> = prompts
+        let expanded: Vec<String> = parallel::shard(prompts)
             .iter()
             .flat_map(|p| [p.clone(), p.clone()])
             .collect();
         let plain = self.policy.valid();
         let t0 = Instant::now();
-        let mut rng = self.rng.fork(&format!("rollout-{}", self.steps + 1));
+        let mut rng = self.rng.fork(&parallel::stream_name(&format!(
+            "rollout-{}",
+            self.steps + 1
+        )));
         let generation = self.config.generation();
         let rollout = sample_rollout(&plain, &self.tokenizer, &expanded, &generation, &mut rng)?;
         let time_generate = t0.elapsed().as_secs_f64();
@@ -226,8 +245,20 @@ impl OnlineDpoTrainer {
             })
             .unzip();
         let pairs = chosen.len();
+        let all_pairs = parallel::sum(pairs as f64);
         let (mut loss_value, mut dpo) = (None, None);
-        if pairs > 0 {
+        if pairs == 0 && all_pairs > 0.0 {
+            // Another rank has pairs: join its update with a zero gradient that weighs nothing.
+            let zero = seq.sum() * 0.0;
+            let (policy, value) =
+                self.optim
+                    .minimize_weighted(self.policy.clone(), zero, self.config.lr, 0.0)?;
+            self.policy = policy;
+            loss_value = Some(value);
+            let mut stats = DpoLossStats::default();
+            stats.average_over_ranks(0.0);
+            dpo = Some(stats);
+        } else if pairs > 0 {
             let pick = |idx: &[usize]| -> Tensor<1, Int> {
                 ints(
                     idx.iter().map(|&i| i as i64).collect(),
@@ -242,7 +273,7 @@ impl OnlineDpoTrainer {
                     &device,
                 )
             };
-            let (loss, stats) = dpo_loss(
+            let (loss, mut stats) = dpo_loss(
                 seq.clone().select(0, pick(&chosen)),
                 seq.select(0, pick(&rejected)),
                 reference(&chosen),
@@ -250,33 +281,49 @@ impl OnlineDpoTrainer {
                 self.config.kl_beta,
                 self.config.label_smoothing,
             );
-            let (policy, value) = self
-                .optim
-                .minimize(self.policy.clone(), loss, self.config.lr)?;
+            // A mean over pairs: a data-parallel shard weighs its pairs.
+            let (policy, value) = self.optim.minimize_weighted(
+                self.policy.clone(),
+                loss,
+                self.config.lr,
+                pairs as f64,
+            )?;
             self.policy = policy;
             loss_value = Some(value);
+            stats.average_over_ranks(pairs as f64);
             dpo = Some(stats);
         }
         let time_update = t2.elapsed().as_secs_f64();
 
-        let n = rollout.len() as f64;
-        let tokens: usize = rollout.lengths().iter().sum();
-        self.steps += 1;
-        Ok(OnlineDpoStats {
-            step: self.steps,
-            score: scores.map(|s| s.iter().map(|&x| x as f64).sum::<f64>() / n),
-            ties: winners.iter().filter(|w| w.is_none()).count() as f64 / winners.len() as f64,
-            pairs,
-            loss: loss_value,
-            dpo,
-            kl: seq_host
+        // Sums over the whole batch (every rank's samples under data parallelism).
+        let mut sums = [
+            rollout.len() as f64,
+            scores
+                .as_ref()
+                .map_or(0.0, |s| s.iter().map(|&x| x as f64).sum::<f64>()),
+            winners.iter().filter(|w| w.is_none()).count() as f64,
+            winners.len() as f64,
+            seq_host
                 .iter()
                 .zip(&ref_seq)
                 .map(|(p, r)| (p - r) as f64)
-                .sum::<f64>()
-                / n,
-            response_len: tokens as f64 / n,
-            truncated: rollout.finished.iter().filter(|f| !**f).count() as f64 / n,
+                .sum::<f64>(),
+            rollout.lengths().iter().sum::<usize>() as f64,
+            rollout.finished.iter().filter(|f| !**f).count() as f64,
+        ];
+        parallel::world().sum_f64(&mut sums);
+        let [n, score_sum, ties, groups, kl_sum, tokens, truncated] = sums;
+        self.steps += 1;
+        Ok(OnlineDpoStats {
+            step: self.steps,
+            score: scores.map(|_| score_sum / n),
+            ties: ties / groups,
+            pairs: all_pairs as usize,
+            loss: loss_value,
+            dpo,
+            kl: kl_sum / n,
+            response_len: tokens / n,
+            truncated: truncated / n,
             lr: self.config.lr,
             time_generate,
             time_score,
