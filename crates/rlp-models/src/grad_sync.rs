@@ -168,85 +168,7 @@ mod tests {
     use super::*;
     use burn::nn::{Initializer, Linear, LinearConfig};
     use rlp_core::device::test_backend;
-    use std::sync::{Arc, Barrier, Mutex};
-
-    /// An in-process group of `size` ranks on threads: each sum waits for every rank's buffer
-    /// and hands every rank the total. For testing the averaging without a launcher.
-    struct Threads {
-        rank: usize,
-        shared: Arc<Shared>,
-    }
-
-    struct Shared {
-        size: usize,
-        barrier: Barrier,
-        f32s: Mutex<Vec<f32>>,
-        f64s: Mutex<Vec<f64>>,
-    }
-
-    impl Threads {
-        fn group(size: usize) -> Vec<Threads> {
-            let shared = Arc::new(Shared {
-                size,
-                barrier: Barrier::new(size),
-                f32s: Mutex::new(vec![]),
-                f64s: Mutex::new(vec![]),
-            });
-            (0..size)
-                .map(|rank| Threads {
-                    rank,
-                    shared: shared.clone(),
-                })
-                .collect()
-        }
-
-        fn sum<T: Copy + std::ops::Add<Output = T> + Default>(
-            &self,
-            slot: &Mutex<Vec<T>>,
-            buf: &mut [T],
-        ) {
-            if self.rank == 0 {
-                *slot.lock().unwrap() = vec![T::default(); buf.len()];
-            }
-            self.shared.barrier.wait();
-            {
-                let mut acc = slot.lock().unwrap();
-                for (a, b) in acc.iter_mut().zip(buf.iter()) {
-                    *a = *a + *b;
-                }
-            }
-            self.shared.barrier.wait();
-            buf.copy_from_slice(&slot.lock().unwrap());
-            self.shared.barrier.wait();
-        }
-    }
-
-    impl Collective for Threads {
-        fn rank(&self) -> usize {
-            self.rank
-        }
-        fn size(&self) -> usize {
-            self.shared.size
-        }
-        fn sum_f32(&self, buf: &mut [f32]) {
-            self.sum(&self.shared.f32s, buf)
-        }
-        fn sum_f64(&self, buf: &mut [f64]) {
-            self.sum(&self.shared.f64s, buf)
-        }
-        fn gather_u64(&self, _: u64) -> Vec<u64> {
-            unimplemented!("not needed here")
-        }
-        fn barrier(&self) {
-            self.shared.barrier.wait();
-        }
-        fn abort(&self, code: i32) -> ! {
-            panic!("abort {code}")
-        }
-        fn engine(&self) -> String {
-            "threads".into()
-        }
-    }
+    use rlp_core::parallel::LocalGroup;
 
     /// The mean squared error of a 3→2 linear map on rows `rows` of a fixed dataset, and the
     /// gradients of its parameters.
@@ -284,7 +206,7 @@ mod tests {
     fn the_reduced_gradient_is_the_full_batch_gradient() {
         let (model, grads, loss) = shard_grads(0..8);
         let want = flat(&model, &grads);
-        let group = Threads::group(2);
+        let group = LocalGroup::new(2);
         let out: Vec<(Vec<f32>, f64)> = std::thread::scope(|s| {
             let handles: Vec<_> = group
                 .into_iter()

@@ -28,7 +28,7 @@ use super::advantages::{
 use super::config::{AdvantageRule, GroupSettings, KlPenalty};
 use super::surrogate::SurrogateStats;
 use crate::anchor::{Anchor, FrozenAnchor};
-use crate::error::{PolicyError, Result};
+use crate::error::Result;
 use crate::ppo::rollout::{Rollout, response_logprobs, sample_rollout};
 use crate::rloo::leave_one_out_advantages;
 use crate::scores::checked_scores;
@@ -89,21 +89,8 @@ impl GroupTrainer {
     ) -> Result<Self> {
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
-        let ranks = parallel::world().size();
-        for (field, n) in [
-            ("prompts_per_step", settings.prompts_per_step),
-            ("mini_batch_size", settings.mini_batch_size),
-        ] {
-            if !n.is_multiple_of(ranks) {
-                return Err(PolicyError::invalid(
-                    field,
-                    format!(
-                        "{n} does not split evenly over {ranks} data-parallel ranks: make it \
-                         a multiple of {ranks}"
-                    ),
-                ));
-            }
-        }
+        parallel::check_divisible(settings.prompts_per_step, "prompts_per_step")?;
+        parallel::check_divisible(settings.mini_batch_size, "mini_batch_size")?;
         Ok(Self {
             reference: settings
                 .needs_reference()

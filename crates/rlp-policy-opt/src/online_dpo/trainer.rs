@@ -86,17 +86,7 @@ impl OnlineDpoTrainer {
         config: OnlineDpoConfig,
     ) -> Result<Self> {
         config.validate()?;
-        let ranks = parallel::world().size();
-        if !config.prompts_per_step.is_multiple_of(ranks) {
-            return Err(PolicyError::invalid(
-                "prompts_per_step",
-                format!(
-                    "{} does not split evenly over {ranks} data-parallel ranks: make it a \
-                     multiple of {ranks}",
-                    config.prompts_per_step
-                ),
-            ));
-        }
+        parallel::check_divisible(config.prompts_per_step, "prompts_per_step")?;
         require_autodiff(&policy, "policy")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
         Ok(Self {

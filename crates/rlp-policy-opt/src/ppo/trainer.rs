@@ -93,21 +93,8 @@ impl PpoTrainer {
         config: PpoConfig,
     ) -> Result<Self, PolicyError> {
         config.validate()?;
-        let ranks = rlp_core::parallel::world().size();
-        for (field, n) in [
-            ("rollout_batch_size", config.rollout_batch_size),
-            ("mini_batch_size", config.mini_batch_size),
-        ] {
-            if !n.is_multiple_of(ranks) {
-                return Err(PolicyError::invalid(
-                    field,
-                    format!(
-                        "{n} does not split evenly over {ranks} data-parallel ranks: make it \
-                         a multiple of {ranks}"
-                    ),
-                ));
-            }
-        }
+        parallel::check_divisible(config.rollout_batch_size, "rollout_batch_size")?;
+        parallel::check_divisible(config.mini_batch_size, "mini_batch_size")?;
         require_autodiff(&policy, "policy")?;
         require_autodiff(&value, "value model")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
