@@ -163,7 +163,7 @@ pub fn run_dpo(config: &DpoRunConfig, out: &Path, resume: bool) -> Result<DpoOut
     progress.bar.finish_and_clear();
     let report = run.report(start.elapsed().as_secs_f64());
     if report.skipped.skipped() + report.skipped.truncated > 0 {
-        eprintln!("{}: {}", data.display(), report.skipped);
+        note!("{}: {}", data.display(), report.skipped);
     }
     let trainer = run.trainer;
     if rlp_core::parallel::is_writer() {

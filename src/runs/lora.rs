@@ -35,7 +35,7 @@ pub fn adapt(model: CausalLm, lora: Option<&LoraConfig>, seed: u64) -> Result<Ca
         return Ok(model);
     };
     let model = apply_lora(model, lora, &mut SeededRng::new(seed).fork("lora"))?;
-    eprintln!("{}", describe(&model, lora));
+    note!("{}", describe(&model, lora));
     Ok(model)
 }
 

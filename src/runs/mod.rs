@@ -1,5 +1,15 @@
 //! The runs the `rlp` binary drives, callable from code and tests.
 
+/// `eprintln!` by the rank that reports (rank 0 of a data-parallel group; the only rank
+/// otherwise): a note every rank would repeat.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if rlp_core::parallel::is_writer() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
 pub mod bon;
 pub mod classifier;
 pub mod detox_data;
@@ -42,7 +52,7 @@ pub(crate) fn read_toml<T: DeserializeOwned>(path: &Path, what: &str) -> Result<
         .with_context(|| format!("{}: invalid {what} config", path.display()))?;
     if let Ok(table) = text.parse::<toml::Table>() {
         for (old, new) in deprecated_keys(&table) {
-            eprintln!(
+            note!(
                 "warning: {}: `{old}` is deprecated; call it `{new}`",
                 path.display()
             );

@@ -167,7 +167,7 @@ pub fn train(cfg: &RewardTrainConfig, resume: bool) -> Result<RewardTrainOutcome
     bar.finish();
     let (model, report) = report_of(trainer, data, start.elapsed().as_secs_f64());
     if report.skipped.skipped() + report.skipped.truncated > 0 {
-        eprintln!("{}: {}", cfg.data.display(), report.skipped);
+        note!("{}: {}", cfg.data.display(), report.skipped);
     }
     if rlp_core::parallel::is_writer() {
         model.save_with(&tk, &cfg.out)?;

@@ -263,7 +263,7 @@ pub fn run(cfg: &SftConfig, resume: bool) -> Result<SftReport> {
         );
     }
     if skipped > 0 {
-        eprintln!(
+        note!(
             "skipped {skipped} of {} examples longer than {max_len} tokens",
             data.len()
         );
