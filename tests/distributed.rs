@@ -211,7 +211,8 @@ fn two_ranks_train_as_one_process_with_the_whole_batch() {
 #[test]
 fn a_killed_rank_ends_the_job_and_the_run_resumes_exactly() {
     let d = ScratchDir::new("dp-resume").unwrap();
-    let (steps, every) = (240, 20);
+    // Long enough (about 6 s on 2 ranks) that the kill lands mid-run even on a loaded machine.
+    let (steps, every) = (600, 20);
     let whole = d.join("whole");
     let a = sft_args(&whole, steps, every);
     let o = run_mpi(
