@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -317,26 +317,8 @@ fn grpo_rloo_and_online_dpo_train_on_two_ranks_and_resume_exactly() {
             ),
         )
         .unwrap();
-        let run = |out: &Path, extra: &[&str]| {
-            let mut a = vec![verb, "--config", s(&config), "--out", s(out)];
-            a.extend(extra);
-            let o = run_mpi(d.path(), 2, &a);
-            assert!(o.status.success(), "{verb}: {}", stderr(&o));
-        };
-        let (full, killed) = (d.join("full"), d.join("killed"));
-        run(&full, &[]);
-        for f in ["policy/model.safetensors", "summary.json", "eval.jsonl"] {
-            assert!(full.join(f).is_file(), "{verb}: {f}");
-        }
-        assert_eq!(metrics(&full).len(), 6, "{verb}");
-        as_if_killed_after_step_3(&full, &killed);
-        run(&killed, &["--resume"]);
-        let bytes = |dir: &Path| std::fs::read(dir.join("policy/model.safetensors")).unwrap();
-        assert!(
-            bytes(&full) == bytes(&killed),
-            "{verb}: weights differ after resume"
-        );
-        assert_eq!(metrics(&full), metrics(&killed), "{verb}");
+        let files = ["policy/model.safetensors", "summary.json", "eval.jsonl"];
+        resumes_exactly_on_two_ranks(&d, &[verb, "--config", s(&config)], &files, 6);
         // A prompt count that does not split over the ranks is refused.
         let odd = d.join("odd.toml");
         let text = std::fs::read_to_string(&config).unwrap();
@@ -374,26 +356,35 @@ fn ppo_trains_on_two_ranks_and_resumes_exactly() {
          value_init = \"policy\"\nwhiten_rewards = true\n[eval]\nmax_new_tokens = 6\n",
     )
     .unwrap();
+    let files = ["policy/model.safetensors", "report.md", "eval.jsonl"];
+    resumes_exactly_on_two_ranks(&d, &["ppo", "--config", s(&config)], &files, 4);
+}
+
+/// `args --out full` on two ranks writes `files` and `steps` metrics lines; the directory a
+/// kill after step 3 leaves, resumed with `--resume` on two ranks, ends with the same policy
+/// weights and metrics, bit for bit.
+fn resumes_exactly_on_two_ranks(d: &ScratchDir, args: &[&str], files: &[&str], steps: usize) {
     let run = |out: &Path, extra: &[&str]| {
-        let mut a = vec!["ppo", "--config", s(&config), "--out", s(out)];
+        let mut a = args.to_vec();
+        a.extend(["--out", s(out)]);
         a.extend(extra);
         let o = run_mpi(d.path(), 2, &a);
-        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     };
     let (full, killed) = (d.join("full"), d.join("killed"));
     run(&full, &[]);
-    for f in ["policy/model.safetensors", "report.md", "eval.jsonl"] {
-        assert!(full.join(f).is_file(), "{f}");
+    for f in files {
+        assert!(full.join(f).is_file(), "{args:?}: {f}");
     }
-    assert_eq!(metrics(&full).len(), 4);
+    assert_eq!(metrics(&full).len(), steps, "{args:?}");
     as_if_killed_after_step_3(&full, &killed);
     run(&killed, &["--resume"]);
     let bytes = |dir: &Path| std::fs::read(dir.join("policy/model.safetensors")).unwrap();
     assert!(
         bytes(&full) == bytes(&killed),
-        "weights differ after resume"
+        "{args:?}: weights differ after resume"
     );
-    assert_eq!(metrics(&full), metrics(&killed));
+    assert_eq!(metrics(&full), metrics(&killed), "{args:?}");
 }
 
 /// `--devices flex,flex`: two ranks as threads of one process, one per device, reducing through

@@ -63,7 +63,6 @@ pub fn collate_sft(
     let mut inputs = vec![pad_id as i64; b * t];
     let mut targets = vec![pad_id as i64; b * t];
     let mut mask = vec![0.0f32; b * t];
-    let mut response_tokens = 0;
     for (i, (p, r)) in examples.iter().enumerate() {
         let full: Vec<u32> = p.iter().chain(r).copied().collect();
         for j in 0..full.len() - 1 {
@@ -71,10 +70,13 @@ pub fn collate_sft(
             targets[i * t + j] = full[j + 1] as i64;
             if j + 1 >= p.len() {
                 mask[i * t + j] = 1.0;
-                response_tokens += 1;
             }
         }
     }
+    let response_tokens = examples
+        .iter()
+        .map(|(p, r)| response_targets(p.len(), r.len()))
+        .sum();
     Ok(SftBatch {
         inputs: ints(inputs, [b, t], device),
         targets: ints(targets, [b, t], device),

@@ -20,7 +20,7 @@ use super::gae::gae;
 use super::kl_control::KlController;
 use super::losses::{PolicyLossStats, ValueLossStats, policy_loss, value_loss};
 use super::rewards::token_rewards;
-use super::rollout::{Rollout, response_logprobs, sample_rollout};
+use super::rollout::{Rollout, RolloutTensors, response_logprobs, sample_rollout};
 use super::value::ValueModel;
 use crate::anchor::Anchor;
 use crate::error::PolicyError;
@@ -196,7 +196,6 @@ impl PpoTrainer {
         let scores = self.scores(&rollout, reward)?;
         let all: Vec<usize> = (0..rollout.len()).collect();
         let rows = rollout.tensors(&all, &plain_device);
-        let r = rollout.response_len();
         let old_logp = rollout.per_row(response_logprobs(&plain_policy, &rows));
         let ref_logp = rollout.per_row(response_logprobs(self.anchor.model(), &rows));
         let old_values = rollout.per_row(self.value.valid().values(&rows));
@@ -204,17 +203,8 @@ impl PpoTrainer {
         let beta = self.kl.beta;
         let tr = token_rewards(&old_logp, &ref_logp, mask, &scores, beta);
         let mut rewards = tr.rewards;
-        let data_parallel = parallel::world().size() > 1;
-        if self.config.whiten_rewards && data_parallel {
-            rewards = masked_whiten_over_ranks(&rewards, mask, false);
-        } else if self.config.whiten_rewards {
-            let b = rollout.len();
-            let w = masked_whiten(
-                floats(rewards.concat(), [b, r], &plain_device),
-                rows.response_mask.clone(),
-                false,
-            );
-            rewards = rollout.per_row(w);
+        if self.config.whiten_rewards {
+            rewards = whiten(&rewards, &rollout, &rows, false, &plain_device);
         }
         let g = gae(
             &rewards,
@@ -224,16 +214,8 @@ impl PpoTrainer {
             self.config.gae_lambda,
         );
         let mut advantages = g.advantages;
-        if self.config.whiten_advantages && data_parallel {
-            advantages = masked_whiten_over_ranks(&advantages, mask, true);
-        } else if self.config.whiten_advantages {
-            let b = rollout.len();
-            let w = masked_whiten(
-                floats(advantages.concat(), [b, r], &plain_device),
-                rows.response_mask.clone(),
-                true,
-            );
-            advantages = rollout.per_row(w);
+        if self.config.whiten_advantages {
+            advantages = whiten(&advantages, &rollout, &rows, true, &plain_device);
         }
         let time_score = t1.elapsed().as_secs_f64();
 
@@ -411,4 +393,25 @@ impl PpoTrainer {
         v_acc.clip_fraction /= k;
         Ok((p_acc, v_acc, lr))
     }
+}
+
+/// `masked_whiten` of per-row values over the rollout's response tokens: on the device in one
+/// process, and with the mean and variance of every rank's tokens under data parallelism
+/// (`masked_whiten_over_ranks`, on the host, where the reduction happens).
+fn whiten(
+    values: &[Vec<f32>],
+    rollout: &Rollout,
+    rows: &RolloutTensors,
+    shift_mean: bool,
+    device: &Device,
+) -> Vec<Vec<f32>> {
+    if parallel::world().size() > 1 {
+        return masked_whiten_over_ranks(values, &rollout.response_mask, shift_mean);
+    }
+    let shape = [rollout.len(), rollout.response_len()];
+    rollout.per_row(masked_whiten(
+        floats(values.concat(), shape, device),
+        rows.response_mask.clone(),
+        shift_mean,
+    ))
 }
