@@ -195,8 +195,8 @@ mod tests {
     fn flat(model: &Linear, grads: &GradientsParams) -> Vec<f32> {
         let w = grads.get::<2>(model.weight.id).unwrap();
         let b = grads.get::<1>(model.bias.as_ref().unwrap().id).unwrap();
-        let mut v = w.into_data().to_vec::<f32>().unwrap();
-        v.extend(b.into_data().to_vec::<f32>().unwrap());
+        let mut v = w.into_data().try_to_vec::<f32>().unwrap();
+        v.extend(b.into_data().try_to_vec::<f32>().unwrap());
         v
     }
 

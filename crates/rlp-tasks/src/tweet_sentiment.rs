@@ -2,8 +2,8 @@
 //! that the whole tweet reads as positive.
 //!
 //! Everything ships in the repository (`datasets/tweet-sentiment/README` gives provenance):
-//! - prompts: the first words of human tweets (4,000 train, 500 eval), compiled into the
-//!   library, as is the drift corpus (1,000 held-out tweets, for perplexity);
+//! - prompts: the first words of human tweets (4,000 train, 500 eval), and the drift corpus
+//!   (1,000 held-out tweets, for perplexity), read from `datasets/tweet-sentiment`;
 //! - the base policy (`models/tweet-sentiment/base`): a ~3M-parameter Llama decoder with a
 //!   4,096-token byte-level BPE, pretrained on the corpus's 25k unlabelled tweets by `rlp sft`;
 //! - the gold scorer (`models/tweet-sentiment/gold`): a 3-class sentiment classifier trained on
@@ -11,8 +11,8 @@
 //!   larger than any proxy reward model initialised from the policy. Its reward is
 //!   `P(positive) − P(negative)` ∈ [−1, 1] over the whole tweet (prompt + continuation).
 //!
-//! The model directories are found under `$RLP_ASSETS/tweet-sentiment` when that is set, else
-//! in the checkout the library was built from.
+//! The files are found at run time as [`crate::assets`] says: in the checkout the library was
+//! built from, unless `$RLP_ASSETS` (models) or `$RLP_DATASETS` (prompts) name another root.
 
 use std::path::PathBuf;
 
@@ -23,10 +23,6 @@ use crate::assets::{require_model_dir, shipped_base_policy};
 use crate::error::TaskError;
 use crate::task::{BasePolicy, Task};
 
-const PROMPTS_TRAIN: &str = include_str!("../../../datasets/tweet-sentiment/prompts_train.jsonl");
-const PROMPTS_EVAL: &str = include_str!("../../../datasets/tweet-sentiment/prompts_eval.jsonl");
-const DRIFT: &str = include_str!("../../../datasets/tweet-sentiment/drift.jsonl");
-
 /// The task's name.
 pub const NAME: &str = "tweet-sentiment";
 
@@ -35,19 +31,17 @@ pub fn models_dir() -> PathBuf {
     crate::assets::models_dir(NAME)
 }
 
-/// One string field of every line of an embedded JSONL file.
-fn field(jsonl: &str, key: &str, file: &str) -> Vec<String> {
-    jsonl
-        .lines()
-        .filter(|l| !l.trim().is_empty())
+/// The string field `key` of every record of the dataset file `file`.
+fn field(file: &str, key: &str) -> Result<Vec<String>, TaskError> {
+    let records: Vec<serde_json::Value> = crate::assets::read_jsonl(NAME, file)?;
+    records
+        .iter()
         .enumerate()
-        .map(|(i, l)| {
-            let v: serde_json::Value = serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("embedded {file}:{}: {e}", i + 1));
-            v[key]
-                .as_str()
-                .unwrap_or_else(|| panic!("embedded {file}:{}: no string `{key}`", i + 1))
-                .to_owned()
+        .map(|(i, r)| {
+            r[key].as_str().map(str::to_owned).ok_or_else(|| TaskError::Asset {
+                path: crate::assets::datasets_dir(NAME).join(file),
+                message: format!("record {}: no string `{key}`", i + 1),
+            })
         })
         .collect()
 }
@@ -56,17 +50,17 @@ fn field(jsonl: &str, key: &str, file: &str) -> Vec<String> {
 pub fn tweet_sentiment(device: &Device) -> Result<Task, TaskError> {
     Ok(Task {
         name: NAME.into(),
-        train_prompts: field(PROMPTS_TRAIN, "prompt", "prompts_train.jsonl"),
-        eval_prompts: field(PROMPTS_EVAL, "prompt", "prompts_eval.jsonl"),
+        train_prompts: field("prompts_train.jsonl", "prompt")?,
+        eval_prompts: field("prompts_eval.jsonl", "prompt")?,
         dev_prompts: Vec::new(),
         gold: Box::new(gold(device)?),
-        drift: drift(),
+        drift: drift()?,
     })
 }
 
 /// The drift corpus: 1,000 held-out tweets (never in the base's pretraining text).
-pub fn drift() -> Vec<String> {
-    field(DRIFT, "text", "drift.jsonl")
+pub fn drift() -> Result<Vec<String>, TaskError> {
+    field("drift.jsonl", "text")
 }
 
 /// The gold scorer: `P(positive) − P(negative)` from the shipped classifier.
@@ -88,10 +82,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_prompts_and_drift() {
-        let train = field(PROMPTS_TRAIN, "prompt", "prompts_train.jsonl");
-        let eval = field(PROMPTS_EVAL, "prompt", "prompts_eval.jsonl");
-        let drift = field(DRIFT, "text", "drift.jsonl");
+    fn shipped_prompts_and_drift() {
+        let train = field("prompts_train.jsonl", "prompt").unwrap();
+        let eval = field("prompts_eval.jsonl", "prompt").unwrap();
+        let drift = drift().unwrap();
         assert_eq!((train.len(), eval.len(), drift.len()), (4000, 500, 1000));
         assert!(train.iter().chain(&eval).all(|p| !p.trim().is_empty()));
     }

@@ -27,8 +27,8 @@ fn shipped_prompts_are_reproduced_by_the_derivation() {
     // Prompts exactly; toxicities to 1e-12 (serde_json's float parsing may be one ulp off the
     // shortest representation it writes).
     for (derived, shipped) in [
-        (&d.train, tweet_detox::prompts(false)),
-        (&d.eval, tweet_detox::prompts(true)),
+        (&d.train, tweet_detox::prompts(false).unwrap()),
+        (&d.eval, tweet_detox::prompts(true).unwrap()),
     ] {
         assert_eq!(derived.len(), shipped.len());
         for (a, b) in derived.iter().zip(&shipped) {

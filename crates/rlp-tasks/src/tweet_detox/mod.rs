@@ -2,7 +2,7 @@
 //! scored on how non-toxic the continuation is (the RealToxicityPrompts / Quark setting on our
 //! corpus).
 //!
-//! - prompts: `datasets/tweet-detox` (compiled in), derived from the shipped tweets by
+//! - prompts: `datasets/tweet-detox` (read at run time, see [`crate::assets`]), derived from the shipped tweets by
 //!   `rlp data tweet-detox` ([`derive`]): tweets with `P(toxic) ≥ 0.5`, cut to their first half
 //!   (3–10 words), split train/eval with a seeded shuffle;
 //! - gold: [`ToxicityReward`], `1 − P(toxic)` of the continuation from R1, the pure-Rust port of
@@ -26,9 +26,6 @@ use crate::task::{BasePolicy, Task};
 use crate::tweet_sentiment;
 
 pub use derive::{DetoxPrompt, FLAG_THRESHOLD, cut_prompt};
-
-const PROMPTS_TRAIN: &str = include_str!("../../../../datasets/tweet-detox/prompts_train.jsonl");
-const PROMPTS_EVAL: &str = include_str!("../../../../datasets/tweet-detox/prompts_eval.jsonl");
 
 /// The task's name.
 pub const NAME: &str = "tweet-detox";
@@ -91,19 +88,13 @@ impl RewardFn for ToxicityReward {
 }
 
 /// The shipped prompts of one split.
-pub fn prompts(eval: bool) -> Vec<DetoxPrompt> {
-    let (text, file) = if eval {
-        (PROMPTS_EVAL, "prompts_eval.jsonl")
+pub fn prompts(eval: bool) -> Result<Vec<DetoxPrompt>, TaskError> {
+    let file = if eval {
+        "prompts_eval.jsonl"
     } else {
-        (PROMPTS_TRAIN, "prompts_train.jsonl")
+        "prompts_train.jsonl"
     };
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("embedded {file}:{}: {e}", i + 1))
-        })
-        .collect()
+    crate::assets::read_jsonl(NAME, file)
 }
 
 /// The task, its gold scorer fetched into the cache when missing.
@@ -112,11 +103,11 @@ pub fn tweet_detox(_device: &Device) -> Result<Task, TaskError> {
     let gold = ToxicityReward::load(&path, ToxicityScope::Response)?;
     Ok(Task {
         name: NAME.into(),
-        train_prompts: prompts(false).into_iter().map(|p| p.prompt).collect(),
-        eval_prompts: prompts(true).into_iter().map(|p| p.prompt).collect(),
+        train_prompts: prompts(false)?.into_iter().map(|p| p.prompt).collect(),
+        eval_prompts: prompts(true)?.into_iter().map(|p| p.prompt).collect(),
         dev_prompts: Vec::new(),
         gold: Box::new(gold),
-        drift: tweet_sentiment::drift(),
+        drift: tweet_sentiment::drift()?,
     })
 }
 
@@ -130,8 +121,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_prompts_are_flagged_and_disjoint() {
-        let (train, eval) = (prompts(false), prompts(true));
+    fn shipped_prompts_are_flagged_and_disjoint() {
+        let (train, eval) = (prompts(false).unwrap(), prompts(true).unwrap());
         assert!(!train.is_empty() && !eval.is_empty());
         assert!(
             train
