@@ -4,6 +4,8 @@
 #   1. the whole workspace on flex;
 #   2. the library tests again on ndarray (SmolLM2 and MiniLM parity, reward training included);
 #   3. the same again on wgpu (Mesa's llvmpipe software Vulkan where no GPU is present).
+#   4. packaging: the rustdoc of every crate without a warning, every crate packaged, and the
+#      component crates rlp-reward and rlp-policy-opt built alone on one backend.
 # RLP_TEST_BACKEND picks the backend the tests build their devices on. The `mpi` feature adds
 # the data-parallel tests (tests/distributed.rs: `mpirun -n 2` against one process); it needs
 # Open MPI and libclang (Debian: libopenmpi-dev openmpi-bin libclang-dev).
@@ -22,3 +24,10 @@ RLP_TEST_BACKEND=ndarray cargo test --workspace --features "$features" "${model_
 
 echo "== wgpu: core and model tests"
 RLP_TEST_BACKEND=wgpu cargo test --workspace --features "$features" "${model_tests[@]}"
+
+echo "== docs and packaging"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --features "$features"
+cargo package --no-verify --workspace --allow-dirty
+for crate in rlp-reward rlp-policy-opt; do
+  cargo check -p "$crate" --no-default-features --features ndarray
+done

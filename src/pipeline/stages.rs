@@ -28,7 +28,7 @@ use rlp_train::{DriveOptions, RunDir, Trainer, drive};
 const GENERATION_CHUNK: usize = 128;
 
 /// `n` responses to each prompt, prompt-major (the `n` responses of prompt 0 first), in
-/// batches of [`GENERATION_CHUNK`] rows with a progress bar labelled `what`.
+/// batches of 128 rows with a progress bar labelled `what`.
 pub fn sample_texts(
     policy: &CausalLm,
     tokenizer: &TextTokenizer,

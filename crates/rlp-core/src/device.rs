@@ -61,6 +61,12 @@ impl BackendSpec {
             .collect()
     }
 
+    /// The first backend compiled in, in the order of [`Self::compiled`]; flex when none is
+    /// (its [`Self::device`] then names the feature to enable). A library's examples run on it.
+    pub fn preferred() -> BackendSpec {
+        Self::compiled().first().copied().unwrap_or_default()
+    }
+
     /// Builds the inference device (no autodiff); on a thread inside [`placed_on`], that
     /// thread's backend instead.
     pub fn device(self) -> Result<Device> {
@@ -185,7 +191,7 @@ pub fn test_backend() -> BackendSpec {
             );
             spec
         }
-        _ => BackendSpec::compiled().first().copied().unwrap_or_default(),
+        _ => BackendSpec::preferred(),
     }
 }
 

@@ -1,14 +1,4 @@
-//! # rlp-core
-//!
-//! The shared vocabulary of the `rlp` workspace: device selection over burn's run-time backends,
-//! one seeded random source, masked tensor operations (sums, means, variances, whitening),
-//! log-probabilities and entropies from logits, the KL estimators k1/k2/k3, the data types that
-//! flow between trainers (prompt/response examples, completions, preference pairs), JSONL I/O with
-//! errors that name the file and line, an append-only metrics sink, a self-deleting scratch
-//! directory, and the two seams every optimizer and evaluator speaks: [`RewardFn`] and [`Judge`].
-//!
-//! Model and algorithm code carries no backend type parameter: burn 0.22 picks the backend at run
-//! time through [`burn::tensor::Device`], which [`device::BackendSpec`] builds.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod answer;

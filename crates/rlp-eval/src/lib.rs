@@ -1,24 +1,4 @@
-//! # rlp-eval
-//!
-//! How `rlp` measures a policy (`docs/algorithms.md`):
-//! - [`evaluate_policy`]: sample responses, gold and proxy score (mean ± SE), sequence KL to a
-//!   reference model (k1 and k3), drift (perplexity on held-out human text) and diversity, in a
-//!   serialisable [`EvalSummary`];
-//! - [`win_rate`] under any [`Judge`](rlp_core::Judge): [`GoldJudge`] (hard or Bradley–Terry
-//!   on a gold reward) and [`AnnotatorPool`] (seeded simulated noisy annotators, AlpacaFarm
-//!   style), with `(wins + ½·ties)/n` and its standard error;
-//! - [`best_of_n_gold`]: the unbiased best-of-n estimator from `N` samples and best-of-n's
-//!   analytic KL [`bon_kl`];
-//! - [`fit_bon`] and [`fit_rl`]: Gao et al.'s overoptimisation forms fitted to gold-vs-√KL
-//!   curves ([`scaling`]);
-//! - [`self_consistency`]: single-sample against majority-of-k accuracy of sampled answers;
-//! - [`sequence_kl`], [`teacher_forced_logprobs`], [`perplexity`];
-//! - diversity: [`distinct_n`], [`self_bleu`], [`mean_length`] (whitespace tokens);
-//! - [`LinePlot`] (SVG and PNG with plotters, text in a system font) and [`Report`]
-//!   (`report.md`).
-//!
-//! Errors are [`EvalError`]; bad input (empty lists, mismatched lengths) names the argument
-//! and never panics.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod annotators;

@@ -1,21 +1,4 @@
-//! # rlp-ib
-//!
-//! The multi-view information bottleneck of RLP-UML (Lang, Huang, Li, NAACL 2024;
-//! `docs/algorithms.md`, "RLP: Reward Learning on Policy"): the reward model is retrained on the human
-//! preferences `D` with `L = L_BT(D) + λ·L_M`, where `L_M` makes the reward model's
-//! representation of a policy response keep what two responses to the same prompt share and
-//! drop the rest (Federici et al., ICLR 2020).
-//!
-//! - [`GaussianEncoder`]: `p(z|v) = N(μ(h), diag σ(h)²)` over the reward model's final-layer
-//!   representation `h`, reparameterised samples with seeded noise;
-//! - [`sample_skl`] / [`skl_diag`]: the symmetrised KL `D_SKL` between the two views'
-//!   posteriors, from samples (as trained) and in closed form;
-//! - [`js_mi`] / [`infonce_mi`]: the Jensen–Shannon and InfoNCE mutual-information estimators
-//!   with a learned [`Critic`];
-//! - [`Objective`]: MIB (`−I_JS(z₁; z₂) + β·D_SKL`, the default) and the paper's ablations
-//!   InfoMax, MVI and contrastive, with the [`BetaSchedule`] of `β`;
-//! - [`IbHead`]: encoder and critic as one module, `L_M` on a batch of view pairs;
-//! - [`train_uml`]: the retraining run, reward model and head optimised jointly.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod dts;

@@ -51,7 +51,7 @@ fn layer_names(i: usize) -> [String; 9] {
 }
 
 /// Every tensor a model with `config` has, with its HF name and `[out, in]` shape, in a fixed
-/// order: embeddings, then per layer [`layer_names`], then the final norm and (untied) head.
+/// order: embeddings, then per layer `layer_names`, then the final norm and (untied) head.
 pub fn expected_tensors(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     let (d, ffn, v) = (
         config.hidden_size,

@@ -1,22 +1,4 @@
-//! # rlp-models
-//!
-//! The models of the `rlp` workspace, on any burn backend:
-//! - [`CausalLm`]: a Llama-architecture decoder (RMSNorm, rotary embeddings, SwiGLU, grouped-
-//!   query attention, tied or untied embeddings), sized from tiny test models up to
-//!   SmolLM2-135M, returning logits and final hidden states over padded batches;
-//! - [`generate()`]: batched generation with left padding and a KV cache, temperature, top-k,
-//!   top-p, stop tokens and per-token log-probs, deterministic under a seed;
-//! - [`ValueHead`] and [`ScoreHead`] on hidden states;
-//! - [`TextTokenizer`]: `tokenizer.json` loading, byte-level BPE training, ChatML;
-//! - [`bert`]: a BERT encoder with mean pooling (all-MiniLM-L6-v2 sentence embeddings);
-//! - [`checkpoint`]: safetensors with Hugging Face names and `config.json`;
-//! - [`Pretrained`]: a model with its tokenizer, saved and loaded as one directory;
-//! - [`soup`]: weight soups `Σ w_i θ_i` and EMA updates of whole models;
-//! - [`grow_depth`]: depth up-scaling that starts as an exact copy of a trained model;
-//! - [`vocab`]: vocabulary growth (new token rows drawn from the embedding's moments, tokenizer
-//!   special tokens) and output suppression, for control tokens such as Quark's reward tokens;
-//! - [`lora`]: LoRA adapters on the causal LM, in Hugging Face PEFT's format;
-//! - [`train`]: the response-masked next-token loss and an AdamW trainer.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod attention;

@@ -1,11 +1,4 @@
-//! # rlp-policy-opt
-//!
-//! Policy optimisation (`docs/algorithms.md`): PPO with a per-token KL penalty against a
-//! KL anchor (the frozen initial model, an EMA of the policy, or a weight soup), fixed and
-//! adaptive KL controllers; Elastic Reset; best-of-n against any [`RewardFn`](rlp_core::RewardFn); DPO;
-//! f-DPG (f-divergence minimisation towards a target distribution, Go et al., ICML 2023);
-//! Quark (reward-quantile conditioning with reward tokens, Lu et al., NeurIPS 2022); GRPO with
-//! its Dr. GRPO, DAPO and GSPO variants; RLOO; online DPO.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod anchor;

@@ -1,25 +1,4 @@
-//! # rlp-reward
-//!
-//! Reward models for the `rlp` workspace (`docs/algorithms.md`, "Reward model" and
-//! "Reward-model ensembles and best-of-n"):
-//!
-//! - [`RewardModel`]: a decoder backbone with a scalar head on the last real token, initialised
-//!   from a policy checkpoint, with full or top-layers-only training ([`Trainable`]);
-//! - [`bt_loss`]: the Bradley–Terry loss with optional margins and L2 on the scores, and
-//!   [`pair_accuracy`];
-//! - [`train_reward_model`] and [`evaluate`]: AdamW training and held-out accuracy, with the
-//!   pairs no model can learn from skipped and counted ([`SkipCounts`]);
-//! - [`train_probe`]: a linear probe on a frozen backbone (features extracted once), for large
-//!   pretrained backbones on a CPU;
-//! - [`Ensemble`]: `k` reward functions combined by mean, WCO or UWO — itself a [`RewardFn`];
-//! - [`label_pairs`] / [`sample_and_label`]: synthetic preferences from a gold scorer with label
-//!   noise;
-//! - [`LearnedReward`]: a trained model and its tokenizer as a [`RewardFn`];
-//! - [`SequenceClassifier`]: the same backbone with a `C`-class head, trained by
-//!   [`train_classifier`] on labelled texts, and [`ClassifierReward`] scoring by its class
-//!   probabilities (gold scorers such as `P(positive) − P(negative)`).
-//!
-//! [`RewardFn`]: rlp_core::RewardFn
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod bradley_terry;

@@ -1,24 +1,4 @@
-//! # rlp-spg
-//!
-//! Synthetic preference generation of RLP-SPG (Lang, Huang and Li, "Fine-Tuning Language
-//! Models with Reward Learning on Policy", NAACL 2024; `docs/algorithms.md`, "RLP: Reward Learning on Policy").
-//! After the first PPO round, the reward model is retrained on the human preferences D together
-//! with synthetic ones D̂ made from the policy's own samples:
-//!
-//! 1. [`sample_responses`]: n = 10 responses per unlabelled prompt from the PPO policy at
-//!    temperature 1.0, deterministic for a seed;
-//! 2. a [`SemanticClusterer`] groups them by meaning: [`EntailmentClusterer`] (bidirectional
-//!    entailment over any [`EntailmentScorer`], the paper's choice after Kuhn et al. 2023),
-//!    [`EmbeddingClusterer`] (cosine of sentence embeddings from any [`Embedder`]:
-//!    all-MiniLM-L6-v2, or the policy's own hidden states with [`PolicyEmbedder`]) or
-//!    [`NormalizedTextClusterer`] (equal normal forms, for tiny tasks) or [`AnswerClusterer`]
-//!    (equal final answers, for convergent-answer tasks such as `arith`);
-//! 3. [`build_pairs`]: confidence = |largest cluster| / n; prompts below γ = 0.5 are skipped;
-//!    `y_w` = the largest cluster's member with the highest reward-model score, `y_l` = a random
-//!    response from the other clusters ([`spg_pair`] is the rule for one prompt). An
-//!    [`SpgReport`] says how many prompts were kept and why the others were not.
-//!
-//! The union D ∪ D̂ and the retraining are the reward crate's (`rlp_reward`).
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod answer;

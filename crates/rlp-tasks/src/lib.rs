@@ -1,18 +1,4 @@
-//! # rlp-tasks
-//!
-//! The benchmark tasks every `rlp` method is measured on: a
-//! [`Task`] holds train and eval prompts, a gold [`RewardFn`](rlp_core::RewardFn) that plays the
-//! human, and a drift corpus; [`load_base_policy`] gives the policy each task starts from.
-//!
-//! - [`tweet_sentiment`]: the default task of the single-method runs — real tweets, a shipped pretrained base decoder
-//!   and a gold sentiment classifier trained on human labels;
-//! - [`tweet_detox`]: continue tweets the toxicity model flags, scored by `1 − P(toxic)` of the
-//!   continuation;
-//! - [`arith`]: arithmetic word problems with one correct integer answer (gold = the answer
-//!   line is right), the convergent-answer setting of RLP-SPG, generated from one seed;
-//! - [`synthetic`]: a 40-word toy world whose reward models train in seconds (tests);
-//! - [`profanity`]: a pure-Rust port of the `alt-profanity-check` toxicity model, the gold
-//!   scorer of the detoxification task, with its numbers fetched by [`fetch::fetch_profanity`].
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod arith;

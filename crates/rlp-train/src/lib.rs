@@ -1,16 +1,4 @@
-//! # rlp-train
-//!
-//! The one training driver every method in `rlp` runs through. A method implements
-//! [`Trainer`] (one optimisation step, and its whole state saved and restored); [`drive`] runs it
-//! in a [`RunDir`], writing `metrics.jsonl`, atomic `checkpoint-N/` directories and resuming
-//! from the newest complete one, so that an interrupted and resumed run ends with the same
-//! weights, bit for bit, as an uninterrupted one. [`Callback`]s add evaluation, progress and
-//! extra files at fixed seams.
-//!
-//! Methods that walk a dataset in shuffled minibatches (supervised fine-tuning, reward models,
-//! classifiers, DPO, RLP-UML) share [`EpochTrainer`]: an [`EpochPlan`] fixes which examples
-//! every step sees from the seed alone, and AdamW follows linear warm-up then linear decay.
-//! [`Pretrained`] is a model with its tokenizer, saved and loaded as a Hugging Face directory.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod drive;

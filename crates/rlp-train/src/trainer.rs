@@ -7,7 +7,7 @@ use crate::error::TrainError;
 
 /// A method's training, one optimisation step at a time, with its whole state saveable.
 ///
-/// The contract [`crate::drive`] relies on: after `load_state(dir)` of a state written by
+/// The contract [`crate::drive()`] relies on: after `load_state(dir)` of a state written by
 /// `save_state(dir)` at step `k`, the following steps produce the same weights and statistics,
 /// bit for bit on the same backend, as the trainer that wrote it would have. That means saving
 /// the weights with their parameter ids, the optimiser's moments and step count, every

@@ -104,7 +104,7 @@ fn words(tweet: &str) -> Vec<&str> {
 }
 
 /// The prompt of a tweet: its first `clamp(n / 2, MIN, MAX)` words, `n` the words left after
-/// [`words`]; `None` below [`MIN_TWEET_WORDS`].
+/// `words`; `None` below [`MIN_TWEET_WORDS`].
 pub fn cut_prompt(tweet: &str) -> Option<String> {
     let w = words(tweet);
     if w.len() < MIN_TWEET_WORDS {

@@ -3,7 +3,7 @@
 //! corpus).
 //!
 //! - prompts: `datasets/tweet-detox` (read at run time, see [`crate::assets`]), derived from the shipped tweets by
-//!   `rlp data tweet-detox` ([`derive`]): tweets with `P(toxic) ≥ 0.5`, cut to their first half
+//!   `rlp data tweet-detox` ([`mod@derive`]): tweets with `P(toxic) ≥ 0.5`, cut to their first half
 //!   (3–10 words), split train/eval with a seeded shuffle;
 //! - gold: [`ToxicityReward`], `1 − P(toxic)` of the continuation from R1, the pure-Rust port of
 //!   `alt-profanity-check` ([`crate::profanity`]); its numbers are fetched into the cache by the
