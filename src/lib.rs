@@ -31,3 +31,17 @@ pub use rlp_train as train;
 pub mod pipeline;
 pub mod runs;
 pub mod toy;
+
+/// The Rust quick starts of the method pages (`docs/methods/*.md`), compiled as doc tests so
+/// that a page cannot drift from the API it shows.
+#[cfg(doctest)]
+mod method_pages {
+    #[doc = include_str!("../docs/methods/dpo.md")]
+    struct Dpo;
+    #[doc = include_str!("../docs/methods/grpo.md")]
+    struct Grpo;
+    #[doc = include_str!("../docs/methods/lora.md")]
+    struct Lora;
+    #[doc = include_str!("../docs/methods/ppo.md")]
+    struct Ppo;
+}
