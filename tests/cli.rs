@@ -181,6 +181,19 @@ fn sft_then_generate() {
         &long,
     ]);
     assert_clean_failure(&o, "context window");
+    // By default the new tokens fit what the window leaves; an explicit bound is kept.
+    let o = rlp(&["generate", "--model", out.to_str().unwrap(), "--prompt", "reverse: a b =>"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rlp(&[
+        "generate",
+        "--model",
+        out.to_str().unwrap(),
+        "--prompt",
+        "reverse: a b =>",
+        "--max-new-tokens",
+        "64",
+    ]);
+    assert_clean_failure(&o, "context window");
     // A tokenizer that does not match the model's vocabulary.
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();

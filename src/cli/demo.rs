@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use rlp::core::jsonl::read_jsonl;
 use rlp::core::{BackendSpec, PromptResponse};
 use rlp::models::{GenerationConfig, SamplingParams};
-use rlp::runs::generate::PromptStyle;
+use rlp::runs::generate::{NewTokens, PromptStyle};
 use rlp::runs::{generate, sft};
 
 use super::{BackendFlag, OverwriteFlag, out_dir, outdir};
@@ -62,12 +62,19 @@ fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
         r.params, r.examples, r.first_loss, r.final_loss, r.tokens_per_sec
     );
     let gcfg = GenerationConfig {
-        max_new_tokens: 16,
         sampling: SamplingParams::greedy(),
         ..Default::default()
     };
     let prompts: Vec<String> = eval.iter().map(|e| e.prompt.clone()).collect();
-    let outs = generate::run(&out, backend, &prompts, &PromptStyle::Raw, &gcfg, 0)?;
+    let outs = generate::run(
+        &out,
+        backend,
+        &prompts,
+        &PromptStyle::Raw,
+        &gcfg,
+        NewTokens::AtMost(16),
+        0,
+    )?;
     let exact = outs
         .iter()
         .zip(&eval)

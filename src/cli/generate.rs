@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use rlp::models::{GenerationConfig, SamplingParams};
-use rlp::runs::generate::{self, PromptStyle};
+use rlp::runs::generate::{self, NewTokens, PromptStyle};
 
 use super::BackendFlag;
 
@@ -22,9 +22,10 @@ pub(crate) struct GenerateArgs {
     /// With --chat: the system message (default: the chat template's own, if any).
     #[arg(long, requires = "chat")]
     pub(crate) system: Option<String>,
-    /// New tokens at most.
-    #[arg(long, default_value_t = 64)]
-    pub(crate) max_new_tokens: usize,
+    /// New tokens at most (default: 64, or what the model's context window leaves after the
+    /// longest prompt when that is less).
+    #[arg(long)]
+    pub(crate) max_new_tokens: Option<usize>,
     /// Temperature (0 = greedy).
     #[arg(long, default_value_t = 0.0)]
     pub(crate) temperature: f32,
@@ -50,8 +51,11 @@ pub(crate) fn run(a: GenerateArgs) -> Result<()> {
         PromptStyle::Raw
     };
     let prompts = if chat { a.chat } else { a.prompt };
+    let new_tokens = match a.max_new_tokens {
+        Some(n) => NewTokens::AtMost(n),
+        None => NewTokens::FitContext(64),
+    };
     let cfg = GenerationConfig {
-        max_new_tokens: a.max_new_tokens,
         sampling: SamplingParams {
             temperature: a.temperature,
             top_k: a.top_k,
@@ -59,7 +63,15 @@ pub(crate) fn run(a: GenerateArgs) -> Result<()> {
         },
         ..Default::default()
     };
-    for c in generate::run(&a.model, a.backend.spec(), &prompts, &style, &cfg, a.seed)? {
+    for c in generate::run(
+        &a.model,
+        a.backend.spec(),
+        &prompts,
+        &style,
+        &cfg,
+        new_tokens,
+        a.seed,
+    )? {
         println!("{}{}", if chat { "" } else { &c.prompt }, c.text);
     }
     Ok(())

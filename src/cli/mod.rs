@@ -250,7 +250,7 @@ pub(crate) struct RunFlags {
     pub(crate) set: SetFlag,
     #[command(flatten)]
     pub(crate) out_flag: OverwriteFlag,
-    /// Task (tweet-sentiment, tweet-detox or synthetic).
+    /// Task (tweet-sentiment, tweet-detox, arith or synthetic).
     #[arg(long)]
     pub(crate) task: Option<String>,
     /// Policy checkpoint directory (default: the task's base policy).

@@ -20,7 +20,7 @@ pub(crate) struct PpoArgs {
     /// Run directory.
     #[arg(long, default_value = "runs/ppo")]
     pub(crate) out: PathBuf,
-    /// Task (tweet-sentiment, tweet-detox or synthetic).
+    /// Task (tweet-sentiment, tweet-detox, arith or synthetic).
     #[arg(long)]
     pub(crate) task: Option<String>,
     /// Reward-model directory, or `gold`.

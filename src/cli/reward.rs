@@ -18,7 +18,7 @@ pub(crate) enum RewardCommand {
         /// Policy checkpoint directory (with tokenizer.json; default: the task's base policy).
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Task: tweet-sentiment, tweet-detox or synthetic.
+        /// Task: tweet-sentiment, tweet-detox, arith or synthetic.
         #[arg(long, default_value = "tweet-sentiment")]
         task: String,
         /// Output JSONL.

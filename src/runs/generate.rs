@@ -20,14 +20,25 @@ pub enum PromptStyle {
     },
 }
 
+/// How many new tokens to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTokens {
+    /// Exactly this bound: a prompt that leaves too little of the context window is an error.
+    AtMost(usize),
+    /// This bound, lowered to what the model's context window leaves after the longest prompt
+    /// (the default of `rlp generate`, whose models range from 64 to 8,192 positions).
+    FitContext(usize),
+}
+
 /// Loads `dir` (config, weights, tokenizer) on `backend` and generates one completion per
-/// prompt, presented as `style` says.
+/// prompt, presented as `style` says; `new_tokens` replaces `cfg.max_new_tokens`.
 pub fn run(
     dir: &Path,
     backend: BackendSpec,
     prompts: &[String],
     style: &PromptStyle,
     cfg: &GenerationConfig,
+    new_tokens: NewTokens,
     seed: u64,
 ) -> Result<Vec<Completion>> {
     let device = backend.device()?;
@@ -55,6 +66,24 @@ pub fn run(
             }
         })
         .collect();
+    let mut cfg = cfg.clone();
+    cfg.max_new_tokens = match new_tokens {
+        NewTokens::AtMost(n) => n,
+        NewTokens::FitContext(n) => {
+            let longest = texts
+                .iter()
+                .map(|t| tk.encode(t).map(|ids| ids.len()))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .max()
+                .unwrap_or(0);
+            // A prompt that fills the window keeps the bound, so the error names it.
+            match model.config.max_position_embeddings.saturating_sub(longest) {
+                0 => n,
+                room => n.min(room),
+            }
+        }
+    };
     let mut rng = SeededRng::new(seed).fork("sampling");
-    Ok(generate_text(&model, &tk, &texts, cfg, &mut rng)?)
+    Ok(generate_text(&model, &tk, &texts, &cfg, &mut rng)?)
 }
