@@ -3,7 +3,7 @@
 //! an EMA of itself (and the EMA to the initial model) reaches a better reward-vs-drift
 //! trade-off than PPO at any KL coefficient.
 //!
-//!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
+//!     # the proxy reward model of docs/tasks.md (tweet-sentiment) (runs/proxy, 0.718 agreement)
 //!     cargo run --release --example elastic_reset -- runs/proxy [OUT] \
 //!         [--betas 0.01,0.03,0.1] [--iterations 30] [--reset-every 10] [--seeds 0] [--reuse]
 //!

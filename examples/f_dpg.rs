@@ -6,7 +6,7 @@
 //! - **pointwise constraint** `p ∝ a·b`: `b(y) = 1` when the continuation contains one of a
 //!   fixed list of positive words (`POSITIVE_WORDS`; about 5.6% of the base policy's
 //!   continuations do), so `p` is the base policy conditioned on using one;
-//! - **RLHF** `p ∝ a·exp(r/β)`: `r` a proxy reward model (README's `runs/proxy`), β = `--beta`.
+//! - **RLHF** `p ∝ a·exp(r/β)`: `r` a proxy reward model (docs/tasks.md's `runs/proxy`), β = `--beta`.
 //!
 //! The paper's claims: no divergence is best everywhere; Jensen–Shannon often beats forward KL
 //! by a wide margin; reverse KL aligns best but loses diversity.

@@ -4,7 +4,7 @@
 //! the gold score (relative to the base policy) against `d = sqrt(KL)` fitted by Gao et al.'s
 //! forms `R_bon(d) = d(α − β d)` and `R_RL(d) = d(α − β log d)` (`rlp::eval::scaling`).
 //!
-//! The pairs are the README's ("The default task: tweet-sentiment"): two sampling seeds of the
+//! The pairs are those of docs/tasks.md (tweet-sentiment): two sampling seeds of the
 //! train prompts labelled by the gold scorer with 25% of the labels flipped, and clean pairs on
 //! the eval prompts for held-out agreement:
 //!

@@ -5,7 +5,7 @@
 //! best-of-n and by PPO, beside a single proxy. The paper's claims: the conservative objectives
 //! (WCO, UWO) practically eliminate overoptimisation in best-of-n and reduce it in PPO.
 //!
-//! The pairs are the README's ("The default task: tweet-sentiment"); see
+//! The pairs are those of docs/tasks.md (tweet-sentiment); see
 //! `examples/overoptimization.rs` for the commands that make `train.jsonl` and `test.jsonl`:
 //!
 //!     cargo build --release --example rm_ensembles
@@ -14,7 +14,7 @@
 //!
 //! What it does, all seeded by `--seed`:
 //! 1. **Members.** `k` reward models from the base policy (`models/tweet-sentiment/base`), each
-//!    trained by the README's noisy-proxy protocol (1 epoch, lr 1e-3, 64 tokens, keep-end) on
+//!    trained by the noisy-proxy protocol of docs/tasks.md (1 epoch, lr 1e-3, 64 tokens, keep-end) on
 //!    the same pairs (the first `--train-pairs` of them, or all) with seeds `seed … seed+k−1`
 //!    (head initialisation and data order: the only difference between members), then
 //!    normalised on the base policy's samples (both responses of the first 500 training pairs:

@@ -3,7 +3,7 @@
 //! different seeds, against PPO from one SFT model with that model as its reference. The
 //! paper's claim: the soup reference gives higher reward and win-rate than the plain one.
 //!
-//!     # the proxy reward model of README "The default task" (runs/proxy, 0.718 agreement)
+//!     # the proxy reward model of docs/tasks.md (tweet-sentiment) (runs/proxy, 0.718 agreement)
 //!     cargo run --release --example salsa -- runs/proxy [OUT] \
 //!         [--alpha 0.5] [--sft-steps 200] [--iterations 30] [--beta 0.05] [--seeds 0,1] [--reuse]
 //!

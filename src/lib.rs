@@ -44,4 +44,18 @@ mod method_pages {
     struct Lora;
     #[doc = include_str!("../docs/methods/ppo.md")]
     struct Ppo;
+    #[doc = include_str!("../docs/methods/fdpg.md")]
+    struct Fdpg;
+    #[doc = include_str!("../docs/methods/quark.md")]
+    struct Quark;
+    #[doc = include_str!("../docs/methods/rlp.md")]
+    struct Rlp;
+    #[doc = include_str!("../docs/methods/elastic-reset.md")]
+    struct ElasticReset;
+    #[doc = include_str!("../docs/methods/sft.md")]
+    struct Sft;
+    #[doc = include_str!("../docs/methods/reward.md")]
+    struct Reward;
+    #[doc = include_str!("../docs/methods/best-of-n.md")]
+    struct BestOfN;
 }

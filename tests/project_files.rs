@@ -155,3 +155,38 @@ fn every_crate_compiles_in_only_its_own_files() {
         outside.join("\n")
     );
 }
+
+/// Every file a dataset's `MANIFEST.json` lists (as `[{name, bytes, sha256}]` or
+/// `{name: {bytes, sha256}}`) has the recorded size and sha256.
+#[test]
+fn shipped_datasets_match_their_manifests() {
+    use sha2::{Digest, Sha256};
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("datasets")).unwrap().flatten() {
+        let manifest = entry.path().join("MANIFEST.json");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let files: Vec<(String, &serde_json::Value)> = match &m["files"] {
+            serde_json::Value::Array(list) => list
+                .iter()
+                .map(|f| (f["name"].as_str().unwrap().to_owned(), f))
+                .collect(),
+            serde_json::Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            _ => Vec::new(),
+        };
+        for (name, f) in files {
+            let bytes = std::fs::read(entry.path().join(&name))
+                .unwrap_or_else(|e| panic!("{}: {name}: {e}", manifest.display()));
+            assert_eq!(Some(bytes.len() as u64), f["bytes"].as_u64(), "{name}");
+            let hex: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(Some(hex.as_str()), f["sha256"].as_str(), "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 13, "only {checked} files checked");
+}

@@ -23,8 +23,8 @@ use rlp::runs::ppo::{PpoRunConfig, run_ppo};
 /// examples' own with `#[command(flatten)]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StudyArgs {
-    /// Training pairs (preference JSONL: gold labels with 25% flipped, as README "The default
-    /// task" makes them).
+    /// Training pairs (preference JSONL: gold labels with 25% flipped, as docs/tasks.md
+    /// (tweet-sentiment) makes them).
     #[arg(long)]
     pub train: PathBuf,
     /// Clean held-out pairs for agreement with gold.
@@ -70,7 +70,7 @@ impl StudyArgs {
     }
 }
 
-/// New tokens per response in every study (the README's PPO and best-of-n runs).
+/// New tokens per response in every study (the PPO and best-of-n runs of docs/results/).
 pub const MAX_NEW_TOKENS: usize = 24;
 
 /// One PPO arm on `tweet-sentiment` against `reward` (a reward-model directory, `gold`, or

@@ -57,7 +57,7 @@ pub struct RewardTrainConfig {
 }
 
 impl RewardTrainConfig {
-    /// The noisy-proxy protocol of README "The default task" (Gao et al.'s setup on
+    /// The noisy-proxy protocol of docs/tasks.md (tweet-sentiment) (Gao et al.'s setup on
     /// tweet-sentiment): every parameter trains, 1 epoch of 16-pair steps at lr 1e-3, 64 tokens
     /// of context keeping the end of longer texts; `seed` fixes the head and the data order.
     pub fn noisy_proxy(
