@@ -7,6 +7,7 @@
 //!   the `RewardFn` and `Judge` seams;
 //! - [`models`] (`rlp-models`): the Llama-style decoder, generation, heads, tokenizer,
 //!   checkpoints and the SFT trainer;
+//! - [`losses`] (`rlp-losses`): the losses and estimators on burn alone;
 //! - [`reward`] (`rlp-reward`): reward models, Bradley–Terry training, ensembles, labelling;
 //! - [`tasks`] (`rlp-tasks`): benchmark tasks with their gold scorers;
 //! - [`policy`] (`rlp-policy-opt`): PPO with KL anchors, best-of-n, DPO;
@@ -21,6 +22,7 @@
 pub use rlp_core as core;
 pub use rlp_eval as eval;
 pub use rlp_ib as ib;
+pub use rlp_losses as losses;
 pub use rlp_models as models;
 pub use rlp_policy_opt as policy;
 pub use rlp_reward as reward;

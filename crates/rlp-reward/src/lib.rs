@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub mod bradley_terry;
 pub mod classifier;
 pub mod encode;
 pub mod ensemble;
@@ -14,7 +13,8 @@ pub mod normalize;
 pub mod probe;
 pub mod train;
 
-pub use bradley_terry::{BtConfig, bt_loss, pair_accuracy};
+pub use rlp_losses::bradley_terry;
+pub use rlp_losses::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
 pub use classifier::SequenceClassifier;
 pub use classifier::reward::ClassifierReward;
 pub use classifier::train::{

@@ -9,8 +9,9 @@
 //!   dataset, driven by `rlp_train::drive`.
 
 pub mod encode;
-pub mod loss;
 pub mod trainer;
+
+pub use rlp_losses::dpo as loss;
 
 pub use encode::{EncodedPreference, encode_preferences, sequence_logprobs};
 pub use loss::{DpoLossStats, dpo_loss};

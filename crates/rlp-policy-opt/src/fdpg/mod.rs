@@ -27,14 +27,13 @@
 
 pub mod baseline;
 pub mod config;
-pub mod divergence;
-pub mod estimates;
-pub mod loss;
 pub mod partition;
 pub mod run;
 pub mod state;
 pub mod target;
 pub mod trainer;
+
+pub use rlp_losses::fdpg::{divergence, estimates, loss};
 
 pub use baseline::MovingBaseline;
 pub use config::{FdpgConfig, Proposal};

@@ -7,12 +7,12 @@
 //! [`GroupTrainer`] is shared with RLOO ([`crate::rloo`]), which differs only in its advantage
 //! and in where the KL enters.
 
-pub mod advantages;
 pub mod config;
 pub mod run;
 pub mod state;
-pub mod surrogate;
 pub mod trainer;
+
+pub use rlp_losses::grpo::{advantages, surrogate};
 
 pub use advantages::{Scale, equal_reward_groups, group_advantages};
 pub use config::{AdvantageRule, GroupSettings, GrpoConfig, KlPenalty};

@@ -4,18 +4,16 @@
 
 pub mod checkpoint;
 pub mod config;
-pub mod gae;
-pub mod kl_control;
-pub mod losses;
-pub mod rewards;
 pub mod rollout;
 pub mod run;
 pub mod trainer;
 pub mod value;
 
+pub use rlp_losses::ppo::{gae, kl_control, losses, rewards};
+
 pub use checkpoint::PpoState;
 pub use config::{LrSchedule, PpoConfig, ValueInit};
-pub use gae::{Gae, gae};
+pub use gae::Gae;
 pub use kl_control::{KlControl, KlController};
 pub use losses::{PolicyLossStats, ValueLossStats, policy_loss, value_loss};
 pub use rewards::{TokenRewards, token_rewards};

@@ -20,13 +20,14 @@
 
 pub mod batch;
 pub mod config;
-pub mod loss;
 pub mod pool;
 pub mod quantile;
 pub mod run;
 pub mod state;
 pub mod tokens;
 pub mod trainer;
+
+pub use rlp_losses::quark as loss;
 
 pub use batch::{BatchRow, QuarkBatch};
 pub use config::QuarkConfig;

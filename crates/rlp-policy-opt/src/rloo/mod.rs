@@ -4,8 +4,9 @@
 //! [`leave_one_out_advantages`] and the KL either on the reward or in the loss
 //! ([`RlooConfig::kl_penalty`]).
 
-pub mod advantages;
 pub mod config;
+
+pub use rlp_losses::rloo as advantages;
 
 pub use advantages::leave_one_out_advantages;
 pub use config::RlooConfig;

@@ -12,7 +12,7 @@
 //! first `V` logits, i.e. π **renormalised over the original vocabulary** (equivalently, the new
 //! ids' logits masked to `−∞`). All three terms use it: the KL then compares two distributions
 //! on the same `V` ids, the NLL of a response (which never contains a reward token) is that of
-//! the distribution sampling uses ([`rlp_models::vocab::suppress_outputs`] masks the same ids at
+//! the distribution sampling uses (`rlp_models::vocab::suppress_outputs` masks the same ids at
 //! generation), and the new ids' output logits get no gradient. Quark's implementation also
 //! slices the policy logits to the original vocabulary before the KL.
 
