@@ -32,10 +32,11 @@ use rlp::core::BackendSpec;
 use rlp::eval::{EvalSummary, LinePlot, MeanSe, Report, markdown_table};
 use rlp::models::checkpoint::StoreDtype;
 use rlp::models::pretrained::save_parts;
-use rlp::models::{TextTokenizer, checkpoint, weighted_average};
+use rlp::models::{TextTokenizer, checkpoint};
 use rlp::runs::eval::{EvalOutcome, EvalRunConfig, run_eval};
 use rlp::runs::ppo::{AnchorSpec, PpoRunConfig};
 use rlp::runs::sft::{SftConfig, run as run_sft};
+use rlp::train::weighted_average;
 use support::{run_arm, study_eval, study_ppo};
 
 /// SALSA (a soup of SFT checkpoints as the KL anchor and start) against PPO on tweet-sentiment.

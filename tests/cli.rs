@@ -182,7 +182,13 @@ fn sft_then_generate() {
     ]);
     assert_clean_failure(&o, "context window");
     // By default the new tokens fit what the window leaves; an explicit bound is kept.
-    let o = rlp(&["generate", "--model", out.to_str().unwrap(), "--prompt", "reverse: a b =>"]);
+    let o = rlp(&[
+        "generate",
+        "--model",
+        out.to_str().unwrap(),
+        "--prompt",
+        "reverse: a b =>",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = rlp(&[
         "generate",

@@ -79,7 +79,11 @@ fn no_shipped_file_cites_a_file_outside_the_project() {
             }
         }
     }
-    assert!(hits.is_empty(), "cites outside the project:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "cites outside the project:\n{}",
+        hits.join("\n")
+    );
 }
 
 /// The targets of the inline links `[text](target)` in `text`, without anchors, that are
@@ -162,7 +166,10 @@ fn every_crate_compiles_in_only_its_own_files() {
 fn shipped_datasets_match_their_manifests() {
     use sha2::{Digest, Sha256};
     let mut checked = 0;
-    for entry in std::fs::read_dir(root().join("datasets")).unwrap().flatten() {
+    for entry in std::fs::read_dir(root().join("datasets"))
+        .unwrap()
+        .flatten()
+    {
         let manifest = entry.path().join("MANIFEST.json");
         let Ok(text) = std::fs::read_to_string(&manifest) else {
             continue;

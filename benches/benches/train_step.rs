@@ -5,7 +5,7 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rlp::core::SeededRng;
-use rlp::models::{OptimConfig, NllTrainer, collate_sft};
+use rlp::train::{NllTrainer, OptimConfig, collate_sft};
 
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step_4x128_b16x64");

@@ -468,7 +468,7 @@ fn soup_policy(
         })
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&CausalLm> = loaded.iter().collect();
-    let soup = rlp_models::weighted_average(&refs, weights).context("anchor.weights")?;
+    let soup = rlp_train::weighted_average(&refs, weights).context("anchor.weights")?;
     let tokenizer = rlp_models::TextTokenizer::load(first.join("tokenizer.json"))?;
     Ok((soup, tokenizer))
 }

@@ -7,7 +7,7 @@
 //! [`Collective`] once, before any training, with [`install`]. Several ranks can also live in
 //! one process, a thread each ([`LocalGroup`], entered with [`run_as`]): one rank per device of
 //! a machine. Library code asks [`world`]:
-//! - the optimiser step (`rlp_models::AdamW`) averages gradients over the ranks;
+//! - the optimiser step (`rlp_train::AdamW`) averages gradients over the ranks;
 //! - a trainer takes its [`shard`] of each global minibatch;
 //! - only the [`is_writer`] rank (rank 0) writes run directories and models.
 //!

@@ -4,9 +4,9 @@ use rlp_core::burn::module::{Module, Param};
 use rlp_core::device::test_backend;
 use rlp_core::{FnReward, RewardFn, SeededRng};
 use rlp_models::{
-    CausalLm, GenerationConfig, LlamaConfig, NllTrainer, OptimConfig, SamplingParams,
-    TextTokenizer, collate_sft, generate,
+    CausalLm, GenerationConfig, LlamaConfig, SamplingParams, TextTokenizer, generate,
 };
+use rlp_train::{NllTrainer, OptimConfig, collate_sft};
 
 use crate::drift::{perplexity, perplexity_ids};
 use crate::summary::{EvalConfig, evaluate_policy, evaluate_policy_detailed};

@@ -20,11 +20,11 @@ use burn::module::Module;
 use rlp_core::tensor_io::{floats, scalar, to_f32};
 use rlp_core::{PreferencePair, SeededRng};
 use rlp_models::TextTokenizer;
-use rlp_models::optim::require_autodiff;
 use rlp_reward::{
     EncodedPair, EpochPlan, RewardModel, RmTrainConfig, SkipCounts, StepInfo, bt_loss,
     collate_scores, encode_pairs, pair_accuracy, run_epochs,
 };
+use rlp_train::optim::require_autodiff;
 
 use crate::error::{IbError, Result};
 use crate::head::{HeadShape, IbHead};

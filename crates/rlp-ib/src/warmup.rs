@@ -7,8 +7,8 @@
 
 use burn::tensor::Tensor;
 use rlp_core::SeededRng;
-use rlp_models::{AdamW, OptimConfig};
 use rlp_reward::{EncodedPair, RewardModel, collate_scores};
+use rlp_train::{AdamW, OptimConfig};
 
 use crate::error::Result;
 use crate::head::IbHead;

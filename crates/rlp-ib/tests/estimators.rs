@@ -14,7 +14,7 @@ use rlp_core::burn::tensor::{Device, Tensor};
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::{floats, scalar};
 use rlp_ib::{Critic, infonce_mi, js_mi};
-use rlp_models::{AdamW, OptimConfig};
+use rlp_train::{AdamW, OptimConfig};
 
 const LN_4: f64 = 1.386_294_361_119_890_6;
 

@@ -142,7 +142,8 @@ impl ModelError {
         }
     }
 
-    pub(crate) fn input(field: &str, message: impl Into<String>) -> Self {
+    /// An [`Self::InvalidInput`] naming `field`.
+    pub fn input(field: &str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field: field.into(),
             message: message.into(),

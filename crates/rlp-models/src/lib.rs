@@ -12,7 +12,6 @@ pub mod error;
 pub mod fetch;
 pub mod generate;
 pub mod gguf;
-pub mod grad_sync;
 pub mod grow;
 pub mod heads;
 pub mod init;
@@ -20,13 +19,10 @@ pub mod lora;
 pub mod mask;
 pub mod mlp;
 pub mod model;
-pub mod optim;
 pub mod pretrained;
 pub mod rope;
 pub mod sampling;
-pub mod soup;
 pub mod tokenizer;
-pub mod train;
 pub mod vocab;
 
 pub use cache::KvCache;
@@ -39,12 +35,8 @@ pub use generate::{
 pub use grow::grow_depth;
 pub use heads::{ScoreHead, ValueHead, last_hidden};
 pub use model::{CausalLm, LmOutput};
-pub use optim::{AdamW, OptimConfig};
 pub use pretrained::Pretrained;
 pub use sampling::SamplingParams;
-pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use tokenizer::{ChatMessage, TextTokenizer};
 #[allow(deprecated)]
-pub use train::Trainer;
-pub use train::{NllTrainer, SftBatch, StepStats, collate_sft, response_nll, response_targets};
 pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};

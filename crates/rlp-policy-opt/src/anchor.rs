@@ -11,7 +11,7 @@
 
 use burn::module::Module;
 use rlp_models::CausalLm;
-use rlp_models::soup::{ema_update, weighted_average};
+use rlp_train::soup::{ema_update, weighted_average};
 
 use crate::error::{PolicyError, Result};
 

@@ -27,8 +27,8 @@ use std::path::Path;
 
 use burn::module::Module;
 use rlp_models::CausalLm;
-use rlp_models::optim::{load_module, save_module};
-use rlp_models::soup::try_ema_update;
+use rlp_train::optim::{load_module, save_module};
+use rlp_train::soup::try_ema_update;
 use serde::{Deserialize, Serialize};
 
 use crate::anchor::{DEFAULT_EMA_ETA, FrozenAnchor};

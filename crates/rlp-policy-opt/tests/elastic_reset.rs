@@ -11,11 +11,11 @@ use rlp_core::device::test_backend;
 use rlp_core::tensor_io::max_abs_diff;
 use rlp_models::CausalLm;
 use rlp_models::checkpoint::host_tensors;
-use rlp_models::optim::require_autodiff;
 use rlp_policy_opt::ppo::{PpoConfig, PpoTrainer, ValueInit, ValueModel};
 use rlp_policy_opt::{ElasticReset, ElasticResetConfig, ResetAnchor};
 use rlp_tasks::Task;
 use rlp_tasks::synthetic::{base_policy, synthetic};
+use rlp_train::optim::require_autodiff;
 
 /// Every weight of `m`, flattened.
 fn params(m: &CausalLm) -> Vec<f32> {

@@ -13,8 +13,6 @@ pub mod normalize;
 pub mod probe;
 pub mod train;
 
-pub use rlp_losses::bradley_terry;
-pub use rlp_losses::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
 pub use classifier::SequenceClassifier;
 pub use classifier::reward::ClassifierReward;
 pub use classifier::train::{
@@ -33,6 +31,8 @@ pub use learned::LearnedReward;
 pub use model::{RewardModel, Trainable};
 pub use normalize::{NormSet, normalize_saved};
 pub use probe::{ProbeConfig, extract_features, fit_probe, train_probe};
+pub use rlp_losses::bradley_terry;
+pub use rlp_losses::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
 pub use rlp_train::{EpochOutcome, EpochPlan, StepInfo, run_epochs};
 pub use train::{
     RmBatchLoss, RmTrainConfig, RmTrainData, RmTrainReport, RmTrainer, reward_trainer,

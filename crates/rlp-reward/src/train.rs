@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use rlp_core::PreferencePair;
 use rlp_core::tensor_io::{floats, to_f32};
-use rlp_models::optim::require_autodiff;
-use rlp_models::{OptimConfig, TextTokenizer};
+use rlp_models::TextTokenizer;
+use rlp_train::OptimConfig;
+use rlp_train::optim::require_autodiff;
 use rlp_train::{BatchFn, EpochPlan, EpochTrainer, StepInfo, Trainer};
 
 use crate::bradley_terry::{BtConfig, bt_loss, pair_accuracy};
@@ -28,7 +29,7 @@ pub struct RmTrainConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// The loss (L2 on scores; margins come from the pairs).
     pub bt: BtConfig,

@@ -164,18 +164,29 @@ mod tests {
     #[test]
     fn the_checkout_holds_every_task_s_files() {
         for task in ["tweet-sentiment", "arith"] {
-            assert!(models_dir(task).join("base/config.json").is_file(), "{task}");
+            assert!(
+                models_dir(task).join("base/config.json").is_file(),
+                "{task}"
+            );
         }
         for task in ["tweet-sentiment", "tweet-detox"] {
-            assert!(datasets_dir(task).join("prompts_train.jsonl").is_file(), "{task}");
+            assert!(
+                datasets_dir(task).join("prompts_train.jsonl").is_file(),
+                "{task}"
+            );
         }
     }
 
     #[test]
     fn a_missing_file_names_its_path_and_the_places_searched() {
-        let err = read_dataset("no-such-task", "x.jsonl").unwrap_err().to_string();
+        let err = read_dataset("no-such-task", "x.jsonl")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no-such-task/x.jsonl"), "{err}");
-        assert!(err.contains("looked in") && err.contains("RLP_DATASETS"), "{err}");
+        assert!(
+            err.contains("looked in") && err.contains("RLP_DATASETS"),
+            "{err}"
+        );
     }
 
     #[test]

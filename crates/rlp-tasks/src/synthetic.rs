@@ -9,7 +9,8 @@
 
 use rlp_core::burn::tensor::Device;
 use rlp_core::{FnReward, SeededRng};
-use rlp_models::{CausalLm, LlamaConfig, NllTrainer, OptimConfig, TextTokenizer, collate_sft};
+use rlp_models::{CausalLm, LlamaConfig, TextTokenizer};
+use rlp_train::{NllTrainer, OptimConfig, collate_sft};
 
 use crate::task::{BasePolicy, Task};
 

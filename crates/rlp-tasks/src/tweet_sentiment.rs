@@ -38,10 +38,13 @@ fn field(file: &str, key: &str) -> Result<Vec<String>, TaskError> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            r[key].as_str().map(str::to_owned).ok_or_else(|| TaskError::Asset {
-                path: crate::assets::datasets_dir(NAME).join(file),
-                message: format!("record {}: no string `{key}`", i + 1),
-            })
+            r[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| TaskError::Asset {
+                    path: crate::assets::datasets_dir(NAME).join(file),
+                    message: format!("record {}: no string `{key}`", i + 1),
+                })
         })
         .collect()
 }

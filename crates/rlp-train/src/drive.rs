@@ -144,12 +144,12 @@ fn metrics_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OptimConfig;
     use crate::epoch_trainer::{EpochTrainer, StepInfo};
     use crate::plan::EpochPlan;
     use burn::nn::{Initializer, Linear, LinearConfig};
     use burn::tensor::{Device, Tensor, TensorData};
     use rlp_core::device::test_backend;
-    use rlp_models::OptimConfig;
 
     /// y = 3·x₀ − 2·x₁ + 1 on 40 fixed points.
     fn data() -> (Vec<[f32; 2]>, Vec<f32>) {

@@ -10,11 +10,12 @@
 use std::marker::PhantomData;
 use std::path::Path;
 
+use crate::optim::{load_module, require_autodiff, save_module, warmup_linear_decay};
+use crate::{AdamW, OptimConfig};
 use burn::module::Module;
 use burn::tensor::Tensor;
 use rlp_core::parallel;
-use rlp_models::optim::{load_module, require_autodiff, save_module, warmup_linear_decay};
-use rlp_models::{AdamW, ModelError, OptimConfig};
+use rlp_models::ModelError;
 
 use crate::error::TrainError;
 use crate::plan::{EpochPlan, PlanCursor};

@@ -5,8 +5,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::{OptimConfig, collate_sft, response_nll, response_targets};
 use burn::module::Module;
-use rlp_models::{CausalLm, OptimConfig, collate_sft, response_nll, response_targets};
+use rlp_models::CausalLm;
 
 use crate::epoch_trainer::{BatchFn, EpochTrainer};
 use crate::error::{Result, TrainError};

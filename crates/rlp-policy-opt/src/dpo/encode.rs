@@ -11,9 +11,10 @@
 use burn::tensor::Tensor;
 use rlp_core::PreferencePair;
 use rlp_core::masked::masked_sum_rows;
-use rlp_models::train::target_logprobs;
-use rlp_models::{CausalLm, SftBatch, TextTokenizer};
+use rlp_models::{CausalLm, TextTokenizer};
 use rlp_reward::SkipCounts;
+use rlp_train::SftBatch;
+use rlp_train::nll::target_logprobs;
 
 use crate::error::Result;
 

@@ -7,9 +7,10 @@ use std::time::Instant;
 use burn::module::Module;
 use rlp_core::PreferencePair;
 use rlp_core::tensor_io::{floats, to_f32};
-use rlp_models::optim::{require_autodiff, warmup_linear_decay};
-use rlp_models::{AdamW, CausalLm, OptimConfig, TextTokenizer, collate_sft};
+use rlp_models::{CausalLm, TextTokenizer};
 use rlp_reward::SkipCounts;
+use rlp_train::optim::{require_autodiff, warmup_linear_decay};
+use rlp_train::{AdamW, OptimConfig, collate_sft};
 use rlp_train::{
     EpochPlan, PlanCursor, TrainError, Trainer, load_weights_and_moments, read_state,
     save_weights_and_moments, write_state,
@@ -35,7 +36,7 @@ pub struct DpoConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Pairs per step (each step runs `2 × batch_size` sequences through both models).
     pub batch_size: usize,

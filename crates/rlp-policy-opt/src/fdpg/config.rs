@@ -38,7 +38,7 @@ pub struct FdpgConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay (0).
     pub weight_decay: f32,
-    /// Per-tensor gradient-norm clip (1.0; `None`: off; see `rlp_models::OptimConfig`).
+    /// Per-tensor gradient-norm clip (1.0; `None`: off; see `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Samples per step (32); the step's prompts are used round-robin, so passing `k` prompts
     /// gives each about `batch_size / k` samples.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
-use rlp_models::optim::{load_module, save_module};
+use rlp_train::optim::{load_module, save_module};
 use rlp_train::{load_weights_and_moments, read_state, save_weights_and_moments, write_state};
 
 use super::baseline::MovingBaseline;

@@ -11,11 +11,9 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use rlp_core::SeededRng;
 use rlp_core::tensor_io::to_f32;
-use rlp_models::optim::require_autodiff;
-use rlp_models::{
-    AdamW, CausalLm, GenerationConfig, OptimConfig, TextTokenizer, collate_sft,
-    generate_with_tokenizer, pad_token,
-};
+use rlp_models::{CausalLm, GenerationConfig, TextTokenizer, generate_with_tokenizer, pad_token};
+use rlp_train::optim::require_autodiff;
+use rlp_train::{AdamW, OptimConfig, collate_sft};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::MovingBaseline;

@@ -1,7 +1,8 @@
 //! [`GrpoConfig`], the settings of a GRPO run, and [`GroupSettings`], what the shared
 //! [`GroupTrainer`](super::GroupTrainer) runs on (GRPO's and RLOO's configs both become one).
 
-use rlp_models::{GenerationConfig, OptimConfig};
+use rlp_models::GenerationConfig;
+use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
 
 use super::advantages::Scale;

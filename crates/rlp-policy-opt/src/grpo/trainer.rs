@@ -18,8 +18,9 @@ use burn::module::Module;
 use burn::tensor::Device;
 use rlp_core::tensor_io::floats;
 use rlp_core::{RewardFn, SeededRng, parallel};
-use rlp_models::optim::require_autodiff;
-use rlp_models::{AdamW, CausalLm, TextTokenizer};
+use rlp_models::{CausalLm, TextTokenizer};
+use rlp_train::AdamW;
+use rlp_train::optim::require_autodiff;
 use serde::{Deserialize, Serialize};
 
 use super::advantages::{

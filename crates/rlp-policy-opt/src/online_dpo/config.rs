@@ -1,6 +1,7 @@
 //! [`OnlineDpoConfig`], the settings of online DPO.
 
-use rlp_models::{GenerationConfig, OptimConfig};
+use rlp_models::GenerationConfig;
+use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PolicyError, Result};

@@ -13,8 +13,9 @@ use rlp_core::masked::masked_sum_rows;
 use rlp_core::parallel;
 use rlp_core::tensor_io::{floats, ints, to_f32};
 use rlp_core::{Judge, RewardFn, SeededRng};
-use rlp_models::optim::require_autodiff;
-use rlp_models::{AdamW, CausalLm, TextTokenizer};
+use rlp_models::{CausalLm, TextTokenizer};
+use rlp_train::AdamW;
+use rlp_train::optim::require_autodiff;
 use rlp_train::{load_counted_state, save_counted_state};
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use rlp_models::optim::{load_module, save_module};
+use rlp_train::optim::{load_module, save_module};
 use serde::{Deserialize, Serialize};
 
 use super::trainer::PpoTrainer;

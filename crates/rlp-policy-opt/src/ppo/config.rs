@@ -14,7 +14,7 @@ pub enum LrSchedule {
     #[default]
     Constant,
     /// Linear warm-up over 5% of `total_steps`, then linear decay to `0.1·lr`
-    /// (`rlp_models::optim::warmup_linear_decay`).
+    /// (`rlp_train::optim::warmup_linear_decay`).
     WarmupLinearDecay {
         /// Optimiser steps in the whole run.
         total_steps: usize,
@@ -71,7 +71,7 @@ pub struct PpoConfig {
     /// AdamW weight decay.
     pub weight_decay: f32,
     /// Per-tensor gradient-norm clip, for both models (`None`: off; see
-    /// `rlp_models::OptimConfig`).
+    /// `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// New tokens per response at most.
     pub max_new_tokens: usize,

@@ -11,8 +11,9 @@ use rlp_core::masked::{masked_whiten, masked_whiten_over_ranks};
 use rlp_core::parallel;
 use rlp_core::tensor_io::floats;
 use rlp_core::{RewardFn, SeededRng};
-use rlp_models::optim::{require_autodiff, warmup_linear_decay};
-use rlp_models::{AdamW, CausalLm, GenerationConfig, OptimConfig, SamplingParams, TextTokenizer};
+use rlp_models::{CausalLm, GenerationConfig, SamplingParams, TextTokenizer};
+use rlp_train::optim::{require_autodiff, warmup_linear_decay};
+use rlp_train::{AdamW, OptimConfig};
 use serde::{Deserialize, Serialize};
 
 use super::config::{LrSchedule, PpoConfig};

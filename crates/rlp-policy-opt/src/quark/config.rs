@@ -26,7 +26,7 @@ pub struct QuarkConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay (0).
     pub weight_decay: f32,
-    /// Per-tensor gradient-norm clip (1.0; `None`: off; see `rlp_models::OptimConfig`).
+    /// Per-tensor gradient-norm clip (1.0; `None`: off; see `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Pool samples per training step (32).
     pub batch_size: usize,

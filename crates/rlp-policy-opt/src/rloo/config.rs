@@ -1,7 +1,8 @@
 //! [`RlooConfig`], the settings of an RLOO run (Ahmadian et al. 2024), which the shared
 //! [`GroupTrainer`](crate::grpo::GroupTrainer) runs with the leave-one-out advantage.
 
-use rlp_models::{GenerationConfig, OptimConfig};
+use rlp_models::GenerationConfig;
+use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;

@@ -9,8 +9,9 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use rlp_core::LabelledText;
 use rlp_core::tensor_io::{ints, to_f32};
-use rlp_models::optim::require_autodiff;
-use rlp_models::{OptimConfig, TextTokenizer};
+use rlp_models::TextTokenizer;
+use rlp_train::OptimConfig;
+use rlp_train::optim::require_autodiff;
 
 use super::SequenceClassifier;
 use crate::encode::{Overlong, collate_scores, encode_text};
@@ -36,7 +37,7 @@ pub struct ClassifierTrainConfig {
     pub lr: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f32,
-    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_models::OptimConfig`).
+    /// Per-tensor gradient-norm clip (`None`: off; see `rlp_train::OptimConfig`).
     pub max_grad_norm: Option<f32>,
     /// Context length in tokens (longer texts keep their end).
     pub max_len: usize,

@@ -7,9 +7,9 @@ use rlp_core::logprobs::token_logprobs;
 use rlp_core::masked::masked_mean;
 use rlp_core::tensor_io::{floats, ints};
 
-use crate::error::{ModelError, Result};
-use crate::model::CausalLm;
 use crate::optim::{AdamW, OptimConfig, require_autodiff};
+use rlp_models::CausalLm;
+use rlp_models::{ModelError, Result};
 
 /// A right-padded training batch: inputs, next-token targets and the response mask.
 #[derive(Debug, Clone)]
@@ -124,10 +124,6 @@ pub struct NllTrainer {
     pub optim: AdamW,
 }
 
-/// The old name of [`NllTrainer`], which collided with `rlp_train::Trainer`, the driver's trait.
-#[deprecated(note = "renamed `NllTrainer` (`rlp_train::Trainer` is the driver's trait)")]
-pub type Trainer = NllTrainer;
-
 impl NllTrainer {
     /// Wraps a model (on an autodiff device) with a fresh AdamW.
     pub fn new(model: CausalLm, config: OptimConfig) -> Result<Self> {
@@ -175,7 +171,7 @@ mod tests {
     #[test]
     fn uniform_model_has_log_vocab_loss() {
         let d = test_backend().device().unwrap();
-        let cfg = crate::config::LlamaConfig::tiny(16);
+        let cfg = rlp_models::LlamaConfig::tiny(16);
         let mut m = CausalLm::init(&cfg, &mut rlp_core::SeededRng::new(0), &d).unwrap();
         let w = m.lm_head.as_ref().unwrap().weight.val().zeros_like();
         m.lm_head.as_mut().unwrap().weight = burn::module::Param::from_tensor(w);

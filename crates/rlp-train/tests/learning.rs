@@ -4,10 +4,8 @@
 use rlp_core::SeededRng;
 use rlp_core::burn::module::Module;
 use rlp_core::device::test_backend;
-use rlp_models::{
-    CausalLm, GenerationConfig, LlamaConfig, NllTrainer, OptimConfig, SamplingParams, collate_sft,
-    generate,
-};
+use rlp_models::{CausalLm, GenerationConfig, LlamaConfig, SamplingParams, generate};
+use rlp_train::{NllTrainer, OptimConfig, collate_sft};
 
 // Vocabulary: digits 0–9 are ids 0–9, `>` separator 10, EOS 11, PAD 12.
 const SEP: u32 = 10;

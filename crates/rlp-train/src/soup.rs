@@ -4,7 +4,7 @@
 //!
 //! Both walk the models with burn's [`ModuleVisitor`] (reading every float parameter) and
 //! [`ModuleMapper`] (writing them), matching parameters by their position in the module tree:
-//! models of the same [`LlamaConfig`](crate::LlamaConfig) have the same tree, and the shapes are
+//! models of the same [`LlamaConfig`](rlp_models::LlamaConfig) have the same tree, and the shapes are
 //! checked before anything is written. Parameter ids are not used, because independently
 //! initialised models (two SFT seeds) have different ids.
 //!
@@ -15,8 +15,8 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 
-use crate::error::{ModelError, Result};
-use crate::model::CausalLm;
+use rlp_models::CausalLm;
+use rlp_models::{ModelError, Result};
 
 /// How far the weights of a soup may sum from 1.
 pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
@@ -208,11 +208,11 @@ impl ModuleMapper for Combine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::LlamaConfig;
     use proptest::prelude::*;
     use rlp_core::SeededRng;
     use rlp_core::device::test_backend;
     use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
+    use rlp_models::LlamaConfig;
 
     fn model(seed: u64, device: &Device) -> CausalLm {
         CausalLm::init(&LlamaConfig::tiny(40), &mut SeededRng::new(seed), device).unwrap()

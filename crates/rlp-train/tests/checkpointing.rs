@@ -9,7 +9,8 @@ use rlp_core::SeededRng;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::to_f32;
 use rlp_models::lora::{LoraConfig, apply_lora};
-use rlp_models::{CausalLm, LlamaConfig, collate_sft, response_nll};
+use rlp_models::{CausalLm, LlamaConfig};
+use rlp_train::{collate_sft, response_nll};
 
 /// Every float parameter's gradient, in visiting order (empty for frozen ones).
 fn gradients(model: &CausalLm, grads: &GradientsParams) -> Vec<Vec<f32>> {

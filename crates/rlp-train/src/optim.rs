@@ -9,8 +9,8 @@ use burn::tensor::Tensor;
 use rlp_core::tensor_io::scalar;
 use std::path::Path;
 
-use crate::error::{ModelError, Result};
 use crate::grad_sync::all_reduce_gradients;
+use rlp_models::{ModelError, Result};
 
 /// Optimiser settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -14,7 +14,8 @@ use rlp_models::lora::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, LoraConfig, LoraTarget, adapters, apply_lora,
     is_adapted, load_adapter, merge, save_adapter,
 };
-use rlp_models::{CausalLm, LlamaConfig, NllTrainer, OptimConfig, collate_sft};
+use rlp_models::{CausalLm, LlamaConfig};
+use rlp_train::{NllTrainer, OptimConfig, collate_sft};
 
 fn config() -> LlamaConfig {
     let mut c = LlamaConfig::tiny(40);
@@ -38,7 +39,7 @@ fn lora(rank: usize) -> LoraConfig {
 }
 
 /// Two prompt/response examples, collated.
-fn batch(d: &burn::tensor::Device) -> rlp_models::SftBatch {
+fn batch(d: &burn::tensor::Device) -> rlp_train::SftBatch {
     let examples = vec![
         (vec![1u32, 5, 9], vec![3u32, 30, 2]),
         (vec![7u32, 11], vec![4u32, 2]),
@@ -151,7 +152,7 @@ fn only_the_adapters_train() {
     let batch = batch(&d);
     let mut trainer = NllTrainer::new(adapted, OptimConfig::default()).unwrap();
     // Gradients exist for the adapters' factors alone: 2 per adapted weight.
-    let loss = rlp_models::response_nll(&trainer.model, &batch);
+    let loss = rlp_train::response_nll(&trainer.model, &batch);
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &trainer.model);
     assert_eq!(grads.len(), 2 * 3 * m.layers.len());
     for _ in 0..3 {
@@ -302,14 +303,14 @@ fn an_adapted_model_resumes_from_its_trainer_state_exactly() {
     whole.step(&batch, 1e-2).unwrap();
 
     let state = ScratchDir::new("lora-resume").unwrap();
-    rlp_models::optim::save_module(&first.model, &state.join("model.bpk")).unwrap();
+    rlp_train::optim::save_module(&first.model, &state.join("model.bpk")).unwrap();
     first.optim.save_state(&state.join("optim.bpk")).unwrap();
     let merged_dir = ScratchDir::new("lora-resume-merged").unwrap();
     rlp_models::checkpoint::save(&first.model, merged_dir.path()).unwrap();
     let rebuilt = rlp_models::checkpoint::load(merged_dir.path(), &d).unwrap();
     let rebuilt = apply_lora(rebuilt, &lora(4), &mut SeededRng::new(99)).unwrap();
-    let restored = rlp_models::optim::load_module(rebuilt, &state.join("model.bpk")).unwrap();
-    let optim = rlp_models::AdamW::new(OptimConfig::default())
+    let restored = rlp_train::optim::load_module(rebuilt, &state.join("model.bpk")).unwrap();
+    let optim = rlp_train::AdamW::new(OptimConfig::default())
         .load_state(&state.join("optim.bpk"), 2)
         .unwrap();
     let mut resumed = NllTrainer {
@@ -354,11 +355,11 @@ fn factor_gradients_match_finite_differences() {
     let batch = batch(&d);
     let loss_of = |dir: &Path| -> (f64, CausalLm) {
         let (m, _) = load_adapter(base(&d), dir).unwrap();
-        let l = rlp_models::response_nll(&m, &batch);
+        let l = rlp_train::response_nll(&m, &batch);
         (rlp_core::tensor_io::scalar(l.clone().detach()) as f64, m)
     };
     let (_, m) = loss_of(dir.path());
-    let loss = rlp_models::response_nll(&m, &batch);
+    let loss = rlp_train::response_nll(&m, &batch);
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &m);
     let weights = dir.join(ADAPTER_WEIGHTS_FILE);
     let tensors = rlp_models::checkpoint::read_safetensors(&weights).unwrap();

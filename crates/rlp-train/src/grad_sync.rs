@@ -21,7 +21,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use rlp_core::parallel::{Collective, world};
 
-use crate::error::{ModelError, Result};
+use rlp_models::{ModelError, Result};
 
 /// Averages this rank's `grads` (of `module`'s parameters) and `loss` (a mean over `weight`
 /// units) over the data-parallel ranks of [`world`], as the module documentation derives.
