@@ -177,7 +177,8 @@ impl fmt::Display for BackendSpec {
 /// software-Vulkan pass), else `flex`.
 ///
 /// Panics with a clear message when the variable names an unknown or uncompiled backend: this is
-/// for tests and benches only, never for user input.
+/// for tests and benches only, never for user input (feature `test-utils`).
+#[cfg(any(test, feature = "test-utils"))]
 pub fn test_backend() -> BackendSpec {
     match std::env::var("RLP_TEST_BACKEND") {
         Ok(s) if !s.is_empty() => {

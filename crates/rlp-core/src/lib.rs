@@ -16,6 +16,8 @@ pub mod parallel;
 pub mod rng;
 pub mod scratch;
 pub mod tensor_io;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 pub mod traits;
 
 pub use data::{Completion, LabelledText, PreferencePair, PromptResponse};

@@ -67,62 +67,72 @@ pub fn pair_accuracy(r_w: &[f32], r_l: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{floats, scalar};
+    use burn::tensor::{Device, TensorData, Tolerance};
+    use rlp_core::tensor_io::floats;
 
-    fn t(v: Vec<f32>) -> Tensor<1> {
+    fn t(v: Vec<f32>, device: &Device) -> Tensor<1> {
         let n = v.len();
-        floats(v, [n], &test_backend().device().unwrap())
+        floats(v, [n], device)
     }
 
-    /// Golden values, derived by hand:
-    /// - diff 0 → −log σ(0) = ln 2 = 0.693147;
-    /// - diff 2 → −log σ(2) = ln(1 + e⁻²) = 0.126928;
-    /// - diff −1 → ln(1 + e) = 1.313262.
-    ///
-    /// Pairs (1, 1), (3, 1), (0, 1): mean = (0.693147 + 0.126928 + 1.313262) / 3 = 0.711112.
-    #[test]
-    fn loss_golden() {
-        let l = bt_loss(
-            t(vec![1., 3., 0.]),
-            t(vec![1., 1., 1.]),
-            None,
-            &BtConfig::default(),
+    fn assert_loss(l: Tensor<1>, expected: f64, tolerance: f64) {
+        l.into_data().assert_approx_eq::<f32>(
+            &TensorData::from([expected as f32]),
+            Tolerance::absolute(tolerance),
         );
-        assert!((scalar(l) - 0.711112).abs() < 1e-5);
     }
 
-    /// With margins (0, 2, −1) the diffs become (0, 0, 0): loss = ln 2. The L2 term with λ = 0.1
-    /// on the same scores adds 0.1/2 · mean(1+1, 9+1, 0+1) = 0.05 · 13/3 = 0.216667.
-    #[test]
-    fn margin_and_l2_golden() {
-        let cfg = BtConfig::default();
-        let l = bt_loss(
-            t(vec![1., 3., 0.]),
-            t(vec![1., 1., 1.]),
-            Some(t(vec![0., 2., -1.])),
-            &cfg,
-        );
-        assert!((scalar(l) - std::f64::consts::LN_2).abs() < 1e-6);
-        let l = bt_loss(
-            t(vec![1., 3., 0.]),
-            t(vec![1., 1., 1.]),
-            Some(t(vec![0., 2., -1.])),
-            &BtConfig { l2: 0.1 },
-        );
-        assert!((scalar(l) - (std::f64::consts::LN_2 + 0.216667)).abs() < 1e-5);
+    rlp_core::test_devices! {
+        /// Golden values, derived by hand:
+        /// - diff 0 → −log σ(0) = ln 2 = 0.693147;
+        /// - diff 2 → −log σ(2) = ln(1 + e⁻²) = 0.126928;
+        /// - diff −1 → ln(1 + e) = 1.313262.
+        ///
+        /// Pairs (1, 1), (3, 1), (0, 1): mean = (0.693147 + 0.126928 + 1.313262) / 3 = 0.711112.
+        fn loss_golden(device) {
+            let l = bt_loss(
+                t(vec![1., 3., 0.], device),
+                t(vec![1., 1., 1.], device),
+                None,
+                &BtConfig::default(),
+            );
+            assert_loss(l, 0.711112, 1e-5);
+        }
     }
 
-    /// Large score gaps stay finite: −log σ(−100) = 100 (no overflow in exp), −log σ(100) ≈ 0.
-    #[test]
-    fn extreme_gaps_are_finite() {
-        let l = bt_loss(
-            t(vec![0., 100.]),
-            t(vec![100., 0.]),
-            None,
-            &BtConfig::default(),
-        );
-        assert!((scalar(l) - 50.0).abs() < 1e-3);
+    rlp_core::test_devices! {
+        /// With margins (0, 2, −1) the diffs become (0, 0, 0): loss = ln 2. The L2 term with
+        /// λ = 0.1 on the same scores adds 0.1/2 · mean(1+1, 9+1, 0+1) = 0.05 · 13/3 = 0.216667.
+        fn margin_and_l2_golden(device) {
+            let (w, l, m) = (vec![1., 3., 0.], vec![1., 1., 1.], vec![0., 2., -1.]);
+            let plain = bt_loss(
+                t(w.clone(), device),
+                t(l.clone(), device),
+                Some(t(m.clone(), device)),
+                &BtConfig::default(),
+            );
+            assert_loss(plain, std::f64::consts::LN_2, 1e-6);
+            let with_l2 = bt_loss(
+                t(w, device),
+                t(l, device),
+                Some(t(m, device)),
+                &BtConfig { l2: 0.1 },
+            );
+            assert_loss(with_l2, std::f64::consts::LN_2 + 0.216667, 1e-5);
+        }
+    }
+
+    rlp_core::test_devices! {
+        /// Large score gaps stay finite: −log σ(−100) = 100 (no overflow in exp), −log σ(100) ≈ 0.
+        fn extreme_gaps_are_finite(device) {
+            let l = bt_loss(
+                t(vec![0., 100.], device),
+                t(vec![100., 0.], device),
+                None,
+                &BtConfig::default(),
+            );
+            assert_loss(l, 50.0, 1e-3);
+        }
     }
 
     #[test]

@@ -86,44 +86,47 @@ pub fn dpo_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::{TensorData, Tolerance};
     use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{floats, scalar};
+    use rlp_core::tensor_io::floats;
 
     fn t(v: Vec<f32>, d: &burn::tensor::Device) -> Tensor<1> {
         let n = v.len();
         floats(v, [n], d)
     }
 
-    /// Golden values, derived by hand with β = 0.5:
-    /// - pair A: π(y_w) = −1, π(y_l) = −3, π_ref(y_w) = π_ref(y_l) = −2, so
-    ///   Δ = (−1 + 2) − (−3 + 2) = 2 and βΔ = 1; −log σ(1) = ln(1 + e⁻¹) = 0.3132617;
-    /// - pair B: all four −1, so Δ = 0 and −log σ(0) = ln 2 = 0.6931472 (for any ε, since
-    ///   −(1−ε)·log ½ − ε·log ½ = ln 2);
-    /// - ε = 0: loss = (0.3132617 + 0.6931472) / 2 = 0.5032044;
-    /// - ε = 0.1: pair A gives 0.9·ln(1 + e⁻¹) + 0.1·ln(1 + e¹) = ln(1 + e⁻¹) + 0.1·1
-    ///   (as ln(1 + eˣ) = x + ln(1 + e⁻ˣ)) = 0.4132617; loss = (0.4132617 + 0.6931472) / 2
-    ///   = 0.5532044;
-    /// - margin = (1 + 0) / 2 = 0.5; accuracy = ½ (a tie is not a win); chosen reward
-    ///   = (0.5·1 + 0) / 2 = 0.25; rejected reward = (0.5·(−1) + 0) / 2 = −0.25.
-    #[test]
-    fn golden_loss_and_stats() {
-        let d = test_backend().device().unwrap();
-        let run = |eps: f64| {
-            dpo_loss(
-                t(vec![-1.0, -1.0], &d),
-                t(vec![-3.0, -1.0], &d),
-                t(vec![-2.0, -1.0], &d),
-                t(vec![-2.0, -1.0], &d),
-                0.5,
-                eps,
-            )
-        };
-        let (loss, s) = run(0.0);
-        assert!((scalar(loss) - 0.5032044).abs() < 1e-6);
-        assert!((s.margin - 0.5).abs() < 1e-7 && s.accuracy == 0.5);
-        assert!((s.chosen_reward - 0.25).abs() < 1e-7 && (s.rejected_reward + 0.25).abs() < 1e-7);
-        let (loss, _) = run(0.1);
-        assert!((scalar(loss) - 0.5532044).abs() < 1e-6);
+    // Golden values, derived by hand with β = 0.5:
+    // - pair A: π(y_w) = −1, π(y_l) = −3, π_ref(y_w) = π_ref(y_l) = −2, so
+    //   Δ = (−1 + 2) − (−3 + 2) = 2 and βΔ = 1; −log σ(1) = ln(1 + e⁻¹) = 0.3132617;
+    // - pair B: all four −1, so Δ = 0 and −log σ(0) = ln 2 = 0.6931472 (for any ε, since
+    //   −(1−ε)·log ½ − ε·log ½ = ln 2);
+    // - ε = 0: loss = (0.3132617 + 0.6931472) / 2 = 0.5032044;
+    // - ε = 0.1: pair A gives 0.9·ln(1 + e⁻¹) + 0.1·ln(1 + e¹) = ln(1 + e⁻¹) + 0.1·1
+    //   (as ln(1 + eˣ) = x + ln(1 + e⁻ˣ)) = 0.4132617; loss = (0.4132617 + 0.6931472) / 2
+    //   = 0.5532044;
+    // - margin = (1 + 0) / 2 = 0.5; accuracy = ½ (a tie is not a win); chosen reward
+    //   = (0.5·1 + 0) / 2 = 0.25; rejected reward = (0.5·(−1) + 0) / 2 = −0.25.
+    rlp_core::test_devices! {
+        /// The golden values above, on every compiled backend.
+        fn golden_loss_and_stats(d) {
+            let run = |eps: f64| {
+                dpo_loss(
+                    t(vec![-1.0, -1.0], d),
+                    t(vec![-3.0, -1.0], d),
+                    t(vec![-2.0, -1.0], d),
+                    t(vec![-2.0, -1.0], d),
+                    0.5,
+                    eps,
+                )
+            };
+            let tol = Tolerance::<f32>::absolute(1e-6);
+            let (loss, s) = run(0.0);
+            loss.into_data().assert_approx_eq(&TensorData::from([0.5032044f32]), tol);
+            assert!((s.margin - 0.5).abs() < 1e-7 && s.accuracy == 0.5);
+            assert!((s.chosen_reward - 0.25).abs() < 1e-7 && (s.rejected_reward + 0.25).abs() < 1e-7);
+            let (loss, _) = run(0.1);
+            loss.into_data().assert_approx_eq(&TensorData::from([0.5532044f32]), tol);
+        }
     }
 
     /// At Δ = 0 with ε = 0: ∂L/∂log π(y_w) = −β·σ(−βΔ)/n = −β/2 for n = 1, and the rejected
