@@ -39,4 +39,4 @@ pub use pretrained::Pretrained;
 pub use sampling::SamplingParams;
 pub use tokenizer::{ChatMessage, TextTokenizer};
 #[allow(deprecated)]
-pub use vocab::{add_special_tokens, grow_vocab, grow_vocab_with_tokens, suppress_outputs};
+pub use vocab::{add_special_tokens, suppress_outputs};

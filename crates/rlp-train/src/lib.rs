@@ -15,6 +15,7 @@ pub mod run_dir;
 pub mod sft;
 pub mod soup;
 pub mod trainer;
+pub mod vocab;
 
 pub use drive::{DriveOptions, DriveOutcome, drive};
 pub use epoch_trainer::{
@@ -32,3 +33,4 @@ pub use run_dir::{Existing, RunDir};
 pub use sft::{SftPlan, SftTrainer, sft_trainer};
 pub use soup::{ema_update, try_ema_update, weighted_average};
 pub use trainer::{Callback, Trainer};
+pub use vocab::{grow_vocab, grow_vocab_with_tokens};

@@ -17,11 +17,12 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use rlp_core::{Completion, RewardFn, SeededRng};
-use rlp_models::vocab::{grow_vocab_with_tokens, suppress_outputs};
+use rlp_models::vocab::suppress_outputs;
 use rlp_models::{
     CausalLm, Generation, GenerationConfig, TextTokenizer, generate_with_tokenizer, pad_token,
 };
 use rlp_train::optim::require_autodiff;
+use rlp_train::vocab::grow_vocab_with_tokens;
 use rlp_train::{AdamW, OptimConfig};
 use serde::{Deserialize, Serialize};
 
