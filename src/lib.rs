@@ -60,4 +60,6 @@ mod method_pages {
     struct Reward;
     #[doc = include_str!("../docs/methods/best-of-n.md")]
     struct BestOfN;
+    #[doc = include_str!("../docs/methods/online-dpo.md")]
+    struct OnlineDpo;
 }
