@@ -120,7 +120,7 @@ mod tests {
     use crate::config::LlamaConfig;
     use rlp_core::SeededRng;
     use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{ints, to_f32};
+    use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
 
     fn tokenizer() -> TextTokenizer {
         let corpus =
@@ -133,13 +133,6 @@ mod tests {
         cfg.tie_word_embeddings = tied;
         let d = test_backend().device().unwrap();
         CausalLm::init(&cfg, &mut SeededRng::new(seed), &d).unwrap()
-    }
-
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
     }
 
     /// Logits over the first `v` ids of every position, `[b·t·v]`.
@@ -167,7 +160,7 @@ mod tests {
             let toks = vec![1, 5, 9, 3, 7, 2, 35, 39, 11, 4];
             let (a, b) = (logits_over(&m, &toks, 40), logits_over(&s, &toks, 40));
             for (row_a, row_b) in a.chunks(40).zip(b.chunks(40)) {
-                assert!(max_diff(&row_a[..30], &row_b[..30]) < 1e-5);
+                assert!(max_abs_diff(&row_a[..30], &row_b[..30]) < 1e-5);
                 assert!(row_b[30..].iter().all(|&x| x < -1e8));
                 let lse = |r: &[f32]| {
                     let mx = r.iter().copied().fold(f32::MIN, f32::max);

@@ -181,7 +181,7 @@ pub fn grow_vocab_with_tokens(
 mod tests {
     use super::*;
     use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::ints;
+    use rlp_core::tensor_io::{ints, max_abs_diff};
     use rlp_models::LlamaConfig;
 
     fn tokenizer() -> TextTokenizer {
@@ -195,13 +195,6 @@ mod tests {
         cfg.tie_word_embeddings = tied;
         let d = test_backend().device().unwrap();
         CausalLm::init(&cfg, &mut SeededRng::new(seed), &d).unwrap()
-    }
-
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
     }
 
     /// Logits over the first `v` ids of every position, `[b·t·v]`.
@@ -241,7 +234,7 @@ mod tests {
             assert_eq!(grown.config.vocab_size, v + k);
             assert_eq!(grown.embed_tokens.weight.val().dims(), [v + k, d]);
             let after = logits_over(&grown, &toks, v);
-            let diff = max_diff(&before, &after);
+            let diff = max_abs_diff(&before, &after);
             let all = to_f32(grown.embed_tokens.weight.val());
             assert_eq!(&all[..v * d], &to_f32(base.embed_tokens.weight.val())[..]);
             let (dm, ds) = worst_deviation(&all[v * d..], k, &mean, &std);
