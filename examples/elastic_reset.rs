@@ -17,6 +17,7 @@
 
 mod support;
 
+use rlp::core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -62,10 +63,8 @@ fn arm(args: &Args, beta: f64, elastic: bool, seed: u64) -> PpoRunConfig {
         seed,
         BackendSpec::default(),
     );
-    config.elastic_reset = elastic.then(|| ElasticResetConfig {
-        reset_every: args.reset_every,
-        ..Default::default()
-    });
+    config.elastic_reset =
+        elastic.then(|| ElasticResetConfig::default().with(|c| c.reset_every = args.reset_every));
     config
 }
 

@@ -232,13 +232,11 @@ fn run(args: &Args, kind: Kind, divergence: Option<Divergence>, seed: u64) -> Re
                 tweet_sentiment::models_dir().join("base"),
                 &backend.autodiff_device()?,
             )?;
-            let config = FdpgConfig {
-                divergence,
-                kl_beta: args.beta,
-                lr: args.lr,
-                seed,
-                ..Default::default()
-            };
+            let mut config = FdpgConfig::default();
+            config.divergence = divergence;
+            config.kl_beta = args.beta;
+            config.lr = args.lr;
+            config.seed = seed;
             let mut trainer = FdpgTrainer::new(
                 policy,
                 base.tokenizer.clone(),

@@ -161,11 +161,9 @@ fn measure(
     args: &Args,
 ) -> Result<Row> {
     let prompts = &task.eval_prompts[..args.eval_prompts.min(task.eval_prompts.len())];
-    let config = EvalConfig {
-        samples_per_prompt: 2,
-        max_new_tokens: 40,
-        ..Default::default()
-    };
+    let mut config = EvalConfig::default();
+    config.samples_per_prompt = 2;
+    config.max_new_tokens = 40;
     let run = evaluate_policy_detailed(
         policy,
         &base.model,

@@ -186,15 +186,13 @@ fn quark(args: &Args, seed: u64, task: &Task, base: &(CausalLm, TextTokenizer)) 
             )?;
             let plain = backend.device()?;
             let reward_task = load_task(TASK, seed, &plain)?;
-            let config = QuarkConfig {
-                lr: args.lr,
-                samples_per_phase: 256,
-                steps_per_phase: args.steps,
-                batch_size: 32,
-                max_new_tokens: MAX_NEW_TOKENS,
-                seed,
-                ..Default::default()
-            };
+            let mut config = QuarkConfig::default();
+            config.lr = args.lr;
+            config.samples_per_phase = 256;
+            config.steps_per_phase = args.steps;
+            config.batch_size = 32;
+            config.max_new_tokens = MAX_NEW_TOKENS;
+            config.seed = seed;
             let reward: Box<dyn RewardFn> = reward_task.gold;
             let mut trainer = QuarkTrainer::new(policy, base.1.clone(), reward, config)?;
             let mut rng = SeededRng::new(seed).fork("quark-prompts");

@@ -34,8 +34,8 @@ pub mod pipeline;
 pub mod runs;
 pub mod toy;
 
-/// The Rust quick starts of the method pages (`docs/methods/*.md`), compiled as doc tests so
-/// that a page cannot drift from the API it shows.
+/// The Rust quick starts of the method pages (`docs/methods/*.md`) and the architecture page,
+/// compiled as doc tests so that a page cannot drift from the API it shows.
 #[cfg(doctest)]
 mod method_pages {
     #[doc = include_str!("../docs/methods/dpo.md")]
@@ -62,4 +62,6 @@ mod method_pages {
     struct BestOfN;
     #[doc = include_str!("../docs/methods/online-dpo.md")]
     struct OnlineDpo;
+    #[doc = include_str!("../docs/architecture.md")]
+    struct Architecture;
 }

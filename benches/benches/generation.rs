@@ -20,12 +20,11 @@ fn generation(c: &mut Criterion) {
             .map(|_| (0..16).map(|_| 3 + rng.below(509) as u32).collect())
             .collect();
         for use_cache in [true, false] {
-            let cfg = GenerationConfig {
-                max_new_tokens: 64,
-                sampling: SamplingParams::greedy(),
-                stop_tokens: vec![u32::MAX], // never stop early: always 64 tokens
-                use_cache,
-            };
+            let mut cfg = GenerationConfig::default();
+            cfg.max_new_tokens = 64;
+            cfg.sampling = SamplingParams::greedy();
+            cfg.stop_tokens = vec![u32::MAX]; // never stop early: always 64 tokens
+            cfg.use_cache = use_cache;
             let name = format!("{spec}/{}", if use_cache { "kv_cache" } else { "no_cache" });
             group.bench_function(name, |bench| {
                 bench.iter(|| generate(&model, &prompts, 0, &cfg, &mut SeededRng::new(0)).unwrap())

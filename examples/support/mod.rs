@@ -5,6 +5,7 @@
 //! can be resumed.
 #![allow(dead_code)] // each example uses a part of it
 
+use rlp::core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -99,17 +100,16 @@ pub fn study_ppo(
         final_win_rates: false,
         backend,
         seed,
-        ppo: PpoConfig {
-            rollout_batch_size: 32,
-            mini_batch_size: 16,
-            ppo_epochs: 2,
-            lr: 2e-4,
-            max_new_tokens: MAX_NEW_TOKENS,
-            kl: KlControl::Fixed { beta },
-            value_init: ValueInit::RewardModel,
-            seed,
-            ..Default::default()
-        },
+        ppo: PpoConfig::default().with(|c| {
+            c.rollout_batch_size = 32;
+            c.mini_batch_size = 16;
+            c.ppo_epochs = 2;
+            c.lr = 2e-4;
+            c.max_new_tokens = MAX_NEW_TOKENS;
+            c.kl = KlControl::Fixed { beta };
+            c.value_init = ValueInit::RewardModel;
+            c.seed = seed;
+        }),
         eval: study_eval(seed),
         ..Default::default()
     }
@@ -118,12 +118,11 @@ pub fn study_ppo(
 /// The studies' evaluation settings: 2 samples per prompt at temperature 1, at most
 /// [`MAX_NEW_TOKENS`] new tokens, seeded by `seed`.
 pub fn study_eval(seed: u64) -> EvalConfig {
-    EvalConfig {
-        samples_per_prompt: 2,
-        max_new_tokens: MAX_NEW_TOKENS,
-        seed,
-        ..Default::default()
-    }
+    EvalConfig::default().with(|c| {
+        c.samples_per_prompt = 2;
+        c.max_new_tokens = MAX_NEW_TOKENS;
+        c.seed = seed;
+    })
 }
 
 /// A step's result kept as JSON in `path`: read back when `reuse` is set, the file exists and

@@ -1,5 +1,6 @@
 //! `rlp classifier train | eval`: sequence classifiers (gold scorers).
 
+use rlp_core::With;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -92,14 +93,13 @@ pub(crate) fn run(c: ClassifierCommand) -> Result<()> {
                 out: a.out.clone(),
                 labels: None,
                 grow_layers: a.grow_layers,
-                train: rlp::reward::ClassifierTrainConfig {
-                    epochs: a.epochs,
-                    batch_size: a.batch_size,
-                    lr: a.lr,
-                    max_len: a.max_len,
-                    seed: a.seed,
-                    ..Default::default()
-                },
+                train: rlp::reward::ClassifierTrainConfig::default().with(|c| {
+                    c.epochs = a.epochs;
+                    c.batch_size = a.batch_size;
+                    c.lr = a.lr;
+                    c.max_len = a.max_len;
+                    c.seed = a.seed;
+                }),
                 save_dtype: a.save_dtype,
                 seed: a.seed,
                 backend: a.backend.spec(),

@@ -61,10 +61,8 @@ fn demo(out: PathBuf, backend: BackendSpec, steps: usize) -> Result<()> {
         "trained {} params on {} examples: loss {:.4} → {:.4}, {:.0} tokens/s",
         r.params, r.examples, r.first_loss, r.final_loss, r.tokens_per_sec
     );
-    let gcfg = GenerationConfig {
-        sampling: SamplingParams::greedy(),
-        ..Default::default()
-    };
+    let mut gcfg = GenerationConfig::default();
+    gcfg.sampling = SamplingParams::greedy();
     let prompts: Vec<String> = eval.iter().map(|e| e.prompt.clone()).collect();
     let outs = generate::run(
         &out,

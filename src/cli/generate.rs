@@ -55,14 +55,11 @@ pub(crate) fn run(a: GenerateArgs) -> Result<()> {
         Some(n) => NewTokens::AtMost(n),
         None => NewTokens::FitContext(64),
     };
-    let cfg = GenerationConfig {
-        sampling: SamplingParams {
-            temperature: a.temperature,
-            top_k: a.top_k,
-            top_p: a.top_p,
-        },
-        ..Default::default()
-    };
+    let mut cfg = GenerationConfig::default();
+    cfg.sampling = SamplingParams::default();
+    cfg.sampling.temperature = a.temperature;
+    cfg.sampling.top_k = a.top_k;
+    cfg.sampling.top_p = a.top_p;
     for c in generate::run(
         &a.model,
         a.backend.spec(),

@@ -1,5 +1,6 @@
 //! `rlp reward label | train | eval`: reward models from the command line.
 
+use rlp_core::With;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -162,16 +163,17 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 task,
                 eval_split: split == "eval",
                 prompts,
-                generation: GenerationConfig {
-                    max_new_tokens,
-                    sampling: SamplingParams {
-                        temperature,
-                        top_k: None,
-                        top_p: None,
-                    },
-                    ..Default::default()
-                },
-                label: rlp::reward::LabelConfig { flip, seed },
+                generation: GenerationConfig::default().with(|c| {
+                    c.max_new_tokens = max_new_tokens;
+                    c.sampling = SamplingParams::default();
+                    c.sampling.temperature = temperature;
+                    c.sampling.top_k = None;
+                    c.sampling.top_p = None;
+                }),
+                label: rlp::reward::LabelConfig::default().with(|c| {
+                    c.flip = flip;
+                    c.seed = seed;
+                }),
                 out: out.clone(),
                 backend: b.spec(),
             })?;
@@ -195,16 +197,16 @@ pub(crate) fn run(c: RewardCommand) -> Result<()> {
                 init: a.init,
                 out: a.out,
                 trainable: a.trainable,
-                train: rlp::reward::RmTrainConfig {
-                    epochs: a.epochs,
-                    batch_size: a.batch_size,
-                    lr: a.lr,
-                    bt: rlp::reward::BtConfig { l2: a.l2 },
-                    max_len: a.max_len,
-                    overlong: a.overlong,
-                    seed: a.seed,
-                    ..Default::default()
-                },
+                train: rlp::reward::RmTrainConfig::default().with(|c| {
+                    c.epochs = a.epochs;
+                    c.batch_size = a.batch_size;
+                    c.lr = a.lr;
+                    c.bt = rlp::reward::BtConfig::default();
+                    c.bt.l2 = a.l2;
+                    c.max_len = a.max_len;
+                    c.overlong = a.overlong;
+                    c.seed = a.seed;
+                }),
                 seed: a.seed,
                 backend: a.backend.spec(),
                 save_every: a.save_every,

@@ -2,6 +2,7 @@
 //! round from the SFT model, sample a policy, best-of-n. Each writes what it made into the run
 //! directory.
 
+use rlp_core::With;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -82,10 +83,9 @@ pub fn label_preferences(
         .chunks(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .unzip();
-    let label = LabelConfig {
-        flip: cfg.flip,
-        seed: cfg.seed,
-    };
+    let mut label = LabelConfig::default();
+    label.flip = cfg.flip;
+    label.seed = cfg.seed;
     let (pairs, report) = label_pairs(prompts, &a, &b, task.gold.as_ref(), &label)?;
     write_jsonl(out.join("preferences.jsonl"), &pairs)?;
     Ok((pairs, report))
@@ -176,13 +176,12 @@ pub fn ppo_round(
         seed,
         anchor: AnchorSpec::Initial,
         ppo,
-        eval: EvalConfig {
-            samples_per_prompt: config.eval.samples_per_prompt,
-            max_new_tokens: config.eval.max_new_tokens,
-            temperature: 1.0,
-            seed,
-            ..Default::default()
-        },
+        eval: EvalConfig::default().with(|c| {
+            c.samples_per_prompt = config.eval.samples_per_prompt;
+            c.max_new_tokens = config.eval.max_new_tokens;
+            c.temperature = 1.0;
+            c.seed = seed;
+        }),
         ..Default::default()
     };
     run_ppo(&run, out, false)

@@ -7,6 +7,7 @@
 //! and win-rates), `samples.jsonl` (prompt, response, the base policy's response, gold, proxy)
 //! and `report.md`.
 
+use rlp_core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -64,10 +65,7 @@ impl Default for EvalRunConfig {
             drift_texts: 200,
             backend: BackendSpec::default(),
             seed: 0,
-            eval: EvalConfig {
-                max_new_tokens: 24,
-                ..Default::default()
-            },
+            eval: EvalConfig::default().with(|c| c.max_new_tokens = 24),
             annotators: AnnotatorPoolConfig::default(),
             win_rates: true,
         }

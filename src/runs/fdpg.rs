@@ -8,6 +8,7 @@
 //! `trainer/` resumes), the final `policy/`, and `eval.json`: the starting and final policies on
 //! the eval prompts (gold, proxy, KL to the start, drift, diversity).
 
+use rlp_core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -71,10 +72,7 @@ impl Default for FdpgRunConfig {
             backend: BackendSpec::default(),
             seed: 0,
             fdpg: FdpgConfig::default(),
-            eval: EvalConfig {
-                max_new_tokens: 24,
-                ..Default::default()
-            },
+            eval: EvalConfig::default().with(|c| c.max_new_tokens = 24),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! policy with `trainer/` to resume), the final `policy/`, `gold_vs_kl.{svg,png}`, `report.md`
 //! and `summary.json` (the start and the end, and the wall time per step).
 
+use rlp_core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -127,10 +128,7 @@ impl Default for OnlineRunConfig {
             grpo: None,
             rloo: None,
             online_dpo: None,
-            eval: EvalConfig {
-                max_new_tokens: 24,
-                ..Default::default()
-            },
+            eval: EvalConfig::default().with(|c| c.max_new_tokens = 24),
             lora: None,
             grad_checkpointing: false,
         }

@@ -8,6 +8,7 @@
 //! `checkpoint_every` iterations (the policy's weights), the plots `gold_proxy_vs_kl.{svg,png}`
 //! and `reward_vs_drift.{svg,png}`, and `report.md`.
 
+use rlp_core::With;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -139,10 +140,7 @@ impl Default for PpoRunConfig {
             anchor: AnchorSpec::Initial,
             elastic_reset: None,
             ppo: PpoConfig::default(),
-            eval: EvalConfig {
-                max_new_tokens: 24,
-                ..Default::default()
-            },
+            eval: EvalConfig::default().with(|c| c.max_new_tokens = 24),
             lora: None,
             grad_checkpointing: false,
         }

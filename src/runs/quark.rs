@@ -148,10 +148,8 @@ pub fn run_quark(config: &QuarkRunConfig, out: &Path, resume: bool) -> Result<Qu
     start_run_dir(out, config)?;
     let eval_prompts = &task.eval_prompts[..config.eval_prompts.min(task.eval_prompts.len())];
     let eval_rng = SeededRng::new(config.seed).fork("quark-eval");
-    let generation = GenerationConfig {
-        max_new_tokens: config.quark.max_new_tokens,
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = config.quark.max_new_tokens;
     let start_samples = generate_text(
         &start,
         &tokenizer,

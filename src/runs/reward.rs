@@ -8,6 +8,7 @@
 //! - `label`: sample two responses per task prompt from a policy and label them with the task's
 //!   gold scorer, flipping a fraction of the labels; writes preference JSONL.
 
+use rlp_core::With;
 use std::path::{Path, PathBuf};
 
 use super::{StepProgress, progress_bar as bar, write_config};
@@ -74,14 +75,13 @@ impl RewardTrainConfig {
             init,
             out,
             trainable: Trainable::All,
-            train: RmTrainConfig {
-                epochs: 1,
-                lr: 1e-3,
-                max_len: 64,
-                overlong: Overlong::KeepEnd,
-                seed,
-                ..Default::default()
-            },
+            train: RmTrainConfig::default().with(|c| {
+                c.epochs = 1;
+                c.lr = 1e-3;
+                c.max_len = 64;
+                c.overlong = Overlong::KeepEnd;
+                c.seed = seed;
+            }),
             seed,
             backend,
             save_every: 0,
@@ -211,10 +211,8 @@ fn probe(
         serde_json::to_string_pretty(cfg)?,
     )?;
     let progress = bar(0);
-    let probe_cfg = ProbeConfig {
-        l2: train_cfg.bt.l2.max(ProbeConfig::default().l2),
-        ..ProbeConfig::default()
-    };
+    let mut probe_cfg = ProbeConfig::default();
+    probe_cfg.l2 = train_cfg.bt.l2.max(ProbeConfig::default().l2);
     let (model, accuracy, loss) =
         train_probe(model, tk, &enc, &probe_cfg, 8, &mut |done, total| {
             progress.set_length(total as u64);
@@ -302,10 +300,8 @@ pub fn label(run: &LabelRun) -> Result<LabelReport> {
     let mut pairs = Vec::new();
     let mut report = LabelReport::default();
     for (i, chunk) in prompts.chunks(64).enumerate() {
-        let cfg = LabelConfig {
-            seed: run.label.seed.wrapping_add(i as u64),
-            ..run.label.clone()
-        };
+        let mut cfg = run.label.clone();
+        cfg.seed = run.label.seed.wrapping_add(i as u64);
         let (p, r) = sample_and_label(
             &policy,
             &tk,

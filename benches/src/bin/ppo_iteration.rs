@@ -24,14 +24,12 @@ fn main() {
     let base = load_base_policy(&task, 0, &train).unwrap();
     let value = ValueModel::from_policy(base.model.clone(), &mut SeededRng::new(1));
     let anchor = FrozenAnchor::new(&base.model);
-    let config = PpoConfig {
-        rollout_batch_size: 64,
-        mini_batch_size: 16,
-        ppo_epochs: 4,
-        max_new_tokens: 24,
-        value_init: ValueInit::Policy,
-        ..Default::default()
-    };
+    let mut config = PpoConfig::default();
+    config.rollout_batch_size = 64;
+    config.mini_batch_size = 16;
+    config.ppo_epochs = 4;
+    config.max_new_tokens = 24;
+    config.value_init = ValueInit::Policy;
     let mut ppo =
         PpoTrainer::new(base.model, value, Box::new(anchor), base.tokenizer, config).unwrap();
     for it in 0..=iterations {

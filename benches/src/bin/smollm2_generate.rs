@@ -49,12 +49,11 @@ fn main() {
     let prompts: Vec<Vec<u32>> = texts.iter().map(|t| tk.encode(t).unwrap()).collect();
     for batch in [1usize, 8] {
         for new_tokens in [1usize, 64] {
-            let cfg = GenerationConfig {
-                max_new_tokens: new_tokens,
-                sampling: SamplingParams::greedy(),
-                stop_tokens: vec![u32::MAX],
-                use_cache: true,
-            };
+            let mut cfg = GenerationConfig::default();
+            cfg.max_new_tokens = new_tokens;
+            cfg.sampling = SamplingParams::greedy();
+            cfg.stop_tokens = vec![u32::MAX];
+            cfg.use_cache = true;
             let p = &prompts[..batch];
             generate(&model, p, 0, &cfg, &mut SeededRng::new(0)).unwrap(); // warm-up
             let times: Vec<f64> = (0..repeats)

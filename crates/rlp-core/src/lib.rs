@@ -19,6 +19,7 @@ pub mod tensor_io;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
 pub mod traits;
+pub mod with;
 
 pub use data::{Completion, LabelledText, PreferencePair, PromptResponse};
 pub use device::BackendSpec;
@@ -28,6 +29,7 @@ pub use metrics::MetricsSink;
 pub use rng::SeededRng;
 pub use scratch::ScratchDir;
 pub use traits::{BoxError, FnReward, Judge, RewardFn, check_pairing};
+pub use with::With;
 
 /// Re-export of burn so downstream crates use the exact same version.
 pub use burn;

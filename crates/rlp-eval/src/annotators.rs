@@ -36,6 +36,7 @@ pub struct Annotator {
 /// The pool's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AnnotatorPoolConfig {
     /// The annotators (at least one).
     pub annotators: Vec<Annotator>,

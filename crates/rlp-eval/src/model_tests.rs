@@ -1,5 +1,6 @@
 //! Tests that run real (tiny) models: teacher forcing, drift and the policy evaluation.
 
+use rlp_core::With;
 use rlp_core::burn::module::{Module, Param};
 use rlp_core::device::test_backend;
 use rlp_core::{FnReward, RewardFn, SeededRng};
@@ -29,12 +30,11 @@ fn uniform(vocab: usize) -> CausalLm {
 fn teacher_forcing_matches_generation_logprobs_and_is_batch_invariant() {
     let m = tiny(32, 1);
     let prompts: Vec<Vec<u32>> = vec![vec![3, 4, 5], vec![7], vec![1, 2, 3, 4, 5, 6], vec![9, 9]];
-    let cfg = GenerationConfig {
-        max_new_tokens: 6,
-        sampling: SamplingParams::default(),
-        stop_tokens: vec![31],
-        use_cache: true,
-    };
+    let mut cfg = GenerationConfig::default();
+    cfg.max_new_tokens = 6;
+    cfg.sampling = SamplingParams::default();
+    cfg.stop_tokens = vec![31];
+    cfg.use_cache = true;
     let gens = generate(&m, &prompts, 0, &cfg, &mut SeededRng::new(5)).unwrap();
     let conts: Vec<Vec<u32>> = gens.iter().map(|g| g.tokens.clone()).collect();
     let one = teacher_forced_ids(
@@ -155,11 +155,11 @@ fn memorised_text_has_lower_perplexity_than_random_text() {
         .ppl;
     let mut trainer = NllTrainer::new(
         model,
-        OptimConfig {
-            lr: 1e-2,
-            weight_decay: 0.0,
-            max_grad_norm: Some(1.0),
-        },
+        OptimConfig::default().with(|c| {
+            c.lr = 1e-2;
+            c.weight_decay = 0.0;
+            c.max_grad_norm = Some(1.0);
+        }),
     )
     .unwrap();
     let batch = collate_sft(&[(vec![BOS], memo.clone())], 0, 64, &dev).unwrap();

@@ -18,6 +18,7 @@ use crate::teacher_forced::{ScoringConfig, teacher_forced_ids};
 /// How [`evaluate_policy`] samples and batches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct EvalConfig {
     /// Responses sampled per prompt.
     pub samples_per_prompt: usize,
@@ -175,14 +176,10 @@ pub fn evaluate_policy_detailed(
         .iter()
         .flat_map(|p| std::iter::repeat_n(p.clone(), config.samples_per_prompt))
         .collect();
-    let gen_cfg = GenerationConfig {
-        max_new_tokens: config.max_new_tokens,
-        sampling: SamplingParams {
-            temperature: config.temperature,
-            ..SamplingParams::default()
-        },
-        ..GenerationConfig::default()
-    };
+    let mut gen_cfg = GenerationConfig::default();
+    gen_cfg.max_new_tokens = config.max_new_tokens;
+    gen_cfg.sampling = SamplingParams::default();
+    gen_cfg.sampling.temperature = config.temperature;
     let mut completions = Vec::with_capacity(expanded.len());
     for chunk in expanded.chunks(config.batch_size) {
         completions.extend(generate_text(

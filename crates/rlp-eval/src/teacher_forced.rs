@@ -31,6 +31,7 @@ pub enum Overflow {
 /// Batching and length settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ScoringConfig {
     /// Sequences per forward pass.
     pub batch_size: usize,

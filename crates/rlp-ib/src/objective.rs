@@ -58,6 +58,7 @@ pub enum Objective {
 /// `L_M' = L_M + β_tc·TC + β_dw·Σ_k KL_k − γ_mi·I_q(x; z)`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DtsWeights {
     /// `β_tc`, the weight of the total correlation.
     pub beta_tc: f64,

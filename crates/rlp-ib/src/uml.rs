@@ -34,6 +34,7 @@ use crate::warmup::{frozen_views, warm_up_head};
 /// Every setting of an RLP-UML retraining run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct UmlConfig {
     /// `λ`, the weight of `L_M` (0.5 in RLP; 0 trains the plain Bradley–Terry loss, with `L_M`
     /// still evaluated and reported).

@@ -7,6 +7,7 @@
 
 use burn::tensor::Tensor;
 use rlp_core::SeededRng;
+use rlp_core::With;
 use rlp_reward::{EncodedPair, RewardModel, collate_scores};
 use rlp_train::{AdamW, OptimConfig};
 
@@ -52,11 +53,11 @@ pub fn warm_up_head(
 ) -> Result<(IbHead, Option<f64>)> {
     let n = h1.dims()[0];
     let batch = batch.min(n).max(1);
-    let mut optim = AdamW::new(OptimConfig {
-        lr,
-        weight_decay: 0.0,
-        max_grad_norm: Some(1.0),
-    });
+    let mut optim = AdamW::new(OptimConfig::default().with(|c| {
+        c.lr = lr;
+        c.weight_decay = 0.0;
+        c.max_grad_norm = Some(1.0);
+    }));
     let mut order: Vec<usize> = (0..n).collect();
     let mut pos = n;
     let mut last = None;

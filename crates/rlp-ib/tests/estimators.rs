@@ -10,6 +10,7 @@
 //!   `I ≫ log B`.
 
 use rlp_core::SeededRng;
+use rlp_core::With;
 use rlp_core::burn::tensor::{Device, Tensor};
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::{floats, scalar};
@@ -78,11 +79,11 @@ fn train_and_eval(
     let device = test_backend().autodiff_device().unwrap();
     let mut rng = SeededRng::new(17).fork(&format!("rho-{rho}"));
     let mut critic = Critic::init(k, k, 32, &mut rng.fork("critic"), &device);
-    let mut optim = AdamW::new(OptimConfig {
-        lr: 3e-3,
-        weight_decay: 0.0,
-        max_grad_norm: None,
-    });
+    let mut optim = AdamW::new(OptimConfig::default().with(|c| {
+        c.lr = 3e-3;
+        c.weight_decay = 0.0;
+        c.max_grad_norm = None;
+    }));
     for _ in 0..steps {
         let (a, b) = correlated(&mut rng, rho, batch, k);
         let (a, b) = tensors(&a, &b, k, &device);

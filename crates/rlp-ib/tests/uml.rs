@@ -4,6 +4,7 @@
 //! same numbers), the MI estimate rises as the critic and encoder learn, and `L_M`'s gradient
 //! reaches the reward model (λ = 0 and λ > 0 give different models).
 
+use rlp_core::With;
 use rlp_core::burn::tensor::Device;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::to_f32;
@@ -75,24 +76,21 @@ fn views(prompts: &[String], rng: &mut SeededRng) -> Vec<ViewPair> {
 const LN_4: f64 = 2.0 * LN_2;
 
 fn config(lambda: f64, epochs: usize) -> UmlConfig {
-    UmlConfig {
-        lambda,
-        view_batch_size: 16,
-        ib_beta: BetaSchedule::default(),
-        rm: RmTrainConfig {
-            epochs,
-            batch_size: 8,
-            lr: 3e-3,
-            max_len: 32,
-            // No clipping: the global norm would mix the head's gradients into the reward
-            // model's step size, and the λ = 0 vs λ > 0 comparison must differ only through
-            // L_M's gradient reaching the reward model.
-            max_grad_norm: None,
-            seed: 3,
-            ..RmTrainConfig::default()
-        },
-        ..UmlConfig::default()
-    }
+    UmlConfig::default().with(|c| {
+        c.lambda = lambda;
+        c.view_batch_size = 16;
+        c.ib_beta = BetaSchedule::default();
+        // No clipping: the global norm would mix the head's gradients into the reward
+        // model's step size, and the λ = 0 vs λ > 0 comparison must differ only through
+        // L_M's gradient reaching the reward model.
+        c.rm = RmTrainConfig::default();
+        c.rm.epochs = epochs;
+        c.rm.batch_size = 8;
+        c.rm.lr = 3e-3;
+        c.rm.max_len = 32;
+        c.rm.max_grad_norm = None;
+        c.rm.seed = 3;
+    })
 }
 
 /// A few of the reward model's weights: the embeddings, the top layer and the score head.
@@ -188,10 +186,8 @@ fn uml_raises_the_mutual_information_estimate() {
     let mi: Vec<f64> = steps.iter().map(|s| s.mi).collect();
     assert!((mib.mean_mi - mean(&mi[88..])).abs() < 1e-12, "{mib:?}");
     assert!(before != after, "the reward model did not change");
-    let mvi_config = UmlConfig {
-        objective: Objective::Mvi,
-        ..config(0.5, 12)
-    };
+    let mut mvi_config = config(0.5, 12);
+    mvi_config.objective = Objective::Mvi;
     let (_, mvi, mvi_steps) = train(rm, &tk, &prompts, &mvi_config);
     eprintln!("MVI: {mvi:?}");
     for (name, steps) in [("MIB", &steps), ("MVI", &mvi_steps)] {
@@ -239,15 +235,12 @@ fn uml_is_seeded_and_its_gradient_reaches_the_reward_model() {
 fn mib_with_dts_terms_trains_end_to_end() {
     let device = test_backend().autodiff_device().unwrap();
     let (rm, tk, prompts) = fresh(&device);
-    let dts = UmlConfig {
-        objective: Objective::MibDts,
-        dts: Some(rlp_ib::DtsWeights {
-            beta_tc: 2.0,
-            segment: 4,
-            ..Default::default()
-        }),
-        ..config(0.5, 2)
-    };
+    let mut dts = config(0.5, 2);
+    dts.objective = Objective::MibDts;
+    dts.dts = Some(rlp_ib::DtsWeights::default().with(|w| {
+        w.beta_tc = 2.0;
+        w.segment = 4;
+    }));
     let (with_dts, _, steps) = train(rm.clone(), &tk, &prompts, &dts);
     assert!(
         steps
@@ -273,51 +266,35 @@ fn bad_input_is_an_error_naming_the_field() {
     let v = views(&prompts[..8], &mut rng);
     let cases: Vec<(UmlConfig, &str)> = vec![
         (
-            UmlConfig {
-                view_batch_size: 1,
-                ..config(0.5, 1)
-            },
+            config(0.5, 1).with(|c| c.view_batch_size = 1),
             "`view_batch_size`",
         ),
         (config(-1.0, 1), "`lambda`"),
         (config(f64::NAN, 1), "`lambda`"),
+        (config(0.5, 1).with(|c| c.z_dim = 0), "`z_dim`"),
         (
-            UmlConfig {
-                z_dim: 0,
-                ..config(0.5, 1)
-            },
-            "`z_dim`",
-        ),
-        (
-            UmlConfig {
-                ib_beta: BetaSchedule::Exponential {
+            config(0.5, 1).with(|c| {
+                c.ib_beta = BetaSchedule::Exponential {
                     start: 1e-3,
                     end: -1.0,
                     steps: None,
                     delay: 0,
-                },
-                ..config(0.5, 1)
-            },
+                }
+            }),
             "`ib_beta.end`",
         ),
         (
-            UmlConfig {
-                rm: RmTrainConfig {
-                    lr: 0.0,
-                    ..config(0.5, 1).rm
-                },
-                ..config(0.5, 1)
-            },
+            config(0.5, 1).with(|c| {
+                c.rm = config(0.5, 1).rm;
+                c.rm.lr = 0.0;
+            }),
             "`rm.lr`",
         ),
         (
-            UmlConfig {
-                rm: RmTrainConfig {
-                    batch_size: 0,
-                    ..config(0.5, 1).rm
-                },
-                ..config(0.5, 1)
-            },
+            config(0.5, 1).with(|c| {
+                c.rm = config(0.5, 1).rm;
+                c.rm.batch_size = 0;
+            }),
             "`rm.batch_size`",
         ),
     ];

@@ -12,6 +12,7 @@ use burn::tensor::activation::log_sigmoid;
 
 /// The loss settings.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct BtConfig {
     /// `λ`: weight of the L2 penalty `mean (r_w² + r_l²) / 2` (0 disables it).
     pub l2: f64,

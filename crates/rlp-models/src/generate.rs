@@ -12,6 +12,7 @@ use crate::tokenizer::TextTokenizer;
 
 /// Generation settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct GenerationConfig {
     /// At most this many new tokens per row.
     pub max_new_tokens: usize,

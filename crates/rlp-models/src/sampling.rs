@@ -5,6 +5,7 @@ use rlp_core::SeededRng;
 
 /// How to pick each next token.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct SamplingParams {
     /// Softmax temperature; `0` means greedy (argmax).
     pub temperature: f32,

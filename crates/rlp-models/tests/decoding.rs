@@ -52,12 +52,11 @@ fn prompts() -> Vec<Vec<u32>> {
 fn greedy_with_cache_equals_recomputing_the_prefix() {
     for tied in [false, true] {
         let m = tiny(tied);
-        let mut cfg = GenerationConfig {
-            max_new_tokens: 12,
-            sampling: SamplingParams::greedy(),
-            stop_tokens: vec![],
-            use_cache: true,
-        };
+        let mut cfg = GenerationConfig::default();
+        cfg.max_new_tokens = 12;
+        cfg.sampling = SamplingParams::greedy();
+        cfg.stop_tokens = vec![];
+        cfg.use_cache = true;
         let cached = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(0)).unwrap();
         cfg.use_cache = false;
         let full = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(0)).unwrap();
@@ -76,16 +75,14 @@ fn greedy_with_cache_equals_recomputing_the_prefix() {
 fn returned_logprobs_equal_a_fresh_forward_pass() {
     let m = tiny(false);
     let d = m.device();
-    let cfg = GenerationConfig {
-        max_new_tokens: 10,
-        sampling: SamplingParams {
-            temperature: 1.3,
-            top_k: Some(20),
-            top_p: Some(0.9),
-        },
-        stop_tokens: vec![],
-        use_cache: true,
-    };
+    let mut cfg = GenerationConfig::default();
+    cfg.max_new_tokens = 10;
+    cfg.sampling = SamplingParams::default();
+    cfg.sampling.temperature = 1.3;
+    cfg.sampling.top_k = Some(20);
+    cfg.sampling.top_p = Some(0.9);
+    cfg.stop_tokens = vec![];
+    cfg.use_cache = true;
     let gens = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(42)).unwrap();
     for (p, g) in prompts().iter().zip(&gens) {
         let full: Vec<i64> = p.iter().chain(&g.tokens).map(|&t| t as i64).collect();
@@ -108,19 +105,15 @@ fn returned_logprobs_equal_a_fresh_forward_pass() {
 #[test]
 fn sampling_is_deterministic_under_a_seed_and_stops_on_eos() {
     let m = tiny(false);
-    let cfg = GenerationConfig {
-        max_new_tokens: 16,
-        ..Default::default()
-    };
+    let mut cfg = GenerationConfig::default();
+    cfg.max_new_tokens = 16;
     let a = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(5)).unwrap();
     let b = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(5)).unwrap();
     let c = generate(&m, &prompts(), 0, &cfg, &mut SeededRng::new(6)).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
-    let stop = GenerationConfig {
-        stop_tokens: (0..48).collect(),
-        ..cfg
-    };
+    let mut stop = cfg;
+    stop.stop_tokens = (0..48).collect();
     let s = generate(&m, &prompts(), 0, &stop, &mut SeededRng::new(5)).unwrap();
     assert!(s.iter().all(|g| g.finished && g.tokens.len() == 1));
 }

@@ -133,11 +133,9 @@ fn greedy_chat_answers_the_capital_of_france() {
         )],
         true,
     );
-    let cfg = GenerationConfig {
-        max_new_tokens: 12,
-        sampling: SamplingParams::greedy(),
-        ..Default::default()
-    };
+    let mut cfg = GenerationConfig::default();
+    cfg.max_new_tokens = 12;
+    cfg.sampling = SamplingParams::greedy();
     let mut rng = rlp_core::SeededRng::new(0);
     let out = generate_text(&model, &tk, &[prompt], &cfg, &mut rng).unwrap();
     assert!(out[0].text.contains("Paris"), "{:?}", out[0].text);

@@ -53,6 +53,7 @@ pub enum ResetAnchor {
 /// Elastic Reset's settings (`[elastic_reset]` in a PPO run's TOML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ElasticResetConfig {
     /// The EMA decay η in `θ̄ ← η θ̄ + (1 − η) θ` ([`DEFAULT_EMA_ETA`] = 0.995).
     pub eta: f64,

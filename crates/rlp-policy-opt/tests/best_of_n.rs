@@ -2,6 +2,7 @@
 //! response): the best sample is the highest-scoring one (first on ties), its mean reward beats
 //! single samples for n = 8, and n = 1 is a plain sample.
 
+use rlp_core::With;
 use rlp_core::burn::tensor::Device;
 use rlp_core::device::test_backend;
 use rlp_core::{FnReward, RewardFn, SeededRng};
@@ -32,10 +33,7 @@ fn policy(tk: &TextTokenizer, device: &Device) -> CausalLm {
 }
 
 fn gen_config() -> GenerationConfig {
-    GenerationConfig {
-        max_new_tokens: 10,
-        ..GenerationConfig::default()
-    }
+    GenerationConfig::default().with(|c| c.max_new_tokens = 10)
 }
 
 fn count_e(_prompt: &str, response: &str) -> f32 {
@@ -166,10 +164,8 @@ fn bad_input_is_an_error() {
     let nan = FnReward::new("nan", |_: &str, _: &str| f32::NAN);
     let e = best_of_n(&m, &tk, &prompts(), 2, &gen_config(), &nan, &mut rng).unwrap_err();
     assert!(e.to_string().contains("reward `nan`"), "{e}");
-    let huge = GenerationConfig {
-        max_new_tokens: 10_000,
-        ..gen_config()
-    };
+    let mut huge = gen_config();
+    huge.max_new_tokens = 10_000;
     assert!(best_of_n(&m, &tk, &prompts(), 2, &huge, &reward, &mut rng).is_err());
     assert!(
         best_of_n(&m, &tk, &[], 3, &gen_config(), &reward, &mut rng)

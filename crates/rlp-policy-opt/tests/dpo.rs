@@ -2,6 +2,7 @@
 //! policy and leaves the reference alone; the same seed gives the same run; unusable pairs are
 //! counted skips and bad settings are errors naming the field.
 
+use rlp_core::With;
 use rlp_core::burn::module::Module;
 use rlp_core::burn::tensor::Device;
 use rlp_core::device::test_backend;
@@ -67,14 +68,13 @@ fn initial(tk: &TextTokenizer, device: &Device) -> CausalLm {
 }
 
 fn config() -> DpoConfig {
-    DpoConfig {
-        lr: 2e-3,
-        batch_size: 16,
-        epochs: 2,
-        max_len: 32,
-        seed: 5,
-        ..DpoConfig::default()
-    }
+    DpoConfig::default().with(|c| {
+        c.lr = 2e-3;
+        c.batch_size = 16;
+        c.epochs = 2;
+        c.max_len = 32;
+        c.seed = 5;
+    })
 }
 
 fn weights(m: &CausalLm) -> Vec<f32> {
@@ -216,34 +216,13 @@ fn unusable_pairs_are_counted_and_bad_settings_named() {
     let policy = initial(&tk, &ad);
     let reference = policy.valid();
     for (cfg, field) in [
+        (config().with(|c| c.kl_beta = 0.0), "kl_beta"),
         (
-            DpoConfig {
-                kl_beta: 0.0,
-                ..config()
-            },
-            "kl_beta",
-        ),
-        (
-            DpoConfig {
-                label_smoothing: 0.5,
-                ..config()
-            },
+            config().with(|c| c.label_smoothing = 0.5),
             "label_smoothing",
         ),
-        (
-            DpoConfig {
-                batch_size: 0,
-                ..config()
-            },
-            "batch_size",
-        ),
-        (
-            DpoConfig {
-                max_len: 65,
-                ..config()
-            },
-            "max_len",
-        ),
+        (config().with(|c| c.batch_size = 0), "batch_size"),
+        (config().with(|c| c.max_len = 65), "max_len"),
     ] {
         let e = DpoTrainer::new(policy.clone(), &reference, tk.clone(), cfg)
             .err()

@@ -7,6 +7,7 @@
 use burn::module::Module;
 use proptest::prelude::*;
 use rlp_core::SeededRng;
+use rlp_core::With;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::max_abs_diff;
 use rlp_models::CausalLm;
@@ -31,16 +32,14 @@ fn setup(task: &Task, config: ElasticResetConfig) -> (PpoTrainer, ElasticReset) 
     let base = base_policy(task, 0, &device).unwrap();
     let value = ValueModel::from_policy(base.model.clone(), &mut SeededRng::new(2));
     let reset = ElasticReset::new(&base.model, &value, config).unwrap();
-    let ppo = PpoConfig {
-        rollout_batch_size: 8,
-        mini_batch_size: 4,
-        ppo_epochs: 1,
-        lr: 1e-3,
-        max_new_tokens: 8,
-        value_init: ValueInit::Policy,
-        seed: 4,
-        ..Default::default()
-    };
+    let mut ppo = PpoConfig::default();
+    ppo.rollout_batch_size = 8;
+    ppo.mini_batch_size = 4;
+    ppo.ppo_epochs = 1;
+    ppo.lr = 1e-3;
+    ppo.max_new_tokens = 8;
+    ppo.value_init = ValueInit::Policy;
+    ppo.seed = 4;
     let trainer = PpoTrainer::new(
         base.model,
         value,
@@ -74,7 +73,10 @@ proptest! {
     ) {
         let task = synthetic(0);
         let anchor = if ema_anchor { ResetAnchor::Ema } else { ResetAnchor::Initial };
-        let config = ElasticResetConfig { eta, reset_every: every, anchor, ..Default::default() };
+        let mut config = ElasticResetConfig::default();
+        config.eta = eta;
+        config.reset_every = every;
+        config.anchor = anchor;
         let (mut trainer, mut reset) = setup(&task, config);
         let theta0 = params(&trainer.policy);
         let mut ema = theta0.clone();
@@ -110,11 +112,9 @@ proptest! {
 fn eta_one_resets_to_the_initial_model_and_eta_zero_is_a_no_op_reset() {
     let task = synthetic(0);
     for (eta, back_to_start) in [(1.0, true), (0.0, false)] {
-        let config = ElasticResetConfig {
-            eta,
-            reset_every: 1,
-            ..Default::default()
-        };
+        let mut config = ElasticResetConfig::default();
+        config.eta = eta;
+        config.reset_every = 1;
         let (mut trainer, mut reset) = setup(&task, config);
         let theta0 = params(&trainer.policy);
         fake_update(&mut trainer, 7);
@@ -129,13 +129,12 @@ fn eta_one_resets_to_the_initial_model_and_eta_zero_is_a_no_op_reset() {
 #[test]
 fn real_ppo_steps_with_value_and_optimizer_resets() {
     let task = synthetic(0);
-    let config = ElasticResetConfig {
-        eta: 0.5,
-        reset_every: 2,
-        anchor: ResetAnchor::Ema,
-        reset_optimizer: true,
-        reset_value: true,
-    };
+    let mut config = ElasticResetConfig::default();
+    config.eta = 0.5;
+    config.reset_every = 2;
+    config.anchor = ResetAnchor::Ema;
+    config.reset_optimizer = true;
+    config.reset_value = true;
     let (mut trainer, mut reset) = setup(&task, config);
     let value0 = params(&trainer.value.backbone);
     let theta0 = params(&trainer.policy);
@@ -180,17 +179,11 @@ fn state_survives_save_and_load() {
 fn bad_settings_name_the_field() {
     for (config, field) in [
         (
-            ElasticResetConfig {
-                eta: 1.5,
-                ..Default::default()
-            },
+            ElasticResetConfig::default().with(|c| c.eta = 1.5),
             "elastic_reset.eta",
         ),
         (
-            ElasticResetConfig {
-                reset_every: 0,
-                ..Default::default()
-            },
+            ElasticResetConfig::default().with(|c| c.reset_every = 0),
             "elastic_reset.reset_every",
         ),
     ] {

@@ -10,6 +10,7 @@
 //! about 7 s (ndarray: 0.042 → 0.664, KL 3.31 → 2.57, JS 0.53 → 0.37, 15 s).
 //! Seeded: the numbers are the same on every run of a backend.
 
+use rlp_core::With;
 use std::time::Instant;
 
 use proptest::prelude::*;
@@ -294,11 +295,9 @@ fn gold() -> Box<dyn RewardFn> {
 
 /// Mean gold of 2 samples per eval prompt (temperature 1, 12 new tokens, seeded).
 fn mean_gold(model: &CausalLm, tokenizer: &TextTokenizer, task: &Task, seed: u64) -> f64 {
-    let generation = GenerationConfig {
-        max_new_tokens: 12,
-        sampling: SamplingParams::default(),
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = 12;
+    generation.sampling = SamplingParams::default();
     let plain = model.valid();
     let mut rng = SeededRng::new(seed);
     let mut all = Vec::new();
@@ -337,12 +336,10 @@ fn js_fdpg_raises_gold_and_lowers_kl_to_the_target() {
     let device = test_backend().autodiff_device().unwrap();
     let start = word_writer(&task, 0, 150, &device).unwrap();
     let before = mean_gold(&start.model, &start.tokenizer, &task, 11);
-    let config = FdpgConfig {
-        lr: 1e-3,
-        max_new_tokens: 12,
-        seed: 5,
-        ..FdpgConfig::default()
-    };
+    let mut config = FdpgConfig::default();
+    config.lr = 1e-3;
+    config.max_new_tokens = 12;
+    config.seed = 5;
     let mut fdpg = FdpgTrainer::new(
         start.model.clone(),
         start.tokenizer.clone(),
@@ -411,16 +408,14 @@ fn pointwise_target_with_offline_proposal_stays_finite() {
     let start = word_writer(&task, 0, 40, &device).unwrap();
     let has_good =
         |_p: &str, y: &str| f32::from(u8::from(y.split_whitespace().any(|w| GOOD.contains(&w))));
-    let config = FdpgConfig {
-        divergence: Divergence::ReverseKl,
-        lr: 1e-3,
-        batch_size: 16,
-        max_new_tokens: 8,
-        proposal: Proposal::Offline { update: true },
-        z_per_prompt: true,
-        seed: 1,
-        ..FdpgConfig::default()
-    };
+    let mut config = FdpgConfig::default();
+    config.divergence = Divergence::ReverseKl;
+    config.lr = 1e-3;
+    config.batch_size = 16;
+    config.max_new_tokens = 8;
+    config.proposal = Proposal::Offline { update: true };
+    config.z_per_prompt = true;
+    config.seed = 1;
     let mut fdpg = FdpgTrainer::new(
         start.model.clone(),
         start.tokenizer.clone(),
@@ -472,75 +467,39 @@ fn pointwise_target_with_offline_proposal_stays_finite() {
 #[test]
 fn bad_configs_are_errors_naming_the_field() {
     let cases: Vec<(&str, FdpgConfig)> = vec![
+        ("kl_beta", FdpgConfig::default().with(|c| c.kl_beta = 0.0)),
         (
             "kl_beta",
-            FdpgConfig {
-                kl_beta: 0.0,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.kl_beta = f64::NAN),
         ),
-        (
-            "kl_beta",
-            FdpgConfig {
-                kl_beta: f64::NAN,
-                ..Default::default()
-            },
-        ),
-        (
-            "lr",
-            FdpgConfig {
-                lr: -1e-5,
-                ..Default::default()
-            },
-        ),
+        ("lr", FdpgConfig::default().with(|c| c.lr = -1e-5)),
         (
             "weight_decay",
-            FdpgConfig {
-                weight_decay: -0.1,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.weight_decay = -0.1),
         ),
         (
             "max_grad_norm",
-            FdpgConfig {
-                max_grad_norm: Some(0.0),
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.max_grad_norm = Some(0.0)),
         ),
         (
             "batch_size",
-            FdpgConfig {
-                batch_size: 0,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.batch_size = 0),
         ),
         (
             "max_new_tokens",
-            FdpgConfig {
-                max_new_tokens: 0,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.max_new_tokens = 0),
         ),
         (
             "log_ratio_clip",
-            FdpgConfig {
-                log_ratio_clip: 0.0,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.log_ratio_clip = 0.0),
         ),
         (
             "log_ratio_clip",
-            FdpgConfig {
-                log_ratio_clip: f64::INFINITY,
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.log_ratio_clip = f64::INFINITY),
         ),
         (
             "z_weight_clip",
-            FdpgConfig {
-                z_weight_clip: Some(-1.0),
-                ..Default::default()
-            },
+            FdpgConfig::default().with(|c| c.z_weight_clip = Some(-1.0)),
         ),
     ];
     for (field, config) in cases {
@@ -562,10 +521,8 @@ fn bad_configs_are_errors_naming_the_field() {
     let task = synthetic(0);
     let plain = test_backend().device().unwrap();
     let base = base_policy(&task, 0, &plain).unwrap();
-    let bad = FdpgConfig {
-        lr: 0.0,
-        ..Default::default()
-    };
+    let mut bad = FdpgConfig::default();
+    bad.lr = 0.0;
     let err = FdpgTrainer::new(
         base.model.clone(),
         base.tokenizer.clone(),
@@ -614,16 +571,14 @@ fn resumed_fdpg_matches_the_uninterrupted_run() {
     let has_good =
         |_p: &str, y: &str| f32::from(u8::from(y.split_whitespace().any(|w| GOOD.contains(&w))));
     let run = || {
-        let config = FdpgConfig {
-            divergence: Divergence::ReverseKl,
-            lr: 1e-3,
-            batch_size: 8,
-            max_new_tokens: 6,
-            proposal: Proposal::Offline { update: true },
-            z_per_prompt: true,
-            seed: 2,
-            ..FdpgConfig::default()
-        };
+        let mut config = FdpgConfig::default();
+        config.divergence = Divergence::ReverseKl;
+        config.lr = 1e-3;
+        config.batch_size = 8;
+        config.max_new_tokens = 6;
+        config.proposal = Proposal::Offline { update: true };
+        config.z_per_prompt = true;
+        config.seed = 2;
         let t = FdpgTrainer::new(
             start.model.clone(),
             start.tokenizer.clone(),

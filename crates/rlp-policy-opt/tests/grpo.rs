@@ -10,6 +10,7 @@
 //! (GRPO), 0.627 (Dr. GRPO), 0.621 (RLOO) and 0.518 (online DPO); the file runs in about 33 s
 //! on one thread. The tests require a rise of more than 0.3.
 
+use rlp_core::With;
 use rlp_core::burn::module::Module;
 use rlp_core::device::test_backend;
 use rlp_core::{FnReward, SeededRng};
@@ -63,19 +64,19 @@ fn start() -> (Task, BasePolicy) {
 const STEPS: usize = 25;
 
 fn grpo_settings(scale: Scale, aggregation: LossAggregation) -> GroupSettings {
-    GrpoConfig {
-        prompts_per_step: 8,
-        group_size: 4,
-        mini_batch_size: 32,
-        scale,
-        loss_aggregation: aggregation,
-        lr: 1e-3,
-        max_new_tokens: 12,
-        seed: 5,
-        ..Default::default()
-    }
-    .settings()
-    .unwrap()
+    GrpoConfig::default()
+        .with(|c| {
+            c.prompts_per_step = 8;
+            c.group_size = 4;
+            c.mini_batch_size = 32;
+            c.scale = scale;
+            c.loss_aggregation = aggregation;
+            c.lr = 1e-3;
+            c.max_new_tokens = 12;
+            c.seed = 5;
+        })
+        .settings()
+        .unwrap()
 }
 
 /// `STEPS` steps of a group method against the gold reward; the gold before and after.
@@ -132,17 +133,17 @@ fn dr_grpo_learns() {
 
 #[test]
 fn rloo_learns() {
-    let settings = RlooConfig {
-        prompts_per_step: 8,
-        k: 4,
-        mini_batch_size: 32,
-        lr: 1e-3,
-        max_new_tokens: 12,
-        seed: 5,
-        ..Default::default()
-    }
-    .settings()
-    .unwrap();
+    let settings = RlooConfig::default()
+        .with(|c| {
+            c.prompts_per_step = 8;
+            c.k = 4;
+            c.mini_batch_size = 32;
+            c.lr = 1e-3;
+            c.max_new_tokens = 12;
+            c.seed = 5;
+        })
+        .settings()
+        .unwrap();
     learn_group(settings, "RLOO");
 }
 
@@ -151,13 +152,11 @@ fn online_dpo_learns() {
     let (task, start) = start();
     let before = mean_gold(&start.model, &start.tokenizer, &task);
     let reward = gold();
-    let config = OnlineDpoConfig {
-        prompts_per_step: 16,
-        lr: 1e-3,
-        max_new_tokens: 12,
-        seed: 5,
-        ..Default::default()
-    };
+    let mut config = OnlineDpoConfig::default();
+    config.prompts_per_step = 16;
+    config.lr = 1e-3;
+    config.max_new_tokens = 12;
+    config.seed = 5;
     let trainer =
         OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config).unwrap();
     let ranker = Ranker::Reward(&reward);
@@ -262,16 +261,14 @@ fn resumed_runs_match_the_uninterrupted_ones() {
     let device = test_backend().autodiff_device().unwrap();
     let start = word_writer(&task, 0, 40, &device).unwrap();
     let reward = gold();
-    let rloo = RlooConfig {
-        prompts_per_step: 4,
-        k: 2,
-        num_iterations: 2,
-        mini_batch_size: 4,
-        lr: 1e-3,
-        max_new_tokens: 6,
-        seed: 2,
-        ..Default::default()
-    };
+    let mut rloo = RlooConfig::default();
+    rloo.prompts_per_step = 4;
+    rloo.k = 2;
+    rloo.num_iterations = 2;
+    rloo.mini_batch_size = 4;
+    rloo.lr = 1e-3;
+    rloo.max_new_tokens = 6;
+    rloo.seed = 2;
     resumes_exactly(
         "rloo-resume",
         || {
@@ -285,13 +282,11 @@ fn resumed_runs_match_the_uninterrupted_ones() {
         },
         |r| r.trainer.policy().clone(),
     );
-    let config = OnlineDpoConfig {
-        prompts_per_step: 4,
-        lr: 1e-3,
-        max_new_tokens: 6,
-        seed: 2,
-        ..Default::default()
-    };
+    let mut config = OnlineDpoConfig::default();
+    config.prompts_per_step = 4;
+    config.lr = 1e-3;
+    config.max_new_tokens = 6;
+    config.seed = 2;
     let ranker = Ranker::Reward(&reward);
     resumes_exactly(
         "online-dpo-resume",
@@ -315,18 +310,18 @@ fn truncated_completions_can_be_masked_out() {
     // The length of the text: one-token completions differ in it, so groups are not equal.
     let reward = FnReward::new("length", |_: &str, y: &str| y.len() as f32);
     let settings = |mask_truncated| {
-        GrpoConfig {
-            prompts_per_step: 8,
-            group_size: 4,
-            mini_batch_size: 32,
-            mask_truncated,
-            lr: 1e-3,
-            max_new_tokens: 1,
-            seed: 5,
-            ..Default::default()
-        }
-        .settings()
-        .unwrap()
+        GrpoConfig::default()
+            .with(|c| {
+                c.prompts_per_step = 8;
+                c.group_size = 4;
+                c.mini_batch_size = 32;
+                c.mask_truncated = mask_truncated;
+                c.lr = 1e-3;
+                c.max_new_tokens = 1;
+                c.seed = 5;
+            })
+            .settings()
+            .unwrap()
     };
     let n = host_tensors(&start.model.valid()).len();
     let mut masked =
@@ -383,13 +378,11 @@ impl rlp_core::Judge for GoldJudge {
 fn online_dpo_with_a_judge() {
     let (task, start) = start();
     let before = mean_gold(&start.model, &start.tokenizer, &task);
-    let config = OnlineDpoConfig {
-        prompts_per_step: 16,
-        lr: 1e-3,
-        max_new_tokens: 12,
-        seed: 5,
-        ..Default::default()
-    };
+    let mut config = OnlineDpoConfig::default();
+    config.prompts_per_step = 16;
+    config.lr = 1e-3;
+    config.max_new_tokens = 12;
+    config.seed = 5;
     let judge = GoldJudge { broken: false };
     let mut t = OnlineDpoTrainer::new(start.model.clone(), start.tokenizer.clone(), config.clone())
         .unwrap();

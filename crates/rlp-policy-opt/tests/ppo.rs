@@ -15,6 +15,7 @@
 
 use burn::module::Module;
 use rlp_core::SeededRng;
+use rlp_core::With;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::to_f32;
 use rlp_models::{CausalLm, GenerationConfig, SamplingParams, TextTokenizer, generate_text};
@@ -32,15 +33,12 @@ fn word_writer(task: &Task) -> (CausalLm, TextTokenizer) {
 
 /// Mean gold of 4 samples per eval prompt (temperature 1, seeded).
 fn mean_gold(model: &CausalLm, tokenizer: &TextTokenizer, task: &Task, seed: u64) -> f64 {
-    let generation = GenerationConfig {
-        max_new_tokens: 12,
-        sampling: SamplingParams {
-            temperature: 1.0,
-            top_k: None,
-            top_p: None,
-        },
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = 12;
+    generation.sampling = SamplingParams::default();
+    generation.sampling.temperature = 1.0;
+    generation.sampling.top_k = None;
+    generation.sampling.top_p = None;
     let plain = model.valid();
     let mut rng = SeededRng::new(seed);
     let mut all = Vec::new();
@@ -54,17 +52,16 @@ fn mean_gold(model: &CausalLm, tokenizer: &TextTokenizer, task: &Task, seed: u64
 }
 
 fn config(beta: f64, seed: u64) -> PpoConfig {
-    PpoConfig {
-        rollout_batch_size: 32,
-        mini_batch_size: 16,
-        ppo_epochs: 2,
-        kl: KlControl::Fixed { beta },
-        lr: 1e-3,
-        max_new_tokens: 12,
-        value_init: rlp_policy_opt::ppo::ValueInit::Policy,
-        seed,
-        ..Default::default()
-    }
+    PpoConfig::default().with(|c| {
+        c.rollout_batch_size = 32;
+        c.mini_batch_size = 16;
+        c.ppo_epochs = 2;
+        c.kl = KlControl::Fixed { beta };
+        c.lr = 1e-3;
+        c.max_new_tokens = 12;
+        c.value_init = rlp_policy_opt::ppo::ValueInit::Policy;
+        c.seed = seed;
+    })
 }
 
 /// Runs `iterations` PPO iterations from `start` with PPO seed `seed`; returns the trainer and
@@ -164,10 +161,8 @@ fn bad_config_and_plain_device_are_errors() {
     .err()
     .expect("a plain-device policy cannot be trained");
     assert!(err.to_string().contains("autodiff"), "{err}");
-    let bad = PpoConfig {
-        mini_batch_size: 0,
-        ..Default::default()
-    };
+    let mut bad = PpoConfig::default();
+    bad.mini_batch_size = 0;
     assert!(
         bad.validate()
             .unwrap_err()

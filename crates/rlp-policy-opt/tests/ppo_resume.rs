@@ -18,21 +18,19 @@ fn trainer(task: &Task) -> PpoTrainer {
     let value = ValueModel::from_policy(base.model.clone(), &mut SeededRng::new(2));
     // An EMA anchor, so the anchor's own weights are state that must survive too.
     let anchor = EmaAnchor::new(&base.model, 0.9).unwrap();
-    let config = PpoConfig {
-        rollout_batch_size: 8,
-        mini_batch_size: 4,
-        ppo_epochs: 2,
-        kl: KlControl::Adaptive {
-            init: 0.2,
-            target: 1.0,
-            horizon: 100.0,
-        },
-        lr: 1e-3,
-        max_new_tokens: 8,
-        value_init: ValueInit::Policy,
-        seed: 4,
-        ..Default::default()
+    let mut config = PpoConfig::default();
+    config.rollout_batch_size = 8;
+    config.mini_batch_size = 4;
+    config.ppo_epochs = 2;
+    config.kl = KlControl::Adaptive {
+        init: 0.2,
+        target: 1.0,
+        horizon: 100.0,
     };
+    config.lr = 1e-3;
+    config.max_new_tokens = 8;
+    config.value_init = ValueInit::Policy;
+    config.seed = 4;
     PpoTrainer::new(base.model, value, Box::new(anchor), base.tokenizer, config).unwrap()
 }
 

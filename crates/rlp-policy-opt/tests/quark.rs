@@ -10,6 +10,7 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use proptest::prelude::*;
+use rlp_core::With;
 use rlp_core::device::test_backend;
 use rlp_core::tensor_io::{floats, ints, to_f32};
 use rlp_core::{FnReward, RewardFn, SeededRng};
@@ -241,81 +242,44 @@ fn bad_configs_are_errors_naming_the_field() {
     let cases: Vec<(&str, QuarkConfig)> = vec![
         (
             "num_quantiles",
-            QuarkConfig {
-                num_quantiles: 1,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.num_quantiles = 1),
         ),
+        ("kl_beta", QuarkConfig::default().with(|c| c.kl_beta = -0.1)),
         (
             "kl_beta",
-            QuarkConfig {
-                kl_beta: -0.1,
-                ..Default::default()
-            },
-        ),
-        (
-            "kl_beta",
-            QuarkConfig {
-                kl_beta: f64::NAN,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.kl_beta = f64::NAN),
         ),
         (
             "entropy_alpha",
-            QuarkConfig {
-                entropy_alpha: f64::INFINITY,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.entropy_alpha = f64::INFINITY),
         ),
-        (
-            "lr",
-            QuarkConfig {
-                lr: 0.0,
-                ..Default::default()
-            },
-        ),
+        ("lr", QuarkConfig::default().with(|c| c.lr = 0.0)),
         (
             "weight_decay",
-            QuarkConfig {
-                weight_decay: -1.0,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.weight_decay = -1.0),
         ),
         (
             "max_grad_norm",
-            QuarkConfig {
-                max_grad_norm: Some(0.0),
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.max_grad_norm = Some(0.0)),
         ),
         (
             "batch_size",
-            QuarkConfig {
-                batch_size: 0,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.batch_size = 0),
         ),
         (
             "steps_per_phase",
-            QuarkConfig {
-                steps_per_phase: 0,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.steps_per_phase = 0),
         ),
         (
             "max_new_tokens",
-            QuarkConfig {
-                max_new_tokens: 0,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| c.max_new_tokens = 0),
         ),
         (
             "samples_per_phase",
-            QuarkConfig {
-                num_quantiles: 5,
-                samples_per_phase: 4,
-                ..Default::default()
-            },
+            QuarkConfig::default().with(|c| {
+                c.num_quantiles = 5;
+                c.samples_per_phase = 4;
+            }),
         ),
     ];
     for (field, config) in cases {
@@ -352,10 +316,7 @@ fn bad_configs_are_errors_naming_the_field() {
         model.clone(),
         base.tokenizer.clone(),
         gold(),
-        QuarkConfig {
-            entropy_alpha: -1.0,
-            ..Default::default()
-        },
+        QuarkConfig::default().with(|c| c.entropy_alpha = -1.0),
     ));
     assert!(e.contains("`entropy_alpha`"), "{e}");
     let mut small = base.tokenizer.clone();
@@ -404,11 +365,9 @@ fn conditioned_gold(
     reps: usize,
     seed: u64,
 ) -> f64 {
-    let generation = GenerationConfig {
-        max_new_tokens: 16,
-        sampling: SamplingParams::default(),
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = 16;
+    generation.sampling = SamplingParams::default();
     let mut rng = SeededRng::new(seed);
     let mut all = Vec::new();
     for _ in 0..reps {
@@ -486,15 +445,13 @@ fn quark_separates_best_and_worst_and_raises_gold() {
     let ad = test_backend().autodiff_device().unwrap();
     let base = word_writer(&task, 0, 150, &ad).unwrap();
     let start = params(&base.model);
-    let config = QuarkConfig {
-        lr: 3e-3,
-        batch_size: 32,
-        samples_per_phase: 128,
-        steps_per_phase: 50,
-        max_new_tokens: 16,
-        seed: 0,
-        ..Default::default()
-    };
+    let mut config = QuarkConfig::default();
+    config.lr = 3e-3;
+    config.batch_size = 32;
+    config.samples_per_phase = 128;
+    config.steps_per_phase = 50;
+    config.max_new_tokens = 16;
+    config.seed = 0;
     let mut quark = QuarkTrainer::new(base.model, base.tokenizer, gold(), config).unwrap();
     let eval = &task.eval_prompts;
     let (best_before, worst_before) = (
@@ -568,15 +525,13 @@ fn resumed_quark_matches_the_uninterrupted_run() {
     let ad = test_backend().autodiff_device().unwrap();
     let base = word_writer(&task, 0, 40, &ad).unwrap();
     let run = || {
-        let config = QuarkConfig {
-            lr: 1e-3,
-            batch_size: 4,
-            samples_per_phase: 8,
-            steps_per_phase: 4,
-            max_new_tokens: 6,
-            seed: 3,
-            ..Default::default()
-        };
+        let mut config = QuarkConfig::default();
+        config.lr = 1e-3;
+        config.batch_size = 4;
+        config.samples_per_phase = 8;
+        config.steps_per_phase = 4;
+        config.max_new_tokens = 6;
+        config.seed = 3;
         let t =
             QuarkTrainer::new(base.model.clone(), base.tokenizer.clone(), gold(), config).unwrap();
         QuarkRun::new(t, &task.train_prompts, SeededRng::new(3), 5).unwrap()

@@ -11,6 +11,7 @@ use crate::error::{Result, RewardError};
 /// Labelling settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct LabelConfig {
     /// Probability of swapping chosen and rejected after the gold decision.
     pub flip: f64,

@@ -19,6 +19,7 @@ use crate::model::RewardModel;
 
 /// Probe fitting settings.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ProbeConfig {
     /// Full-batch Adam iterations.
     pub iterations: usize,

@@ -3,6 +3,7 @@
 //! linear decay) whose minibatch loss is [`bt_loss`]. [`reward_trainer`] builds the resumable
 //! trainer a run directory drives; [`train_reward_model`] runs it to the end in memory.
 
+use rlp_core::With;
 use std::time::Instant;
 
 use rlp_core::PreferencePair;
@@ -20,6 +21,7 @@ use crate::model::RewardModel;
 /// Every setting of a reward-model training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RmTrainConfig {
     /// Passes over the training pairs.
     pub epochs: usize,
@@ -124,11 +126,11 @@ impl RmTrainConfig {
 
     /// The optimiser these settings describe.
     pub fn optim(&self) -> OptimConfig {
-        OptimConfig {
-            lr: self.lr,
-            weight_decay: self.weight_decay,
-            max_grad_norm: self.max_grad_norm,
-        }
+        OptimConfig::default().with(|c| {
+            c.lr = self.lr;
+            c.weight_decay = self.weight_decay;
+            c.max_grad_norm = self.max_grad_norm;
+        })
     }
 }
 

@@ -72,13 +72,11 @@ fn bradley_terry_training_learns_the_preference() {
     let tk = tokenizer();
     let mut rng = SeededRng::new(7);
     let (train, test) = (pairs(&mut rng, 480), pairs(&mut rng, 200));
-    let cfg = RmTrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        lr: 3e-3,
-        max_len: 64,
-        ..RmTrainConfig::default()
-    };
+    let mut cfg = RmTrainConfig::default();
+    cfg.epochs = 3;
+    cfg.batch_size = 16;
+    cfg.lr = 3e-3;
+    cfg.max_len = 64;
     let model = fresh(&tk, 11, &device);
     let before = evaluate(&model, &tk, &test, 64, Overlong::Skip, 64).unwrap();
     let mut steps = 0;
@@ -136,12 +134,10 @@ fn frozen_parameters_do_not_move() {
     let layer0 = to_f32(model.backbone.layers[0].mlp.up_proj.weight.val());
     let layer1 = to_f32(model.backbone.layers[1].mlp.up_proj.weight.val());
     let head = to_f32(model.head.proj.weight.val());
-    let cfg = RmTrainConfig {
-        epochs: 1,
-        lr: 1e-2,
-        max_len: 64,
-        ..RmTrainConfig::default()
-    };
+    let mut cfg = RmTrainConfig::default();
+    cfg.epochs = 1;
+    cfg.lr = 1e-2;
+    cfg.max_len = 64;
     let (m, _) = train_reward_model(
         model,
         &tk,
@@ -197,10 +193,8 @@ fn unusable_pairs_are_counted_or_refused() {
             .all(|e| e.chosen.len() <= 32 && e.rejected.len() <= 32)
     );
 
-    let cfg = RmTrainConfig {
-        max_len: 32,
-        ..RmTrainConfig::default()
-    };
+    let mut cfg = RmTrainConfig::default();
+    cfg.max_len = 32;
     let e = train_reward_model(fresh(&tk, 1, &device), &tk, &data[..4], &cfg, &mut |_| {})
         .err()
         .unwrap()
@@ -220,10 +214,8 @@ fn unusable_pairs_are_counted_or_refused() {
         .unwrap()
         .to_string();
     assert!(e.contains("vocab"), "{e}");
-    let zero = RmTrainConfig {
-        batch_size: 0,
-        ..cfg
-    };
+    let mut zero = cfg;
+    zero.batch_size = 0;
     assert!(train_reward_model(fresh(&tk, 1, &device), &tk, &data, &zero, &mut |_| {}).is_err());
     // Training needs an autodiff device.
     let plain = fresh(&tk, 1, &test_backend().device().unwrap());

@@ -8,6 +8,7 @@ use crate::error::{Result, SpgError};
 /// Sampling temperature is the [`rlp_models::GenerationConfig`]'s (the paper samples at 1.0).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SpgConfig {
     /// Responses sampled per prompt (the paper's n = 10); at least 2, since a pair needs two.
     pub n: usize,

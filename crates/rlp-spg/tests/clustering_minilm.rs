@@ -308,10 +308,8 @@ fn measure_threshold() {
     let task = rlp_tasks::load_task("tweet-sentiment", 0, &device).unwrap();
     let base = rlp_tasks::tweet_sentiment::base_policy(&device).unwrap();
     let prompts = task.train_prompts[..30].to_vec();
-    let gen_cfg = rlp_models::GenerationConfig {
-        max_new_tokens: 24,
-        ..Default::default()
-    };
+    let mut gen_cfg = rlp_models::GenerationConfig::default();
+    gen_cfg.max_new_tokens = 24;
     let samples =
         rlp_spg::sample_responses(&base.model, &base.tokenizer, &prompts, 10, &gen_cfg, 0).unwrap();
     for (p, r) in prompts.iter().zip(&samples).take(2) {

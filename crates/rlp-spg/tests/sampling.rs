@@ -2,6 +2,7 @@
 //! n responses per prompt, the same for a seed, independent of the other prompts; then the whole
 //! RLP-SPG step (normalised-text clusters, the task's gold scorer as the reward) on them.
 
+use rlp_core::With;
 use std::time::Instant;
 
 use rlp_core::device::test_backend;
@@ -10,11 +11,10 @@ use rlp_spg::{NormalizedTextClusterer, SpgConfig, build_pairs, sample_responses_
 use rlp_tasks::synthetic::{base_policy, synthetic};
 
 fn generation() -> GenerationConfig {
-    GenerationConfig {
-        max_new_tokens: 6,
-        sampling: SamplingParams::default(), // temperature 1.0, as RLP-SPG samples
-        ..GenerationConfig::default()
-    }
+    GenerationConfig::default().with(|c| {
+        c.max_new_tokens = 6;
+        c.sampling = SamplingParams::default(); // temperature 1.0, as RLP-SPG samples
+    })
 }
 
 #[test]
@@ -61,11 +61,10 @@ fn n_responses_per_prompt_seeded_and_per_prompt() {
     assert!(e.contains("`n`"), "{e}");
 
     // The SPG step end to end: every prompt is accounted for, pairs have two distinct sides.
-    let cfg = SpgConfig {
-        n,
-        min_confidence: 0.0,
-        seed: 5,
-    };
+    let mut cfg = SpgConfig::default();
+    cfg.n = n;
+    cfg.min_confidence = 0.0;
+    cfg.seed = 5;
     let (pairs, report) = build_pairs(
         &prompts,
         &a,

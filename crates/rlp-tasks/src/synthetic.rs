@@ -7,6 +7,7 @@
 //! initialised tiny decoder with a byte-level BPE trained on the task's corpus; [`random_responses`]
 //! is a sampler that needs no model (uniform words), for labelling tests.
 
+use rlp_core::With;
 use rlp_core::burn::tensor::Device;
 use rlp_core::{FnReward, SeededRng};
 use rlp_models::{CausalLm, LlamaConfig, TextTokenizer};
@@ -108,13 +109,7 @@ pub fn word_writer(
     let base = base_policy(task, seed, device)?;
     let mut rng = SeededRng::new(seed).fork("synthetic-word-writer");
     let lr = 3e-3;
-    let mut trainer = NllTrainer::new(
-        base.model,
-        OptimConfig {
-            lr,
-            ..Default::default()
-        },
-    )?;
+    let mut trainer = NllTrainer::new(base.model, OptimConfig::default().with(|c| c.lr = lr))?;
     let tokenizer = base.tokenizer;
     let pad = tokenizer.pad_id.unwrap_or(0);
     for _ in 0..steps {

@@ -3,6 +3,7 @@
 //! labels from the task's base policy, then agreement with the gold scorer on held-out pairs
 //! (labelled without noise). Seeded: the numbers are the same on every run of a backend.
 
+use rlp_core::With;
 use rlp_core::device::test_backend;
 use rlp_core::{RewardFn, SeededRng};
 use rlp_reward::{
@@ -26,7 +27,10 @@ fn sampled_pairs(
         &a,
         &b,
         task.gold.as_ref(),
-        &LabelConfig { flip, seed },
+        &LabelConfig::default().with(|c| {
+            c.flip = flip;
+            c.seed = seed;
+        }),
     )
     .unwrap();
     assert!(report.pairs > prompts.len() * 3 / 4, "{report:?}");
@@ -57,13 +61,11 @@ fn proxy_reward_model_learns_from_noisy_gold_labels() {
 
     let base = base_policy(&task, 4, &device).unwrap();
     let model = RewardModel::from_policy(base.model, &mut SeededRng::new(5));
-    let cfg = RmTrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        lr: 2e-3,
-        max_len: 64,
-        ..RmTrainConfig::default()
-    };
+    let mut cfg = RmTrainConfig::default();
+    cfg.epochs = 3;
+    cfg.batch_size = 16;
+    cfg.lr = 2e-3;
+    cfg.max_len = 64;
     let (model, report) =
         train_reward_model(model, &base.tokenizer, &train, &cfg, &mut |_| {}).unwrap();
     let held_out = evaluate(&model, &base.tokenizer, &test, 64, Overlong::Skip, 64).unwrap();

@@ -78,15 +78,12 @@ fn base_policy_leaves_room_to_detoxify() {
     let device = test_backend().device().unwrap();
     let detox = load_task(tweet_detox::NAME, 0, &device).unwrap();
     let base = load_base_policy(&detox, 0, &device).unwrap();
-    let generation = GenerationConfig {
-        max_new_tokens: 24,
-        sampling: SamplingParams {
-            temperature: 1.0,
-            top_k: None,
-            top_p: None,
-        },
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = 24;
+    generation.sampling = SamplingParams::default();
+    generation.sampling.temperature = 1.0;
+    generation.sampling.top_k = None;
+    generation.sampling.top_p = None;
     let mut rng = SeededRng::new(7);
     let mut gold = Vec::new();
     for _ in 0..4 {

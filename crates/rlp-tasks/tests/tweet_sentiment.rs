@@ -46,22 +46,18 @@ fn proxy_reward_model_agrees_with_gold_on_held_out_pairs() {
     let device = test_backend().autodiff_device().unwrap();
     let task = load_task(DEFAULT_TASK, 0, &plain).unwrap();
     let base = load_base_policy(&task, 0, &plain).unwrap();
-    let generation = GenerationConfig {
-        max_new_tokens: 20,
-        sampling: SamplingParams {
-            temperature: 1.0,
-            top_k: None,
-            top_p: None,
-        },
-        ..Default::default()
-    };
+    let mut generation = GenerationConfig::default();
+    generation.max_new_tokens = 20;
+    generation.sampling = SamplingParams::default();
+    generation.sampling.temperature = 1.0;
+    generation.sampling.top_k = None;
+    generation.sampling.top_p = None;
     let label = |prompts: &[String], flip: f64, seed: u64| {
         let mut pairs = Vec::new();
         for (i, chunk) in prompts.chunks(100).enumerate() {
-            let cfg = LabelConfig {
-                flip,
-                seed: seed + i as u64,
-            };
+            let mut cfg = LabelConfig::default();
+            cfg.flip = flip;
+            cfg.seed = seed + i as u64;
             let (p, _) = sample_and_label(
                 &base.model,
                 &base.tokenizer,
@@ -80,14 +76,12 @@ fn proxy_reward_model_agrees_with_gold_on_held_out_pairs() {
 
     let policy = load_base_policy(&task, 0, &device).unwrap();
     let model = RewardModel::from_policy(policy.model, &mut SeededRng::new(5));
-    let cfg = RmTrainConfig {
-        epochs: 1,
-        batch_size: 16,
-        lr: 1e-3,
-        max_len: 64,
-        overlong: Overlong::KeepEnd,
-        ..RmTrainConfig::default()
-    };
+    let mut cfg = RmTrainConfig::default();
+    cfg.epochs = 1;
+    cfg.batch_size = 16;
+    cfg.lr = 1e-3;
+    cfg.max_len = 64;
+    cfg.overlong = Overlong::KeepEnd;
     let (model, report) =
         train_reward_model(model, &policy.tokenizer, &train, &cfg, &mut |_| {}).unwrap();
     let held_out = evaluate(&model, &policy.tokenizer, &test, 64, Overlong::KeepEnd, 64).unwrap();

@@ -14,6 +14,7 @@ use rlp_models::{ModelError, Result};
 
 /// Optimiser settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct OptimConfig {
     /// Learning rate.
     pub lr: f64,

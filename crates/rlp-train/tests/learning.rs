@@ -2,6 +2,7 @@
 //! strings. Seeded, so the run (and its accuracy) is the same every time on a given backend.
 
 use rlp_core::SeededRng;
+use rlp_core::With;
 use rlp_core::burn::module::Module;
 use rlp_core::device::test_backend;
 use rlp_models::{CausalLm, GenerationConfig, LlamaConfig, SamplingParams, generate};
@@ -32,11 +33,11 @@ fn tiny_decoder_learns_to_reverse_digit_strings() {
     let before: Vec<f32> = rlp_core::tensor_io::to_f32(model.embed_tokens.weight.val());
     let mut trainer = NllTrainer::new(
         model,
-        OptimConfig {
-            lr: 3e-3,
-            weight_decay: 0.0,
-            max_grad_norm: Some(1.0),
-        },
+        OptimConfig::default().with(|c| {
+            c.lr = 3e-3;
+            c.weight_decay = 0.0;
+            c.max_grad_norm = Some(1.0);
+        }),
     )
     .unwrap();
     let mut data = SeededRng::new(1);
@@ -71,12 +72,11 @@ fn tiny_decoder_learns_to_reverse_digit_strings() {
         })
         .collect();
     let prompts: Vec<Vec<u32>> = tests.iter().map(|t| t.0.clone()).collect();
-    let gcfg = GenerationConfig {
-        max_new_tokens: 6,
-        sampling: SamplingParams::greedy(),
-        stop_tokens: vec![EOS],
-        use_cache: true,
-    };
+    let mut gcfg = GenerationConfig::default();
+    gcfg.max_new_tokens = 6;
+    gcfg.sampling = SamplingParams::greedy();
+    gcfg.stop_tokens = vec![EOS];
+    gcfg.use_cache = true;
     let gens = generate(&model, &prompts, PAD, &gcfg, &mut SeededRng::new(0)).unwrap();
     let (mut right, mut total) = (0, 0);
     for (t, g) in tests.iter().zip(&gens) {

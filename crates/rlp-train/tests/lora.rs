@@ -2,6 +2,7 @@
 //! rounding, only the adapters train, PEFT-format adapters round-trip, and malformed adapters
 //! are refused by tensor name.
 
+use rlp_core::With;
 use std::path::Path;
 
 use burn::module::Module;
@@ -28,14 +29,14 @@ fn base(device: &burn::tensor::Device) -> CausalLm {
 }
 
 fn lora(rank: usize) -> LoraConfig {
-    LoraConfig {
-        rank,
-        alpha: 2.0 * rank as f64,
-        targets: vec![LoraTarget::Q, LoraTarget::V, LoraTarget::Down],
-        rslora: false,
-        quantize: None,
-        dropout: 0.0,
-    }
+    LoraConfig::default().with(|c| {
+        c.rank = rank;
+        c.alpha = 2.0 * rank as f64;
+        c.targets = vec![LoraTarget::Q, LoraTarget::V, LoraTarget::Down];
+        c.rslora = false;
+        c.quantize = None;
+        c.dropout = 0.0;
+    })
 }
 
 /// Two prompt/response examples, collated.
@@ -417,10 +418,8 @@ fn qlora_keeps_the_base_quantized_and_trains_the_adapters() {
     let m = base(&d);
     let batch = batch(&d);
     for (quant, tolerance) in [(BaseQuant::Q8, 0.02), (BaseQuant::Q4, 0.3)] {
-        let cfg = LoraConfig {
-            quantize: Some(quant),
-            ..lora(4)
-        };
+        let mut cfg = lora(4);
+        cfg.quantize = Some(quant);
         let adapted = apply_lora(m.clone(), &cfg, &mut SeededRng::new(1)).unwrap();
         let q = adapted.layers[0].self_attn.q_proj.weight.clone();
         assert!(

@@ -146,6 +146,7 @@ impl BaseQuant {
 /// targets with PEFT's usual rank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct LoraConfig {
     /// Rank `r` of the update.
     pub rank: usize,

@@ -3,13 +3,17 @@
 //! Face PEFT's format, and merging into a plain checkpoint.
 //!
 //! ```
-//! use rlp_core::SeededRng;
+//! use rlp_core::{SeededRng, With};
 //! use rlp_models::lora::{LoraConfig, LoraTarget, apply_lora, merge};
 //! use rlp_models::{CausalLm, LlamaConfig};
 //!
 //! let device = rlp_core::device::test_backend().device().unwrap();
 //! let base = CausalLm::init(&LlamaConfig::tiny(32), &mut SeededRng::new(0), &device).unwrap();
-//! let lora = LoraConfig { rank: 4, alpha: 8.0, targets: vec![LoraTarget::Q, LoraTarget::V], ..LoraConfig::default() };
+//! let lora = LoraConfig::default().with(|c| {
+//!     c.rank = 4;
+//!     c.alpha = 8.0;
+//!     c.targets = vec![LoraTarget::Q, LoraTarget::V];
+//! });
 //! let adapted = apply_lora(base, &lora, &mut SeededRng::new(1)).unwrap();
 //! assert_eq!(rlp_models::lora::adapters(&adapted).len(), 2 * adapted.layers.len());
 //! let plain = merge(adapted); // B = 0 so far: the base model again

@@ -1,6 +1,7 @@
 //! [`DpoTrainer`]: DPO on preference pairs with AdamW, a frozen reference model and a seeded
 //! data order.
 
+use rlp_core::With;
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ use crate::error::{PolicyError, Result};
 /// models need a far larger learning rate, ~1e-3).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DpoConfig {
     /// β: strength of the implicit KL constraint to the reference model. Configs may still say
     /// `beta` (deprecated).
@@ -188,11 +190,11 @@ impl DpoTrainer {
                 ),
             ));
         }
-        let optim = AdamW::new(OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        });
+        let optim = AdamW::new(OptimConfig::default().with(|c| {
+            c.lr = config.lr;
+            c.weight_decay = config.weight_decay;
+            c.max_grad_norm = config.max_grad_norm;
+        }));
         Ok(Self {
             policy,
             reference: reference.valid(),

@@ -27,6 +27,7 @@ pub enum Proposal {
 /// so the proposal's log-probs are those of the model itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FdpgConfig {
     /// Which `D_f(π‖p)` to minimise (Jensen–Shannon).
     pub divergence: Divergence,

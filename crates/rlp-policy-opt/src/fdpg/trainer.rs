@@ -4,6 +4,7 @@
 //! importance weights, baseline → one AdamW step on [`fdpg_loss`] → IS estimates of the
 //! divergences and, for an updating offline proposal, DPG's `q ← π` rule.
 
+use rlp_core::With;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -114,11 +115,11 @@ impl FdpgTrainer {
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
         let initial = policy.valid();
         let proposal = (!config.is_online()).then(|| initial.clone());
-        let optim = AdamW::new(OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        });
+        let optim = AdamW::new(OptimConfig::default().with(|c| {
+            c.lr = config.lr;
+            c.weight_decay = config.weight_decay;
+            c.max_grad_norm = config.max_grad_norm;
+        }));
         Ok(Self {
             policy,
             initial,

@@ -1,6 +1,7 @@
 //! [`GrpoConfig`], the settings of a GRPO run, and [`GroupSettings`], what the shared
 //! [`GroupTrainer`](super::GroupTrainer) runs on (GRPO's and RLOO's configs both become one).
 
+use rlp_core::With;
 use rlp_models::GenerationConfig;
 use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::error::{PolicyError, Result};
 /// The defaults are GRPO as published, with TRL's β = 0 (no reference model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct GrpoConfig {
     /// Prompts per generation batch.
     pub prompts_per_step: usize,
@@ -228,11 +230,11 @@ impl GrpoConfig {
                 max_len: self.max_new_tokens,
             },
             mask_truncated: self.mask_truncated,
-            optim: OptimConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                max_grad_norm: self.max_grad_norm,
-            },
+            optim: OptimConfig::default().with(|c| {
+                c.lr = self.lr;
+                c.weight_decay = self.weight_decay;
+                c.max_grad_norm = self.max_grad_norm;
+            }),
             generation: GenerationConfig::sampling(self.max_new_tokens, self.temperature),
             seed: self.seed,
         })

@@ -1,5 +1,6 @@
 //! [`OnlineDpoConfig`], the settings of online DPO.
 
+use rlp_core::With;
 use rlp_models::GenerationConfig;
 use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use crate::error::{PolicyError, Result};
 /// Feedback"; TRL's `OnlineDPOTrainer`): β = 0.1 as in TRL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OnlineDpoConfig {
     /// Prompts per step (two samples each, one pair).
     pub prompts_per_step: usize,
@@ -83,11 +85,11 @@ impl OnlineDpoConfig {
 
     /// The optimiser's settings.
     pub fn optim(&self) -> OptimConfig {
-        OptimConfig {
-            lr: self.lr,
-            weight_decay: self.weight_decay,
-            max_grad_norm: self.max_grad_norm,
-        }
+        OptimConfig::default().with(|c| {
+            c.lr = self.lr;
+            c.weight_decay = self.weight_decay;
+            c.max_grad_norm = self.max_grad_norm;
+        })
     }
 
     /// The sampling settings.

@@ -35,6 +35,7 @@ pub enum ValueInit {
 /// PPO's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PpoConfig {
     /// Prompts per iteration (one response each).
     pub rollout_batch_size: usize,

@@ -3,6 +3,7 @@
 //! and value updates over shuffled minibatches → KL controller and anchor updates
 //! (`docs/algorithms.md`, "RLHF with PPO").
 
+use rlp_core::With;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -99,11 +100,10 @@ impl PpoTrainer {
         require_autodiff(&policy, "policy")?;
         require_autodiff(&value, "value model")?;
         tokenizer.check_model_vocab(policy.config.vocab_size)?;
-        let optim = OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        };
+        let mut optim = OptimConfig::default();
+        optim.lr = config.lr;
+        optim.weight_decay = config.weight_decay;
+        optim.max_grad_norm = config.max_grad_norm;
         Ok(Self {
             policy,
             value,
@@ -120,15 +120,13 @@ impl PpoTrainer {
 
     /// The generation settings of rollouts.
     pub fn generation(&self) -> GenerationConfig {
-        GenerationConfig {
-            max_new_tokens: self.config.max_new_tokens,
-            sampling: SamplingParams {
-                temperature: self.config.temperature,
-                top_k: None,
-                top_p: None,
-            },
-            ..Default::default()
-        }
+        GenerationConfig::default().with(|c| {
+            c.max_new_tokens = self.config.max_new_tokens;
+            c.sampling = SamplingParams::default();
+            c.sampling.temperature = self.config.temperature;
+            c.sampling.top_k = None;
+            c.sampling.top_p = None;
+        })
     }
 
     /// The policy's and the value model's optimisers.

@@ -11,6 +11,7 @@ use crate::error::{PolicyError, Result};
 /// temperature 1 with no top-k/top-p.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct QuarkConfig {
     /// `K`, the number of reward quantiles and reward tokens (5; at least 2).
     pub num_quantiles: usize,

@@ -12,6 +12,7 @@
 //! ids suppressed as outputs ([`suppress_outputs`]); the policy trains on its autodiff device and
 //! π₀ (the policy as passed in, original vocabulary) stays frozen on the plain device.
 
+use rlp_core::With;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -142,11 +143,11 @@ impl QuarkTrainer {
             &reward_tokens(config.num_quantiles),
             &mut rng.fork("reward-tokens"),
         )?;
-        let optim = AdamW::new(OptimConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            max_grad_norm: config.max_grad_norm,
-        });
+        let optim = AdamW::new(OptimConfig::default().with(|c| {
+            c.lr = config.lr;
+            c.weight_decay = config.weight_decay;
+            c.max_grad_norm = config.max_grad_norm;
+        }));
         Ok(Self {
             policy,
             reference,

@@ -1,6 +1,7 @@
 //! [`RlooConfig`], the settings of an RLOO run (Ahmadian et al. 2024), which the shared
 //! [`GroupTrainer`](crate::grpo::GroupTrainer) runs with the leave-one-out advantage.
 
+use rlp_core::With;
 use rlp_models::GenerationConfig;
 use rlp_train::OptimConfig;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use crate::grpo::{
 /// and the update is REINFORCE with the leave-one-out baseline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RlooConfig {
     /// Prompts per generation batch.
     pub prompts_per_step: usize,
@@ -115,11 +117,11 @@ impl RlooConfig {
                 max_len: self.max_new_tokens,
             },
             mask_truncated: self.mask_truncated,
-            optim: OptimConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                max_grad_norm: self.max_grad_norm,
-            },
+            optim: OptimConfig::default().with(|c| {
+                c.lr = self.lr;
+                c.weight_decay = self.weight_decay;
+                c.max_grad_norm = self.max_grad_norm;
+            }),
             generation: GenerationConfig::sampling(self.max_new_tokens, self.temperature),
             seed: self.seed,
         })

@@ -28,6 +28,7 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 /// Every setting of a classifier training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ClassifierTrainConfig {
     /// Passes over the training texts.
     pub epochs: usize,
@@ -173,11 +174,10 @@ pub fn classifier_trainer(
         config.seed,
         "classifier-train",
     );
-    let optim = OptimConfig {
-        lr: config.lr,
-        weight_decay: config.weight_decay,
-        max_grad_norm: config.max_grad_norm,
-    };
+    let mut optim = OptimConfig::default();
+    optim.lr = config.lr;
+    optim.weight_decay = config.weight_decay;
+    optim.max_grad_norm = config.max_grad_norm;
     let examples = enc.examples;
     let batch: BatchFn<SequenceClassifier, RewardError> =
         Box::new(move |model: &SequenceClassifier, idx: &[usize]| {
