@@ -137,10 +137,13 @@ pub(super) fn mechanism(config: &PipelineConfig, out: &std::path::Path) -> Strin
         let spg = read(dir.join("rm-spg/spg_report.json"));
         let uml = read(dir.join("rm-uml/uml_report.json"));
         let precision = read(dir.join("rm-spg/spg_precision.json"));
+        let uml_steps: Vec<rlp_ib::UmlStepInfo> =
+            rlp_core::jsonl::read_jsonl(&dir.join("rm-uml/metrics.jsonl")).unwrap_or_default();
         lines.push(format!(
             "- seed {seed}: SPG kept {} of {} prompts (mean confidence {}; gold agrees with {} of \
              its pairs); UML's JS estimate {} after the head warm-up, {} over the last epoch \
-             (by quarter of training: {}).",
+             (by quarter of training: {}; the code's total correlation {}, active dimensions \
+             {}).",
             spg.as_ref().map_or("?".into(), |v| v["kept"].to_string()),
             spg.as_ref()
                 .map_or("?".into(), |v| v["prompts"].to_string()),
@@ -156,26 +159,31 @@ pub(super) fn mechanism(config: &PipelineConfig, out: &std::path::Path) -> Strin
             uml.as_ref()
                 .and_then(|v| v["mean_mi"].as_f64())
                 .map_or("?".into(), |m| format!("{m:.3}")),
-            mi_by_quarter(&dir.join("rm-uml/metrics.jsonl")).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.mi, 3).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.tc, 3).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.active_dims as f64, 1).unwrap_or_else(|| "?".into()),
         ));
     }
     lines.join("\n")
 }
 
-/// UML's I_JS trajectory from its `metrics.jsonl`: the mean estimate over each quarter of the
-/// training steps, joined by arrows (`None` when the file is missing or has under 4 steps).
-fn mi_by_quarter(path: &std::path::Path) -> Option<String> {
-    let steps: Vec<rlp_ib::UmlStepInfo> = rlp_core::jsonl::read_jsonl(path).ok()?;
+/// A trajectory of UML's training (one of its per-step statistics `f`): the mean over each
+/// quarter of the steps, with `decimals` decimals, joined by arrows (`None` under 4 steps).
+fn by_quarter(
+    steps: &[rlp_ib::UmlStepInfo],
+    f: fn(&rlp_ib::UmlStepInfo) -> f64,
+    decimals: usize,
+) -> Option<String> {
     if steps.len() < 4 {
         return None;
     }
     let quarter = |q: usize| {
         let part = &steps[q * steps.len() / 4..(q + 1) * steps.len() / 4];
-        part.iter().map(|s| s.mi).sum::<f64>() / part.len() as f64
+        part.iter().map(f).sum::<f64>() / part.len() as f64
     };
     Some(
         (0..4)
-            .map(|q| format!("{:.3}", quarter(q)))
+            .map(|q| format!("{:.decimals$}", quarter(q)))
             .collect::<Vec<_>>()
             .join(" → "),
     )

@@ -113,6 +113,21 @@ pub fn dts_terms(posterior: &Gaussian, z: Tensor<2>, n: usize, segment: usize) -
     })
 }
 
+/// The variance across inputs above which a code dimension counts as active (Burda et al.,
+/// "Importance Weighted Autoencoders", ICLR 2016, section 5.2, used 10⁻² on `Cov_x E[u|x]`).
+pub const ACTIVE_VARIANCE: f64 = 0.01;
+
+/// The number of active dimensions of a code: those `k` whose posterior mean `μ_k(x)` varies
+/// across the batch `means` (`[M, K]`) with a variance (over the `M` rows, divided by `M`)
+/// above `threshold`. A collapsed code, whose posteriors all equal the prior, has none.
+pub fn active_dims(means: &Tensor<2>, threshold: f64) -> usize {
+    let variance = means.clone().detach().var_bias(0);
+    rlp_core::tensor_io::to_f32(variance)
+        .into_iter()
+        .filter(|&v| f64::from(v) > threshold)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +253,17 @@ mod tests {
             let e = dts_terms(&q, z.clone(), n, seg).err().unwrap().to_string();
             assert!(e.contains(field), "{e}");
         }
+    }
+
+    /// Three inputs, three dimensions. Dimension 0 is constant (variance 0); dimension 1 holds
+    /// 1, 3, 5 (mean 3, variance (4 + 0 + 4)/3 = 2.67); dimension 2 holds 0, 0.1, 0.2 (mean
+    /// 0.1, variance (0.01 + 0 + 0.01)/3 = 0.0067, below 0.01). One dimension is active.
+    #[test]
+    fn active_dims_golden() {
+        let d = test_backend().device().unwrap();
+        let means = t(&[0.0, 1.0, 0.0, 0.0, 3.0, 0.1, 0.0, 5.0, 0.2], 3, &d);
+        assert_eq!(active_dims(&means, ACTIVE_VARIANCE), 1);
+        assert_eq!(active_dims(&means, 0.005), 2);
+        assert_eq!(active_dims(&t(&[0.0; 8], 4, &d), ACTIVE_VARIANCE), 0);
     }
 }

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 use rlp_core::SeededRng;
 use rlp_core::tensor_io::scalar;
 
-use crate::dts::dts_terms;
+use crate::dts::{ACTIVE_VARIANCE, active_dims, dts_terms};
 use crate::encoder::{Gaussian, GaussianEncoder};
 use crate::mi::Critic;
 use crate::objective::{DtsWeights, Objective, ViewCode};
@@ -32,15 +32,20 @@ pub struct IbStats {
     pub mi: f64,
     /// The sample estimate of `D_SKL` between the two views' posteriors.
     pub skl: f64,
-    /// `mib-dts` only: the total correlation of both views' codes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tc: Option<f64>,
-    /// `mib-dts` only: the dimension-wise KL of both views' codes to the prior.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dw_kl: Option<f64>,
-    /// `mib-dts` only: the information `I_q(x; z)` between input and code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mi_x: Option<f64>,
+    /// The total correlation of both views' codes (measured for every objective; `mib-dts`
+    /// adds it to the loss, with the two terms below).
+    #[serde(default)]
+    pub tc: f64,
+    /// The dimension-wise KL of both views' codes to the prior.
+    #[serde(default)]
+    pub dw_kl: f64,
+    /// The information `I_q(x; z)` between input and code.
+    #[serde(default)]
+    pub mi_x: f64,
+    /// The code's active dimensions: those whose posterior mean varies across the batch's
+    /// inputs (both views) with a variance above [`ACTIVE_VARIANCE`].
+    #[serde(default)]
+    pub active_dims: usize,
 }
 
 /// The encoder `p(z|h)` and the critic of the chosen [`Objective`].
@@ -119,18 +124,31 @@ impl IbHead {
             ..Default::default()
         };
         let mut loss = terms.loss;
-        if self.objective == Objective::MibDts {
-            let both = Gaussian {
-                mean: Tensor::cat(vec![v1.posterior.mean, v2.posterior.mean], 0),
-                std: Tensor::cat(vec![v1.posterior.std, v2.posterior.std], 0),
+        let both = Gaussian {
+            mean: Tensor::cat(vec![v1.posterior.mean, v2.posterior.mean], 0),
+            std: Tensor::cat(vec![v1.posterior.std, v2.posterior.std], 0),
+        };
+        let z = Tensor::cat(vec![v1.z, v2.z], 0);
+        let m = z.dims()[0];
+        stats.active_dims = active_dims(&both.mean, ACTIVE_VARIANCE);
+        // The decomposition's terms are measured for every objective; only `mib-dts` trains on
+        // them (the others measure them on detached codes, outside the graph).
+        let trains = self.objective == Objective::MibDts;
+        let (both, z) = if trains {
+            (both, z)
+        } else {
+            let detached = Gaussian {
+                mean: both.mean.detach(),
+                std: both.std.detach(),
             };
-            let z = Tensor::cat(vec![v1.z, v2.z], 0);
-            let m = z.dims()[0];
-            let dts = dts_terms(&both, z, self.data_size.max(m), self.dts.segment)
-                .expect("the segment is validated against z_dim and N is at least the batch");
-            stats.tc = Some(scalar(dts.tc.clone().detach()));
-            stats.dw_kl = Some(scalar(dts.dw_kl.clone().detach()));
-            stats.mi_x = Some(scalar(dts.mi.clone().detach()));
+            (detached, z.detach())
+        };
+        let dts = dts_terms(&both, z, self.data_size.max(m), self.dts.segment)
+            .expect("the segment is validated against z_dim and N is at least the batch");
+        stats.tc = scalar(dts.tc.clone().detach());
+        stats.dw_kl = scalar(dts.dw_kl.clone().detach());
+        stats.mi_x = scalar(dts.mi.clone().detach());
+        if trains {
             loss = loss + dts.tc * self.dts.beta_tc + dts.dw_kl * self.dts.beta_dw
                 - dts.mi * self.dts.gamma_mi;
         }
@@ -256,8 +274,8 @@ mod tests {
     }
 
     /// `mib-dts` is `mib` on the same codes (same weights, same noise) plus
-    /// `β_tc·TC + β_dw·Σ KL_k − γ_mi·I_q(x; z)`, whose values it reports; `mib` reports none of
-    /// them.
+    /// `β_tc·TC + β_dw·Σ KL_k − γ_mi·I_q(x; z)`; both report the same values of the three terms
+    /// (and of the active dimensions), which `mib` only measures.
     #[test]
     fn mib_dts_adds_the_weighted_terms_to_mib() {
         let d = test_backend().device().unwrap();
@@ -283,9 +301,11 @@ mod tests {
         };
         let (mib, plain) = run(Objective::Mib);
         let (dts, stats) = run(Objective::MibDts);
-        assert_eq!((plain.tc, plain.dw_kl, plain.mi_x), (None, None, None));
-        let (tc, dw, mi_x) = (stats.tc.unwrap(), stats.dw_kl.unwrap(), stats.mi_x.unwrap());
+        let (tc, dw, mi_x) = (stats.tc, stats.dw_kl, stats.mi_x);
         assert!(tc.is_finite() && dw.is_finite() && mi_x.is_finite());
+        assert_eq!((plain.tc, plain.dw_kl, plain.mi_x), (tc, dw, mi_x));
+        assert_eq!(plain.active_dims, stats.active_dims);
+        assert!(stats.active_dims <= 4);
         assert_eq!((stats.mi, stats.skl), (plain.mi, plain.skl));
         let want = mib + 2.0 * tc + 0.5 * dw - 3.0 * mi_x;
         assert!((dts - want).abs() < 1e-4, "{dts} vs {want}");

@@ -12,7 +12,7 @@ pub mod skl;
 pub mod uml;
 pub mod warmup;
 
-pub use dts::{DtsTerms, dts_terms};
+pub use dts::{ACTIVE_VARIANCE, DtsTerms, active_dims, dts_terms};
 pub use encoder::{Gaussian, GaussianEncoder, standard_normal};
 pub use error::{IbError, Result};
 pub use head::{HeadShape, IbHead, IbStats};

@@ -191,15 +191,20 @@ pub struct UmlStepInfo {
     pub l_m: f64,
     /// The mutual-information estimate in `L_M`.
     pub mi: f64,
-    /// `mib-dts` only: the total correlation of the batch's codes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tc: Option<f64>,
-    /// `mib-dts` only: their dimension-wise KL to the prior.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dw_kl: Option<f64>,
-    /// `mib-dts` only: the information `I_q(x; z)` between input and code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mi_x: Option<f64>,
+    /// The total correlation of the batch's codes (every objective measures it; `mib-dts`
+    /// trains on it).
+    #[serde(default)]
+    pub tc: f64,
+    /// Their dimension-wise KL to the prior.
+    #[serde(default)]
+    pub dw_kl: f64,
+    /// The information `I_q(x; z)` between input and code.
+    #[serde(default)]
+    pub mi_x: f64,
+    /// The code's active dimensions on the batch (posterior-mean variance above
+    /// [`crate::ACTIVE_VARIANCE`]).
+    #[serde(default)]
+    pub active_dims: usize,
     /// The sample `D_SKL` of the batch.
     pub skl: f64,
     /// `β` used.
@@ -288,9 +293,10 @@ struct Parts {
     mi: f64,
     skl: f64,
     beta: f64,
-    tc: Option<f64>,
-    dw_kl: Option<f64>,
-    mi_x: Option<f64>,
+    tc: f64,
+    dw_kl: f64,
+    mi_x: f64,
+    active_dims: usize,
 }
 
 /// Retrains `rm` (on an autodiff device) with `L_BT(d) + λ·L_M(views)` under `config`;
@@ -406,6 +412,7 @@ pub fn train_uml(
             tc: stats.tc,
             dw_kl: stats.dw_kl,
             mi_x: stats.mi_x,
+            active_dims: stats.active_dims,
         });
         step += 1;
         Ok::<_, rlp_reward::RewardError>((bt + l_m * config.lambda, accuracy))
@@ -424,6 +431,7 @@ pub fn train_uml(
             tc: p.tc,
             dw_kl: p.dw_kl,
             mi_x: p.mi_x,
+            active_dims: p.active_dims,
             skl: p.skl,
             beta: p.beta,
             accuracy: s.accuracy,
