@@ -159,9 +159,9 @@ pub(super) fn mechanism(config: &PipelineConfig, out: &std::path::Path) -> Strin
             uml.as_ref()
                 .and_then(|v| v["mean_mi"].as_f64())
                 .map_or("?".into(), |m| format!("{m:.3}")),
-            by_quarter(&uml_steps, |s| s.mi, 3).unwrap_or_else(|| "?".into()),
-            by_quarter(&uml_steps, |s| s.tc, 3).unwrap_or_else(|| "?".into()),
-            by_quarter(&uml_steps, |s| s.active_dims as f64, 1).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.code.mi, 3).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.code.tc, 3).unwrap_or_else(|| "?".into()),
+            by_quarter(&uml_steps, |s| s.code.active_dims as f64, 1).unwrap_or_else(|| "?".into()),
         ));
     }
     lines.join("\n")

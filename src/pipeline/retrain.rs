@@ -98,7 +98,7 @@ pub(crate) fn uml(
             bar.set_position(st.step as u64);
             bar.set_message(format!(
                 "UML: bt {:.3}  I_JS {:.3}  SKL {:.3}",
-                st.bt_loss, st.mi, st.skl
+                st.bt_loss, st.code.mi, st.code.skl
             ));
         },
     )?;

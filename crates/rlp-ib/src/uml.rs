@@ -27,7 +27,7 @@ use rlp_reward::{
 use rlp_train::optim::require_autodiff;
 
 use crate::error::{IbError, Result};
-use crate::head::{HeadShape, IbHead};
+use crate::head::{HeadShape, IbHead, IbStats};
 use crate::objective::{BetaSchedule, DtsWeights, Objective};
 use crate::warmup::{frozen_views, warm_up_head};
 
@@ -189,24 +189,11 @@ pub struct UmlStepInfo {
     pub bt_loss: f64,
     /// `L_M` on the batch of view pairs.
     pub l_m: f64,
-    /// The mutual-information estimate in `L_M`.
-    pub mi: f64,
-    /// The total correlation of the batch's codes (every objective measures it; `mib-dts`
-    /// trains on it).
-    #[serde(default)]
-    pub tc: f64,
-    /// Their dimension-wise KL to the prior.
-    #[serde(default)]
-    pub dw_kl: f64,
-    /// The information `I_q(x; z)` between input and code.
-    #[serde(default)]
-    pub mi_x: f64,
-    /// The code's active dimensions on the batch (posterior-mean variance above
-    /// [`crate::ACTIVE_VARIANCE`]).
-    #[serde(default)]
-    pub active_dims: usize,
-    /// The sample `D_SKL` of the batch.
-    pub skl: f64,
+    /// The code's statistics on the batch: the mutual-information estimate in `L_M`, the
+    /// sample `D_SKL`, and the diagnostics TC, dimension-wise KL, `I_q(x; z)` and the active
+    /// dimensions (written inline, as `mi`, `skl`, `tc`, `dw_kl`, `mi_x`, `active_dims`).
+    #[serde(flatten)]
+    pub code: IbStats,
     /// `β` used.
     pub beta: f64,
     /// Pairwise accuracy on the batch of `D` before the update.
@@ -290,13 +277,8 @@ impl ViewCycle {
 struct Parts {
     bt: f64,
     l_m: f64,
-    mi: f64,
-    skl: f64,
     beta: f64,
-    tc: f64,
-    dw_kl: f64,
-    mi_x: f64,
-    active_dims: usize,
+    code: IbStats,
 }
 
 /// Retrains `rm` (on an autodiff device) with `L_BT(d) + λ·L_M(views)` under `config`;
@@ -406,13 +388,8 @@ pub fn train_uml(
         parts.set(Parts {
             bt: scalar(bt.clone().detach()),
             l_m: scalar(l_m.clone().detach()),
-            mi: stats.mi,
-            skl: stats.skl,
             beta,
-            tc: stats.tc,
-            dw_kl: stats.dw_kl,
-            mi_x: stats.mi_x,
-            active_dims: stats.active_dims,
+            code: stats,
         });
         step += 1;
         Ok::<_, rlp_reward::RewardError>((bt + l_m * config.lambda, accuracy))
@@ -427,12 +404,7 @@ pub fn train_uml(
             loss: s.loss,
             bt_loss: p.bt,
             l_m: p.l_m,
-            mi: p.mi,
-            tc: p.tc,
-            dw_kl: p.dw_kl,
-            mi_x: p.mi_x,
-            active_dims: p.active_dims,
-            skl: p.skl,
+            code: p.code,
             beta: p.beta,
             accuracy: s.accuracy,
             lr: s.lr,
@@ -456,8 +428,8 @@ pub fn train_uml(
             last_epoch_loss: done.last_epoch_loss,
             last_epoch_accuracy: done.last_epoch_accuracy,
             warmup_mi: warm_mi,
-            mean_mi: mean(|p| p.mi),
-            mean_skl: mean(|p| p.skl),
+            mean_mi: mean(|p| p.code.mi),
+            mean_skl: mean(|p| p.code.skl),
             seconds: start.elapsed().as_secs_f64(),
         },
     ))

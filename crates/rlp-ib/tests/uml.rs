@@ -131,7 +131,7 @@ fn mean(xs: &[f64]) -> f64 {
 /// The mean I_JS of the first 8 steps, the highest mean of 8 consecutive steps (windows
 /// 8 steps apart), and the mean of the last 16 steps.
 fn early_peak_late(name: &str, steps: &[UmlStepInfo]) -> (f64, f64, f64) {
-    let mi: Vec<f64> = steps.iter().map(|s| s.mi).collect();
+    let mi: Vec<f64> = steps.iter().map(|s| s.code.mi).collect();
     let mut peak = f64::NEG_INFINITY;
     for (i, chunk) in mi.chunks(8).enumerate() {
         eprintln!(
@@ -179,11 +179,11 @@ fn uml_raises_the_mutual_information_estimate() {
     assert!(
         steps
             .iter()
-            .all(|s| s.loss.is_finite() && s.mi.is_finite() && s.skl.is_finite())
+            .all(|s| s.loss.is_finite() && s.code.mi.is_finite() && s.code.skl.is_finite())
     );
     // β follows the default schedule: 1e-3 at the first step, 1 at the last.
     assert!((steps[0].beta - 1e-3).abs() < 1e-12 && (steps[95].beta - 1.0).abs() < 1e-12);
-    let mi: Vec<f64> = steps.iter().map(|s| s.mi).collect();
+    let mi: Vec<f64> = steps.iter().map(|s| s.code.mi).collect();
     assert!((mib.mean_mi - mean(&mi[88..])).abs() < 1e-12, "{mib:?}");
     assert!(before != after, "the reward model did not change");
     let mut mvi_config = config(0.5, 12);
@@ -251,10 +251,10 @@ fn mib_with_dts_terms_trains_end_to_end() {
     let z_dim = dts.z_dim;
     for s in steps.iter().chain(&mib_steps) {
         assert!(
-            s.tc.is_finite() && s.dw_kl.is_finite() && s.mi_x.is_finite(),
+            s.code.tc.is_finite() && s.code.dw_kl.is_finite() && s.code.mi_x.is_finite(),
             "{s:?}"
         );
-        assert!(s.active_dims <= z_dim, "{s:?}");
+        assert!(s.code.active_dims <= z_dim, "{s:?}");
     }
     assert_ne!(with_dts, mib);
 }
