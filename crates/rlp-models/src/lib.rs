@@ -22,6 +22,8 @@ pub mod model;
 pub mod pretrained;
 pub mod rope;
 pub mod sampling;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 pub mod tokenizer;
 pub mod vocab;
 

@@ -117,35 +117,12 @@ pub fn suppress_outputs(model: &CausalLm, first: usize) -> CausalLm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::LlamaConfig;
-    use rlp_core::SeededRng;
-    use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{ints, max_abs_diff, to_f32};
-
-    fn tokenizer() -> TextTokenizer {
-        let corpus =
-            (0..200).map(|i| format!("the movie number {i} was great and the popcorn salty"));
-        TextTokenizer::train_bpe(corpus, 300).unwrap()
-    }
-
-    fn model(vocab: usize, tied: bool, seed: u64) -> CausalLm {
-        let mut cfg = LlamaConfig::tiny(vocab);
-        cfg.tie_word_embeddings = tied;
-        let d = test_backend().device().unwrap();
-        CausalLm::init(&cfg, &mut SeededRng::new(seed), &d).unwrap()
-    }
-
-    /// Logits over the first `v` ids of every position, `[b·t·v]`.
-    fn logits_over(m: &CausalLm, tokens: &[i64], v: usize) -> Vec<f32> {
-        let d = m.device();
-        let t = tokens.len() / 2;
-        let logits = m.forward(ints(tokens.to_vec(), [2, t], &d), None).logits;
-        to_f32(logits.slice([0..2, 0..t, 0..v]))
-    }
+    use crate::testing::{bpe_tokenizer, logits_over, tiny_lm};
+    use rlp_core::tensor_io::max_abs_diff;
 
     #[test]
     fn special_tokens_refuse_known_repeated_and_empty_strings() {
-        let tk = tokenizer();
+        let tk = bpe_tokenizer();
         let e = |r: Result<(TextTokenizer, Vec<u32>)>| r.unwrap_err().to_string();
         assert!(e(add_special_tokens(&tk, &["<|endoftext|>".into()])).contains("already"));
         assert!(e(add_special_tokens(&tk, &["<a>".into(), "<a>".into()])).contains("repeated"));
@@ -155,7 +132,7 @@ mod tests {
     #[test]
     fn suppressed_ids_get_no_mass_and_the_rest_renormalise() {
         for tied in [false, true] {
-            let m = model(40, tied, 5);
+            let m = tiny_lm(40, tied, 5);
             let s = suppress_outputs(&m, 30);
             let toks = vec![1, 5, 9, 3, 7, 2, 35, 39, 11, 4];
             let (a, b) = (logits_over(&m, &toks, 40), logits_over(&s, &toks, 40));

@@ -180,30 +180,8 @@ pub fn grow_vocab_with_tokens(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rlp_core::device::test_backend;
-    use rlp_core::tensor_io::{ints, max_abs_diff};
-    use rlp_models::LlamaConfig;
-
-    fn tokenizer() -> TextTokenizer {
-        let corpus =
-            (0..200).map(|i| format!("the movie number {i} was great and the popcorn salty"));
-        TextTokenizer::train_bpe(corpus, 300).unwrap()
-    }
-
-    fn model(vocab: usize, tied: bool, seed: u64) -> CausalLm {
-        let mut cfg = LlamaConfig::tiny(vocab);
-        cfg.tie_word_embeddings = tied;
-        let d = test_backend().device().unwrap();
-        CausalLm::init(&cfg, &mut SeededRng::new(seed), &d).unwrap()
-    }
-
-    /// Logits over the first `v` ids of every position, `[b·t·v]`.
-    fn logits_over(m: &CausalLm, tokens: &[i64], v: usize) -> Vec<f32> {
-        let d = m.device();
-        let t = tokens.len() / 2;
-        let logits = m.forward(ints(tokens.to_vec(), [2, t], &d), None).logits;
-        to_f32(logits.slice([0..2, 0..t, 0..v]))
-    }
+    use rlp_core::tensor_io::max_abs_diff;
+    use rlp_models::testing::{bpe_tokenizer, logits_over, tiny_lm};
 
     /// The largest deviations, in units of σ_j, of the per-column mean and std of `new`
     /// (`[rows, d]`) from `(mean, std)`.
@@ -226,7 +204,7 @@ mod tests {
     fn grown_model_keeps_the_original_function_and_draws_from_the_moments() {
         let (v, d, k) = (50, 64, 4000);
         for tied in [false, true] {
-            let base = model(v, tied, 1);
+            let base = tiny_lm(v, tied, 1);
             let toks = vec![1, 5, 9, 3, 7, 2, 0, 49, 11, 4];
             let before = logits_over(&base, &toks, v);
             let (mean, std) = embedding_moments(&base);
@@ -268,12 +246,12 @@ mod tests {
 
     #[test]
     fn tokenizer_and_model_grow_together() {
-        let tk = tokenizer();
+        let tk = bpe_tokenizer();
         let v = tk.vocab_size();
         for tied in [false, true] {
             let names: Vec<String> = (0..3).map(|i| format!("<|ctl_{i}|>")).collect();
             let (m, grown, ids) =
-                grow_vocab_with_tokens(model(v, tied, 3), &tk, &names, &mut SeededRng::new(4))
+                grow_vocab_with_tokens(tiny_lm(v, tied, 3), &tk, &names, &mut SeededRng::new(4))
                     .unwrap();
             assert_eq!(ids, vec![v as u32, v as u32 + 1, v as u32 + 2]);
             assert_eq!(grown.vocab_size(), v + 3);
@@ -299,7 +277,7 @@ mod tests {
             assert_eq!(back.encode(&names[1]).unwrap(), vec![ids[1]]);
         }
         let r = grow_vocab_with_tokens(
-            model(v + 1, false, 3),
+            tiny_lm(v + 1, false, 3),
             &tk,
             &["<b>".into()],
             &mut SeededRng::new(0),
